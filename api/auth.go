@@ -1,0 +1,57 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/officex/officex/internal/accounts"
+)
+
+// Auth headers of the reference (Go canonicalises header names, so any case works).
+const (
+	hdrUserID      = "X-Officex-User-Id"
+	hdrMasterKey   = "X-Officex-Master-Key"
+	hdrAdminSecret = "X-Officex-Admin-Secret"
+)
+
+// masterKey authenticates x-officex-user-id + x-officex-master-key.
+func (s *Server) masterKey(next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := uuid.Parse(r.Header.Get(hdrUserID))
+		key := r.Header.Get(hdrMasterKey)
+		if err != nil || key == "" {
+			return errUnauthorized
+		}
+		user, err := s.accounts.Authenticate(r.Context(), id, key)
+		if err != nil {
+			return err
+		}
+		return next(w, r.WithContext(context.WithValue(r.Context(), ctxUser, user)))
+	}
+}
+
+// currentUser is the user masterKey authenticated.
+func currentUser(r *http.Request) accounts.User {
+	u, _ := r.Context().Value(ctxUser).(accounts.User)
+	return u
+}
+
+// admin authenticates x-officex-admin-secret; with no secret configured the
+// admin routes do not exist.
+func (s *Server) admin(next handlerFunc) handlerFunc {
+	want := sha256.Sum256([]byte(s.cfg.AdminSecret))
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s.cfg.AdminSecret == "" {
+			return errAdminDisabled
+		}
+		got := sha256.Sum256([]byte(r.Header.Get(hdrAdminSecret)))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			return errUnauthorized
+		}
+		return next(w, r)
+	}
+}

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/officex/officex/internal/accounts"
+)
+
+// codeSentMessage is the one answer to every code request, whether or not the
+// email has an account, so the answer reveals nothing.
+const codeSentMessage = "If the email can receive mail, a code is on its way. It expires in 10 minutes."
+
+type emailBody struct {
+	Email string `json:"email"`
+}
+
+type emailCodeBody struct {
+	Email string `json:"email"`
+	Code  string `json:"code"`
+}
+
+func credentialsBody(c accounts.Credentials) map[string]any {
+	return map[string]any{"api_key": c.APIKey, "user_id": c.UserID, "wallet_id": c.WalletID}
+}
+
+// sendsCode makes a handler for the routes that only mail a code.
+func sendsCode(send func(r *http.Request, email string) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var body emailBody
+		if err := decode(r, &body); err != nil {
+			return err
+		}
+		if err := send(r, body.Email); err != nil {
+			return err
+		}
+		ok(w, map[string]any{"message": codeSentMessage})
+		return nil
+	}
+}
+
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
+	return sendsCode(func(r *http.Request, e string) error { return s.accounts.Register(r.Context(), e) })(w, r)
+}
+
+func (s *Server) resend(w http.ResponseWriter, r *http.Request) error {
+	return sendsCode(func(r *http.Request, e string) error { return s.accounts.Resend(r.Context(), e) })(w, r)
+}
+
+func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
+	return sendsCode(func(r *http.Request, e string) error { return s.accounts.ForgotPassword(r.Context(), e) })(w, r)
+}
+
+func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
+	return sendsCode(func(r *http.Request, e string) error { return s.accounts.StartKeyRotation(r.Context(), e) })(w, r)
+}
+
+// login with a password answers a new key; without one it mails a code.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Email    string  `json:"email"`
+		Password *string `json:"password"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Password == nil {
+		if err := s.accounts.LoginWithCode(r.Context(), body.Email); err != nil {
+			return err
+		}
+		ok(w, map[string]any{"message": codeSentMessage})
+		return nil
+	}
+	creds, err := s.accounts.LoginWithPassword(r.Context(), body.Email, *body.Password)
+	if err != nil {
+		return err
+	}
+	ok(w, credentialsBody(creds))
+	return nil
+}
+
+func (s *Server) verifyOTP(w http.ResponseWriter, r *http.Request) error {
+	var body emailCodeBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	creds, err := s.accounts.VerifyOTP(r.Context(), body.Email, body.Code)
+	if err != nil {
+		return err
+	}
+	ok(w, credentialsBody(creds))
+	return nil
+}
+
+func (s *Server) confirmRotateKey(w http.ResponseWriter, r *http.Request) error {
+	var body emailCodeBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	creds, err := s.accounts.ConfirmKeyRotation(r.Context(), body.Email, body.Code)
+	if err != nil {
+		return err
+	}
+	ok(w, credentialsBody(creds))
+	return nil
+}
+
+func (s *Server) resetPassword(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Email       string `json:"email"`
+		Code        string `json:"code"`
+		NewPassword string `json:"new_password"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if err := s.accounts.ResetPassword(r.Context(), body.Email, body.Code, body.NewPassword); err != nil {
+		return err
+	}
+	ok(w, map[string]any{"message": "password updated"})
+	return nil
+}
+
+func (s *Server) setPassword(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Password string `json:"password"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if err := s.accounts.SetPassword(r.Context(), currentUser(r).ID, body.Password); err != nil {
+		return err
+	}
+	ok(w, map[string]any{"message": "password set"})
+	return nil
+}
+
+// registerUserLegacy is the reference's legacy route: account and key at once.
+func (s *Server) registerUserLegacy(w http.ResponseWriter, r *http.Request) error {
+	var body emailBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	creds, err := s.accounts.RegisterLegacy(r.Context(), body.Email)
+	if err != nil {
+		return err
+	}
+	okStatus(w, http.StatusCreated, credentialsBody(creds))
+	return nil
+}

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/officex/officex/internal/accounts"
+)
+
+// Error is an answer in the reference's error format. Handlers return it (or
+// a domain error that errorTable maps to one); anything else is a 500.
+type Error struct {
+	Status     int
+	Code       string
+	Message    string
+	RetryAfter time.Duration // sets Retry-After when positive
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+func invalid(format string, args ...any) *Error {
+	return &Error{http.StatusBadRequest, "INVALID_REQUEST", fmt.Sprintf(format, args...), 0}
+}
+
+var (
+	errUnauthorized  = &Error{Status: http.StatusUnauthorized, Code: "UNAUTHORIZED", Message: "missing or invalid credentials"}
+	errForbidden     = &Error{Status: http.StatusForbidden, Code: "FORBIDDEN", Message: "you do not have access to this resource"}
+	errNotFound      = &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "no such route"}
+	errMethod        = &Error{Status: http.StatusMethodNotAllowed, Code: "METHOD_NOT_ALLOWED", Message: "method not allowed on this route"}
+	errInternal      = &Error{Status: http.StatusInternalServerError, Code: "INTERNAL_ERROR", Message: "unexpected server error"}
+	errAdminDisabled = &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "admin routes are disabled (OFFICEX_ADMIN_SECRET is not set)"}
+)
+
+// errorTable maps each domain error to the reference's code and status; the
+// domain's own message is used, since domain errors are written for callers.
+var errorTable = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{accounts.ErrInvalidCode, http.StatusUnauthorized, "UNAUTHORIZED"},
+	{accounts.ErrInvalidLogin, http.StatusUnauthorized, "UNAUTHORIZED"},
+	{accounts.ErrUnauthorized, http.StatusUnauthorized, "UNAUTHORIZED"},
+	{accounts.ErrSuspended, http.StatusForbidden, "FORBIDDEN"},
+	{accounts.ErrUserNotFound, http.StatusNotFound, "USER_NOT_FOUND"},
+	{accounts.ErrEmailTaken, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{accounts.ErrInvalidInput, http.StatusBadRequest, "INVALID_REQUEST"},
+}
+
+// toAPIError turns any handler error into the answer to send, logging the
+// ones that are not the caller's fault.
+func toAPIError(r *http.Request, err error) *Error {
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
+	var throttled *accounts.ThrottledError
+	if errors.As(err, &throttled) {
+		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", throttled.Error(), throttled.RetryAfter}
+	}
+	for _, m := range errorTable {
+		if errors.Is(err, m.err) {
+			return &Error{Status: m.status, Code: m.code, Message: err.Error()}
+		}
+	}
+	slog.ErrorContext(r.Context(), "request failed", "error", err.Error())
+	return errInternal
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := toAPIError(r, err)
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, e.Status, map[string]any{
+		"success": false,
+		"error":   map[string]string{"code": e.Code, "message": e.Message},
+	})
+}

@@ -1,0 +1,57 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Page sizes of every list.
+const (
+	DefaultPageSize = 20
+	MaxPageSize     = 100
+	maxCursorLength = 200
+)
+
+// keysetCursor is the position after the last item of a page; lists are
+// ordered newest first by (created_at, id). Its encoding is opaque to callers.
+type keysetCursor struct {
+	Created time.Time `json:"t"`
+	ID      uuid.UUID `json:"i"`
+}
+
+// pageParams reads ?limit= and ?cursor=; cursor is nil on the first page.
+func pageParams(r *http.Request) (int, *keysetCursor, error) {
+	limit := DefaultPageSize
+	if raw := r.URL.Query().Get("limit"); raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return 0, nil, invalid("limit must be an integer from 1 to %d", MaxPageSize)
+		}
+		limit = n
+	}
+	raw := r.URL.Query().Get("cursor")
+	if raw == "" {
+		return limit, nil, nil
+	}
+	var c keysetCursor
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil || len(raw) > maxCursorLength || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil {
+		return 0, nil, invalid("cursor is not valid; use the next_cursor of a previous page")
+	}
+	return limit, &c, nil
+}
+
+// pagination builds the pagination object for a page fetched with limit+1
+// rows: has_more when the extra row came back.
+func pagination(fetched, limit int, last keysetCursor) map[string]any {
+	if fetched <= limit {
+		return map[string]any{"next_cursor": nil, "has_more": false}
+	}
+	b, _ := json.Marshal(last)
+	return map[string]any{"next_cursor": base64.RawURLEncoding.EncodeToString(b), "has_more": true}
+}

@@ -1,0 +1,49 @@
+// Package api is OfficeX's HTTP surface: the router (router.go is the table of
+// contents), middleware, strict decoding, the error format of the reference,
+// and thin handlers that call the domain packages. It holds no business rules.
+package api
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/config"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	cfg      config.Config
+	pool     *pgxpool.Pool
+	temporal client.Client
+	accounts *accounts.Service
+	log      *slog.Logger
+}
+
+// Deps are the Server's collaborators, built by cmd/officex or the tests.
+type Deps struct {
+	Config   config.Config
+	Pool     *pgxpool.Pool
+	Temporal client.Client
+	Accounts *accounts.Service
+	Log      *slog.Logger
+}
+
+// NewServer returns the API as an http.Handler.
+func NewServer(d Deps) http.Handler {
+	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts, log: d.Log}
+	return s.routes()
+}
+
+// handlerFunc is a handler that returns its error instead of writing it, so
+// every error goes through one mapping (errors.go).
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (h handlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h(w, r); err != nil {
+		writeError(w, r, err)
+	}
+}

@@ -1,0 +1,171 @@
+// Command officex is OfficeX's one binary: serve, worker, dev, migrate.
+// This package only wires: configuration, connections, and the processes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/officex/officex/api"
+	"github.com/officex/officex/db"
+	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/config"
+	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/worker"
+)
+
+const usage = `usage: officex <command>
+
+commands:
+  serve     REST API on OFFICEX_HTTP_ADDR
+  worker    Temporal worker on OFFICEX_TASK_QUEUE
+  dev       create the database if missing, migrate, then serve + worker in one process
+  migrate   apply database migrations`
+
+// shutdownGrace is how long in-flight requests get to finish on SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, os.Args[1]); err != nil {
+		log.Error("officex failed", "command", os.Args[1], "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, cmd string) error {
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	switch cmd {
+	case "migrate":
+		return migrate(ctx, cfg)
+	case "serve", "worker", "dev":
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+	if cmd == "dev" {
+		if err := migrate(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	app, err := connect(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+	errc := make(chan error, 2)
+	if cmd == "serve" || cmd == "dev" {
+		go func() { errc <- app.serve(ctx) }()
+	}
+	if cmd == "worker" || cmd == "dev" {
+		go func() { errc <- app.work(ctx) }()
+	}
+	err = <-errc // the first to stop stops the process; ctx stops the other
+	return err
+}
+
+func migrate(ctx context.Context, cfg config.Config) error {
+	if err := db.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return fmt.Errorf("ensure database: %w", err)
+	}
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return db.Migrate(ctx, pool)
+}
+
+type app struct {
+	cfg      config.Config
+	log      *slog.Logger
+	pool     *pgxpool.Pool
+	temporal client.Client
+}
+
+func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := client.DialContext(ctx, client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(log.With("component", "temporal")),
+	})
+	if err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	return &app{cfg: cfg, log: log, pool: pool, temporal: tc}, nil
+}
+
+func (a *app) close() {
+	a.temporal.Close()
+	a.pool.Close()
+}
+
+func (a *app) serve(ctx context.Context) error {
+	var sender mail.Sender = mail.Disabled{Log: a.log}
+	if a.cfg.SMTPURL != "" && !a.cfg.TestingMode {
+		smtp, err := mail.NewSMTP(a.cfg.SMTPURL, a.cfg.MailFrom)
+		if err != nil {
+			return err
+		}
+		sender = smtp
+	}
+	handler := api.NewServer(api.Deps{
+		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
+		Accounts: accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
+	})
+	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: handler,
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	a.log.Info("serving API", "addr", a.cfg.HTTPAddr, "testing_mode", a.cfg.TestingMode)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	// Drain: stop accepting, let in-flight requests finish within the grace.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (a *app) work(ctx context.Context) error {
+	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	a.log.Info("worker started", "task_queue", a.cfg.TaskQueue)
+	<-ctx.Done()
+	w.Stop() // waits for running activities up to the worker's stop timeout
+	return nil
+}

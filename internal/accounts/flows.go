@@ -1,0 +1,200 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"unicode"
+
+	"github.com/google/uuid"
+
+	"github.com/officex/officex/db"
+	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/auth"
+)
+
+// Register creates the account (and its empty wallet) when the email is new
+// and sends a sign-in code. Known emails get a sign-in code instead, with the
+// same answer, so registration does not reveal who has an account.
+func (s *Service) Register(ctx context.Context, email string) error {
+	return s.sendCode(ctx, email, purposeLogin, true)
+}
+
+// Resend sends a fresh sign-in code, subject to the same throttle.
+func (s *Service) Resend(ctx context.Context, email string) error {
+	return s.sendCode(ctx, email, purposeLogin, false)
+}
+
+// LoginWithCode starts a passwordless sign-in: a code goes to the email.
+func (s *Service) LoginWithCode(ctx context.Context, email string) error {
+	return s.sendCode(ctx, email, purposeLogin, false)
+}
+
+// LoginWithPassword checks the password and issues a new master key.
+func (s *Service) LoginWithPassword(ctx context.Context, rawEmail, password string) (Credentials, error) {
+	email, err := NormalizeEmail(rawEmail)
+	if err != nil || len(password) > auth.MaxPasswordLength {
+		auth.CheckPassword(password, "")
+		return Credentials{}, ErrInvalidLogin
+	}
+	user, err := s.q.GetUserByEmail(ctx, email)
+	if err != nil && !db.IsNotFound(err) {
+		return Credentials{}, fmt.Errorf("get user by email: %w", err)
+	}
+	hash := ""
+	if user.PasswordHash != nil {
+		hash = *user.PasswordHash
+	}
+	if !auth.CheckPassword(password, hash) {
+		return Credentials{}, ErrInvalidLogin
+	}
+	if user.Status != "active" {
+		return Credentials{}, ErrSuspended
+	}
+	return s.issueCredentials(ctx, user.ID, false)
+}
+
+// VerifyOTP exchanges a sign-in code for a new master key; it also marks the
+// email verified. Earlier keys stay valid (up to MaxActiveKeys).
+func (s *Service) VerifyOTP(ctx context.Context, email, code string) (Credentials, error) {
+	var creds Credentials
+	err := s.withCode(ctx, email, purposeLogin, code, func(q *dbgen.Queries, user dbgen.User) error {
+		if err := q.MarkUserEmailVerified(ctx, user.ID); err != nil {
+			return err
+		}
+		var err error
+		creds, err = newCredentials(ctx, q, user.ID, false)
+		return err
+	})
+	return creds, err
+}
+
+// ConfirmKeyRotation exchanges a rotate_key code for a new master key and
+// revokes every other key of the account at once.
+func (s *Service) ConfirmKeyRotation(ctx context.Context, email, code string) (Credentials, error) {
+	var creds Credentials
+	err := s.withCode(ctx, email, purposeRotateKey, code, func(q *dbgen.Queries, user dbgen.User) error {
+		var err error
+		creds, err = newCredentials(ctx, q, user.ID, true)
+		return err
+	})
+	return creds, err
+}
+
+// StartKeyRotation mails a rotate_key code (same answer for unknown emails).
+func (s *Service) StartKeyRotation(ctx context.Context, email string) error {
+	return s.sendCode(ctx, email, purposeRotateKey, false)
+}
+
+// ForgotPassword mails a reset_password code (same answer for unknown emails).
+func (s *Service) ForgotPassword(ctx context.Context, email string) error {
+	return s.sendCode(ctx, email, purposeReset, false)
+}
+
+// ResetPassword sets a new password with a reset_password code. Master keys
+// are left alone: they are revoked by key rotation, not by a password change.
+func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword string) error {
+	hash, err := hashPassword(newPassword)
+	if err != nil {
+		return err
+	}
+	return s.withCode(ctx, email, purposeReset, code, func(q *dbgen.Queries, user dbgen.User) error {
+		return q.UpdateUserPassword(ctx, dbgen.UpdateUserPasswordParams{ID: user.ID, PasswordHash: &hash})
+	})
+}
+
+// SetPassword sets the signed-in user's password.
+func (s *Service) SetPassword(ctx context.Context, userID uuid.UUID, password string) error {
+	hash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	return s.q.UpdateUserPassword(ctx, dbgen.UpdateUserPasswordParams{ID: userID, PasswordHash: &hash})
+}
+
+func hashPassword(password string) (string, error) {
+	n := len([]rune(password))
+	if n < auth.MinPasswordLength || len(password) > auth.MaxPasswordLength {
+		return "", fmt.Errorf("%w: password must be %d-%d characters", ErrInvalidInput, auth.MinPasswordLength, auth.MaxPasswordLength)
+	}
+	return auth.HashPassword(password)
+}
+
+// RotateKeyTo replaces every master key of the user with one the user chose.
+func (s *Service) RotateKeyTo(ctx context.Context, userID uuid.UUID, newKey string) error {
+	if len(newKey) < MinMasterKeyLen || len(newKey) > MaxMasterKeyLen {
+		return fmt.Errorf("%w: new_master_key must be %d-%d characters", ErrInvalidInput, MinMasterKeyLen, MaxMasterKeyLen)
+	}
+	for _, r := range newKey {
+		if r > unicode.MaxASCII || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("%w: new_master_key must be printable ASCII without spaces", ErrInvalidInput)
+		}
+	}
+	return s.inTx(ctx, func(q *dbgen.Queries) error {
+		if err := q.RevokeMasterKeys(ctx, userID); err != nil {
+			return err
+		}
+		return issueKey(ctx, q, userID, newKey)
+	})
+}
+
+// RegisterLegacy is the reference's legacy POST /register-user: it creates an
+// account and returns its first key at once, without an emailed code.
+func (s *Service) RegisterLegacy(ctx context.Context, rawEmail string) (Credentials, error) {
+	email, err := NormalizeEmail(rawEmail)
+	if err != nil {
+		return Credentials{}, err
+	}
+	var creds Credentials
+	err = s.inTx(ctx, func(q *dbgen.Queries) error {
+		user, _, err := createUser(ctx, q, email, false)
+		if err != nil {
+			return err
+		}
+		creds, err = newCredentials(ctx, q, user.ID, false)
+		return err
+	})
+	return creds, err
+}
+
+func (s *Service) issueCredentials(ctx context.Context, userID uuid.UUID, revokeOthers bool) (Credentials, error) {
+	var creds Credentials
+	err := s.inTx(ctx, func(q *dbgen.Queries) error {
+		var err error
+		creds, err = newCredentials(ctx, q, userID, revokeOthers)
+		return err
+	})
+	return creds, err
+}
+
+func newCredentials(ctx context.Context, q *dbgen.Queries, userID uuid.UUID, revokeOthers bool) (Credentials, error) {
+	if revokeOthers {
+		if err := q.RevokeMasterKeys(ctx, userID); err != nil {
+			return Credentials{}, err
+		}
+	}
+	key := auth.NewSecret(auth.MasterKeyPrefix)
+	if err := issueKey(ctx, q, userID, key); err != nil {
+		return Credentials{}, err
+	}
+	w, err := q.GetUserWallet(ctx, userID)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("wallet of %s: %w", userID, err)
+	}
+	return Credentials{APIKey: key, UserID: userID, WalletID: w.ID}, nil
+}
+
+// UpdateEmail changes the signed-in user's email.
+func (s *Service) UpdateEmail(ctx context.Context, userID uuid.UUID, rawEmail string) (User, error) {
+	email, err := NormalizeEmail(rawEmail)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.q.UpdateUserEmail(ctx, dbgen.UpdateUserEmailParams{ID: userID, Email: email})
+	if db.IsUniqueViolation(err, "users_email_key") {
+		return User{}, ErrEmailTaken
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("update email: %w", err)
+	}
+	return s.userView(ctx, s.q, u)
+}

@@ -1,0 +1,124 @@
+// Package config reads OfficeX's configuration from the environment (DESIGN.md
+// section 8) and validates it once at start, so a bad value stops the process
+// with a message naming the variable instead of failing later on a request.
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Config is the validated configuration of every officex subcommand.
+type Config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+	HTTPAddr          string
+	ChatAddr          string
+	AdminSecret       string // empty: admin routes are off
+	EncryptionKey     []byte // 32 bytes
+	TestingMode       bool
+	AllowPrivateURLs  bool
+
+	StripeSecretKey     string
+	StripeAPIBase       string
+	StripeWebhookSecret string
+
+	SolanaRPCURL       string
+	SolanaPayerKeypair string
+	USDCMint           string
+
+	OpenAIAPIKey  string
+	OpenAIBaseURL string
+	OpenAIModel   string
+
+	SMTPURL  string
+	MailFrom string
+}
+
+// MinAdminSecretLength keeps a guessable superadmin secret out of production.
+const MinAdminSecretLength = 16
+
+// Load reads the environment through getenv (os.Getenv in production) and
+// returns every problem found, joined, so an operator fixes them in one go.
+func Load(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	boolean := func(name string, def bool) bool {
+		raw := get(name, strconv.FormatBool(def))
+		v, err := strconv.ParseBool(raw)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: want true or false", name, raw))
+		}
+		return v
+	}
+
+	c := Config{
+		DatabaseURL:         get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/officex?sslmode=disable"),
+		TemporalAddress:     get("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace:   get("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:           get("OFFICEX_TASK_QUEUE", "officex"),
+		HTTPAddr:            get("OFFICEX_HTTP_ADDR", ":8080"),
+		ChatAddr:            get("OFFICEX_CHAT_ADDR", ":8081"),
+		AdminSecret:         getenv("OFFICEX_ADMIN_SECRET"),
+		TestingMode:         boolean("OFFICEX_TESTING_MODE", false),
+		AllowPrivateURLs:    boolean("OFFICEX_ALLOW_PRIVATE_URLS", false),
+		StripeSecretKey:     get("STRIPE_SECRET_KEY", ""),
+		StripeAPIBase:       get("STRIPE_API_BASE", ""),
+		StripeWebhookSecret: get("STRIPE_WEBHOOK_SECRET", ""),
+		SolanaRPCURL:        get("SOLANA_RPC_URL", ""),
+		SolanaPayerKeypair:  get("SOLANA_PAYER_KEYPAIR", ""),
+		USDCMint:            get("USDC_MINT", ""),
+		OpenAIAPIKey:        get("OPENAI_API_KEY", ""),
+		OpenAIBaseURL:       get("OPENAI_BASE_URL", ""),
+		OpenAIModel:         get("OPENAI_MODEL", ""),
+		SMTPURL:             get("SMTP_URL", ""),
+		MailFrom:            get("MAIL_FROM", "OfficeX <no-reply@officex.local>"),
+	}
+
+	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, fmt.Errorf("DATABASE_URL: want a postgres:// URL"))
+	}
+	for name, addr := range map[string]string{"OFFICEX_HTTP_ADDR": c.HTTPAddr, "OFFICEX_CHAT_ADDR": c.ChatAddr, "TEMPORAL_ADDRESS": c.TemporalAddress} {
+		if !strings.Contains(addr, ":") {
+			errs = append(errs, fmt.Errorf("%s=%q: want host:port", name, addr))
+		}
+	}
+	if c.AdminSecret != "" && len(c.AdminSecret) < MinAdminSecretLength {
+		errs = append(errs, fmt.Errorf("OFFICEX_ADMIN_SECRET: want at least %d characters", MinAdminSecretLength))
+	}
+	if raw := get("OFFICEX_ENCRYPTION_KEY", ""); raw == "" {
+		errs = append(errs, errors.New("OFFICEX_ENCRYPTION_KEY is required (base64 of 32 random bytes; make dev generates one into .data/)"))
+	} else if key, err := base64.StdEncoding.DecodeString(raw); err != nil || len(key) != 32 {
+		errs = append(errs, errors.New("OFFICEX_ENCRYPTION_KEY: want base64 of exactly 32 bytes"))
+	} else {
+		c.EncryptionKey = key
+	}
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			errs = append(errs, fmt.Errorf("SMTP_URL: want smtp://[user:pass@]host:port or smtps://..."))
+		}
+	} else if !c.TestingMode {
+		errs = append(errs, errors.New("SMTP_URL is required unless OFFICEX_TESTING_MODE=true (one-time codes go out by email)"))
+	}
+	if c.StripeAPIBase != "" {
+		if u, err := url.Parse(c.StripeAPIBase); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("STRIPE_API_BASE=%q: want an http(s) URL", c.StripeAPIBase))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// FromEnv loads the process environment.
+func FromEnv() (Config, error) { return Load(os.Getenv) }

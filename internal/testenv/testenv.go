@@ -1,0 +1,177 @@
+// Package testenv is the shared integration-test harness: per test package it
+// creates a throwaway PostgreSQL database, migrates it, connects to the
+// Temporal dev server, runs a worker on a task queue of its own and serves the
+// API on an httptest server. Every test's cleanup checks the ledger invariants.
+// It is imported only by tests.
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/officex/officex/api"
+	"github.com/officex/officex/db"
+	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/config"
+	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/ledger"
+	"github.com/officex/officex/worker"
+)
+
+// AdminSecret is the superadmin secret of the test API.
+const AdminSecret = "test-admin-secret-0123456789"
+
+// Env is one test package's running stack.
+type Env struct {
+	Config   config.Config
+	Pool     *pgxpool.Pool
+	Temporal client.Client
+	Server   *httptest.Server
+	BaseURL  string // Server.URL + "/v1"
+	Log      *slog.Logger
+	worker   sdkworker.Worker
+}
+
+func getenv(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Main sets up the stack, runs the package's tests and tears it down. Use it
+// from TestMain: func TestMain(m *testing.M) { testenv.Main(m, &env) }.
+func Main(m *testing.M, out **Env) {
+	env, teardown, err := start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: %v\n(make test starts PostgreSQL and the Temporal dev server)\n", err)
+		os.Exit(1)
+	}
+	*out = env
+	code := m.Run()
+	teardown()
+	os.Exit(code)
+}
+
+func start() (*Env, func(), error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	name := "officex_test_" + hex.EncodeToString(suffix)
+	dsn, err := url.Parse(getenv("OFFICEX_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	if err != nil {
+		return nil, nil, err
+	}
+	dsn.Path = "/" + name
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{
+			"DATABASE_URL":               dsn.String(),
+			"TEMPORAL_ADDRESS":           getenv("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+			"OFFICEX_TASK_QUEUE":         "officex-test-" + hex.EncodeToString(suffix),
+			"OFFICEX_ADMIN_SECRET":       AdminSecret,
+			"OFFICEX_ENCRYPTION_KEY":     base64.StdEncoding.EncodeToString(key),
+			"OFFICEX_TESTING_MODE":       "true",
+			"OFFICEX_ALLOW_PRIVATE_URLS": "true",
+			"STRIPE_SECRET_KEY":          "sk_test_123",
+			"STRIPE_API_BASE":            getenv("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+		}[k]
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, nil, fmt.Errorf("create test database: %w", err)
+	}
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.Migrate(ctx, pool); err != nil {
+		return nil, nil, err
+	}
+	log := slog.New(slog.NewJSONHandler(logSink(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(log)})
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	w := worker.New(tc, cfg.TaskQueue, worker.Deps{Pool: pool})
+	if err := w.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start worker: %w", err)
+	}
+	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, worker: w}
+	env.Server = httptest.NewServer(env.NewHandler(nil))
+	env.BaseURL = env.Server.URL + "/v1"
+	teardown := func() {
+		env.Server.Close()
+		w.Stop()
+		tc.Close()
+		pool.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := db.DropDatabase(ctx, cfg.DatabaseURL); err != nil {
+			fmt.Fprintf(os.Stderr, "testenv: drop %s: %v\n", name, err)
+		}
+	}
+	return env, teardown, nil
+}
+
+// logSink sends server logs to stderr when OFFICEX_TEST_LOGS is set.
+func logSink() io.Writer {
+	if os.Getenv("OFFICEX_TEST_LOGS") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}
+
+// TestThrottle lets tests ask for codes back to back; throttling tests use
+// accounts.DefaultThrottle on a handler of their own.
+var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
+
+// NewHandler builds an API handler on this stack. edit may change the
+// dependencies first (another mail sender, testing mode off, a throttle).
+func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
+	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
+		Accounts: accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle)}
+	if edit != nil {
+		edit(&d)
+	}
+	return api.NewServer(d)
+}
+
+// CheckInvariants fails t when any ledger invariant is broken.
+func (e *Env) CheckInvariants(t testing.TB) {
+	t.Helper()
+	rep, err := ledger.CheckInvariants(context.Background(), e.Pool)
+	if err != nil {
+		t.Fatalf("invariant check: %v", err)
+	}
+	for _, v := range rep.Violations {
+		t.Errorf("ledger invariant %s broken for %s: %s", v.Invariant, v.Subject, v.Detail)
+	}
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
