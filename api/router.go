@@ -15,12 +15,11 @@ func (s *Server) routes() http.Handler {
 	root.Handle("/healthz", handlerFunc(s.healthz)).Methods(http.MethodGet)
 	root.Handle("/readyz", handlerFunc(s.readyz)).Methods(http.MethodGet)
 
-	v1 := root.PathPrefix("/v1").Subrouter()
-	v1.NotFoundHandler = root.NotFoundHandler
-	v1.MethodNotAllowedHandler = root.MethodNotAllowedHandler
-	none := func(path string, h handlerFunc, method string) { v1.Handle(path, h).Methods(method) }
-	mk := func(path string, h handlerFunc, method string) { v1.Handle(path, s.masterKey(h)).Methods(method) }
-	admin := func(path string, h handlerFunc, method string) { v1.Handle(path, s.admin(h)).Methods(method) }
+	// Routes are registered on root with the /v1 prefix (not a subrouter) so
+	// a wrong method answers 405, which mux subrouters do not.
+	none := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, h).Methods(method) }
+	mk := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, s.masterKey(h)).Methods(method) }
+	admin := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, s.admin(h)).Methods(method) }
 
 	// Auth
 	none("/auth/register", s.register, http.MethodPost)
