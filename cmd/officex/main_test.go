@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/officex/officex/db"
+)
+
+// buildBinary compiles officex once for the tests of this file.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "officex")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func testEnviron(t *testing.T) ([]string, string) {
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	dsn := "postgres://postgres@127.0.0.1:5432/officex_cmd_" + hex.EncodeToString(suffix) + "?sslmode=disable"
+	t.Cleanup(func() { _ = db.DropDatabase(context.Background(), dsn) })
+	temporal := os.Getenv("TEMPORAL_ADDRESS")
+	if temporal == "" {
+		temporal = "127.0.0.1:7233"
+	}
+	return append(os.Environ(),
+		"DATABASE_URL="+dsn,
+		"TEMPORAL_ADDRESS="+temporal,
+		"OFFICEX_TASK_QUEUE=officex-cmd-"+hex.EncodeToString(suffix),
+		"OFFICEX_ENCRYPTION_KEY="+base64.StdEncoding.EncodeToString(make([]byte, 32)),
+		"OFFICEX_TESTING_MODE=true",
+		"OFFICEX_CHAT_ADDR="+freePort(t),
+	), dsn
+}
+
+func post(t *testing.T, url string, body any, headers map[string]string) map[string]any {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST %s: %d %v", url, resp.StatusCode, out)
+	}
+	return out
+}
+
+// TestDev_QuickStartThenGracefulStop runs the real binary as make dev does:
+// it creates and migrates a fresh database, serves and works, answers the
+// reference's quick start, and exits 0 on SIGTERM.
+func TestDev_QuickStartThenGracefulStop(t *testing.T) {
+	bin := buildBinary(t)
+	environ, _ := testEnviron(t)
+	addr := freePort(t)
+	cmd := exec.Command(bin, "dev")
+	cmd.Env = append(environ, "OFFICEX_HTTP_ADDR="+addr)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck
+	base := "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("officex dev never became ready:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	email := fmt.Sprintf("dev-%d@example.com", time.Now().UnixNano())
+	post(t, base+"/v1/auth/register", map[string]any{"email": email}, nil)
+	creds := post(t, base+"/v1/auth/verify-otp", map[string]any{"email": email, "code": "0000"}, nil)
+	req, _ := http.NewRequest(http.MethodGet, base+"/v1/users/me", nil)
+	req.Header.Set("x-officex-user-id", creds["user_id"].(string))
+	req.Header.Set("x-officex-master-key", creds["api_key"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /users/me: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("officex dev exited with %v:\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("officex dev did not stop on SIGTERM:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), creds["api_key"].(string)) {
+		t.Fatal("the master key appeared in the logs")
+	}
+}
+
+func TestMigrate_CreatesAndMigratesTwice(t *testing.T) {
+	bin := buildBinary(t)
+	environ, _ := testEnviron(t)
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(bin, "migrate")
+		cmd.Env = environ
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("migrate run %d: %v\n%s", i+1, err, out)
+		}
+	}
+}
+
+func TestBadConfiguration_ExitsNamingTheVariable(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = []string{"OFFICEX_ENCRYPTION_KEY=bad", "OFFICEX_TESTING_MODE=true", "PATH=" + os.Getenv("PATH")}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "OFFICEX_ENCRYPTION_KEY") {
+		t.Fatalf("err %v, output:\n%s", err, out)
+	}
+}
