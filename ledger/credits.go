@@ -39,7 +39,7 @@ func ParseCredits(s string) (Credits, error) {
 		return 0, ErrInvalidAmount
 	}
 	w, err := strconv.ParseInt(whole, 10, 64)
-	if err != nil {
+	if err != nil || w > int64(MaxCredits/Scale) { // checked before scaling, which could overflow
 		return 0, ErrInvalidAmount
 	}
 	f := int64(0)
@@ -94,5 +94,32 @@ func (c *Credits) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = v
+	return nil
+}
+
+// ParseSignedCredits is ParseCredits with an optional leading "-", for the
+// few inputs that may be negative (an admin adjustment).
+func ParseSignedCredits(s string) (Credits, error) {
+	if rest, neg := strings.CutPrefix(s, "-"); neg {
+		c, err := ParseCredits(rest)
+		return -c, err
+	}
+	return ParseCredits(s)
+}
+
+// SignedCredits is Credits that JSON may give with a minus sign.
+type SignedCredits Credits
+
+// UnmarshalJSON accepts a JSON number or numeric string, possibly negative.
+func (c *SignedCredits) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	v, err := ParseSignedCredits(string(b))
+	if err != nil {
+		return err
+	}
+	*c = SignedCredits(v)
 	return nil
 }

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -28,25 +29,43 @@ type querier interface {
 // maxViolations bounds a report; a broken ledger can have millions.
 const maxViolations = 1000
 
-// CheckInvariants runs every ledger invariant of DESIGN.md section 5 that the
-// schema holds so far. It only reads.
+// invariantChecks are the SQL checks of DESIGN.md section 5; each returns
+// (subject, detail) rows for its violations. Later issues add the
+// reservation and payout invariants here.
+var invariantChecks = []struct{ name, sql string }{
+	{"zero_sum", `SELECT 'all wallets', 'sum of available + reserved is ' || sum(available + reserved)
+		FROM wallets HAVING sum(available + reserved) <> 0`},
+	{"non_negative", `SELECT 'wallet ' || id, kind || ' wallet has available ' || available || ', reserved ' || reserved
+		FROM wallets WHERE kind <> 'treasury' AND (available < 0 OR reserved < 0) LIMIT $1`},
+	{"wallet_matches_journal", `SELECT 'wallet ' || w.id,
+			'balances available ' || w.available || ', reserved ' || w.reserved ||
+			' but the journal sums to ' || COALESCE(j.available, 0) || ', ' || COALESCE(j.reserved, 0)
+		FROM wallets w LEFT JOIN (
+			SELECT wallet_id,
+			       sum(amount) FILTER (WHERE bucket = 'available') AS available,
+			       sum(amount) FILTER (WHERE bucket = 'reserved') AS reserved
+			FROM journal_entries GROUP BY wallet_id) j ON j.wallet_id = w.id
+		WHERE w.available <> COALESCE(j.available, 0) OR w.reserved <> COALESCE(j.reserved, 0) LIMIT $1`},
+	{"balanced_transactions", `SELECT 'journal transaction ' || transaction_id, 'entries sum to ' || sum(amount)
+		FROM journal_entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2 LIMIT $1`},
+}
+
+// CheckInvariants runs every ledger invariant check and reports each
+// violation with what it concerns. It only reads.
 func CheckInvariants(ctx context.Context, q querier) (Report, error) {
-	var vs []Violation
-	rows, err := q.Query(ctx, `SELECT 'all wallets', 'sum of available + reserved is ' || sum(available + reserved)
-		FROM wallets HAVING sum(available + reserved) <> 0`)
-	if err != nil {
-		return Report{}, fmt.Errorf("zero-sum check: %w", err)
-	}
-	if vs, err = collect(rows, "zero_sum", vs); err != nil {
-		return Report{}, err
-	}
-	rows, err = q.Query(ctx, `SELECT 'wallet ' || id, kind || ' wallet has available ' || available || ', reserved ' || reserved
-		FROM wallets WHERE kind <> 'treasury' AND (available < 0 OR reserved < 0) LIMIT $1`, maxViolations)
-	if err != nil {
-		return Report{}, fmt.Errorf("non-negative check: %w", err)
-	}
-	if vs, err = collect(rows, "non_negative", vs); err != nil {
-		return Report{}, err
+	vs := []Violation{}
+	for _, c := range invariantChecks {
+		args := []any{}
+		if strings.Contains(c.sql, "$1") {
+			args = append(args, maxViolations)
+		}
+		rows, err := q.Query(ctx, c.sql, args...)
+		if err != nil {
+			return Report{}, fmt.Errorf("invariant %s: %w", c.name, err)
+		}
+		if vs, err = collect(rows, c.name, vs); err != nil {
+			return Report{}, fmt.Errorf("invariant %s: %w", c.name, err)
+		}
 	}
 	return Report{OK: len(vs) == 0, Violations: vs}, nil
 }

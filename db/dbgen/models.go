@@ -20,6 +20,43 @@ type AuditLog struct {
 	CreatedAt  time.Time
 }
 
+type CreditPurchase struct {
+	ID                    uuid.UUID
+	UserID                uuid.UUID
+	WalletID              uuid.UUID
+	Amount                int64
+	AmountCents           int64
+	IdempotencyKey        string
+	RequestHash           []byte
+	PaymentMethodType     string
+	Status                string
+	StripePaymentIntentID *string
+	ClientSecretEnc       []byte
+	FailureCode           *string
+	FailureMessage        *string
+	JournalTransactionID  uuid.NullUUID
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+type JournalEntry struct {
+	ID            int64
+	TransactionID uuid.UUID
+	WalletID      uuid.UUID
+	Bucket        string
+	Amount        int64
+	CreatedAt     time.Time
+}
+
+type JournalTransaction struct {
+	ID        uuid.UUID
+	Kind      string
+	Reference string
+	Actor     string
+	Memo      []byte
+	CreatedAt time.Time
+}
+
 type MasterKey struct {
 	ID        uuid.UUID
 	UserID    uuid.UUID
@@ -53,6 +90,27 @@ type User struct {
 	Status        string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+type Voucher struct {
+	Code           string
+	Amount         int64
+	MaxRedemptions int32
+	Redemptions    int32
+	ExpiresAt      *time.Time
+	DisabledAt     *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+type VoucherRedemption struct {
+	ID                   uuid.UUID
+	Code                 string
+	WalletID             uuid.UUID
+	UserID               uuid.UUID
+	Amount               int64
+	JournalTransactionID uuid.UUID
+	CreatedAt            time.Time
 }
 
 type Wallet struct {
