@@ -196,7 +196,7 @@ func TestUsersMeRotateKey_ChosenKeyReplacesAll(t *testing.T) {
 	for _, bad := range []any{"too-short", strings.Repeat("k", 257), strings.Repeat("k", 31), "has space " + strings.Repeat("k", 40), 42} {
 		c.Post("/users/me/rotate-key", map[string]any{"new_master_key": bad}, u.Headers()).Expect(t, 400, "INVALID_REQUEST")
 	}
-	c.Get("/users/me", u.Headers()).Expect(t, 200, "") // nothing changed
+	c.Get("/users/me", u.Headers()).Expect(t, 200, "")       // nothing changed
 	chosen := "my-own-master-key-" + strings.Repeat("x", 14) // exactly 32
 	c.Post("/users/me/rotate-key", map[string]any{"new_master_key": chosen}, u.Headers()).Expect(t, 200, "")
 	c.Get("/users/me", u.Headers()).Expect(t, 401, "UNAUTHORIZED")

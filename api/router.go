@@ -18,7 +18,9 @@ func (s *Server) routes() http.Handler {
 	// Routes are registered on root with the /v1 prefix (not a subrouter) so
 	// a wrong method answers 405, which mux subrouters do not.
 	none := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, h).Methods(method) }
-	mk := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, s.masterKey(h)).Methods(method) }
+	mk := func(path string, h handlerFunc, method string) {
+		root.Handle("/v1"+path, s.masterKey(h)).Methods(method)
+	}
 	admin := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, s.admin(h)).Methods(method) }
 
 	// Auth

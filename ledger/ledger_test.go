@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/officex/officex/db"
-	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/internal/testenv"
+	"github.com/officex/officex/ledger"
 )
 
 var env *testenv.Env
@@ -88,32 +88,44 @@ func TestMovements_FollowTheDesignTable(t *testing.T) {
 	user, app := newWallet(t, "user"), newWallet(t, "app")
 	t0 := treasury(t)
 
-	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Purchase(ctx, tx, user, c("10.5"), ref(), "test") })
+	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) {
+		return ledger.Purchase(ctx, tx, user, c("10.5"), ref(), "test")
+	})
 	expectBalances(t, user, "10.5", "0")
-	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Voucher(ctx, tx, user, c("0.5"), ref(), "test", "CODE") })
+	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) {
+		return ledger.Voucher(ctx, tx, user, c("0.5"), ref(), "test", "CODE")
+	})
 	expectBalances(t, user, "11", "0")
 	if treasury(t) != t0-c("11") {
 		t.Fatalf("treasury %s, want %s", treasury(t), t0-c("11"))
 	}
 	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Reserve(ctx, tx, user, c("10"), ref(), "test") })
 	expectBalances(t, user, "1", "10")
-	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Settle(ctx, tx, user, app, c("8"), ref(), "test") })
+	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) {
+		return ledger.Settle(ctx, tx, user, app, c("8"), ref(), "test")
+	})
 	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Refund(ctx, tx, user, c("2"), ref(), "test") })
 	expectBalances(t, user, "3", "0")
 	expectBalances(t, app, "8", "0")
 
 	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.HoldPayout(ctx, tx, app, c("5"), ref(), "test") })
 	expectBalances(t, app, "3", "5")
-	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.ReleasePayout(ctx, tx, app, c("1"), ref(), "test") })
+	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) {
+		return ledger.ReleasePayout(ctx, tx, app, c("1"), ref(), "test")
+	})
 	expectBalances(t, app, "4", "4")
 	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.BurnPayout(ctx, tx, app, c("4"), ref(), "test") })
 	expectBalances(t, app, "4", "0")
 	if treasury(t) != t0-c("7") {
 		t.Fatalf("burn must lower the liability: treasury %s", treasury(t))
 	}
-	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.RestorePayout(ctx, tx, app, c("4"), ref(), "test") })
+	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) {
+		return ledger.RestorePayout(ctx, tx, app, c("4"), ref(), "test")
+	})
 	expectBalances(t, app, "8", "0")
-	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Adjust(ctx, tx, user, -c("3"), ref(), "admin", "chargeback") })
+	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) {
+		return ledger.Adjust(ctx, tx, user, -c("3"), ref(), "admin", "chargeback")
+	})
 	expectBalances(t, user, "0", "0")
 }
 
@@ -132,11 +144,15 @@ func TestOverdraft_IsRefusedAndChangesNothing(t *testing.T) {
 	user, app := newWallet(t, "user"), newWallet(t, "app")
 	mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Purchase(ctx, tx, user, c("1"), ref(), "test") })
 	cases := map[string]func(tx pgx.Tx) (ledger.Posted, error){
-		"reserve":     func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Reserve(ctx, tx, user, c("1.000001"), ref(), "t") },
-		"settle":      func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Settle(ctx, tx, user, app, c("0.1"), ref(), "t") },
-		"refund":      func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Refund(ctx, tx, user, c("0.1"), ref(), "t") },
-		"hold":        func(tx pgx.Tx) (ledger.Posted, error) { return ledger.HoldPayout(ctx, tx, app, c("0.1"), ref(), "t") },
-		"adjust down": func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Adjust(ctx, tx, user, -c("1")-1, ref(), "t", "r") },
+		"reserve": func(tx pgx.Tx) (ledger.Posted, error) {
+			return ledger.Reserve(ctx, tx, user, c("1.000001"), ref(), "t")
+		},
+		"settle": func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Settle(ctx, tx, user, app, c("0.1"), ref(), "t") },
+		"refund": func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Refund(ctx, tx, user, c("0.1"), ref(), "t") },
+		"hold":   func(tx pgx.Tx) (ledger.Posted, error) { return ledger.HoldPayout(ctx, tx, app, c("0.1"), ref(), "t") },
+		"adjust down": func(tx pgx.Tx) (ledger.Posted, error) {
+			return ledger.Adjust(ctx, tx, user, -c("1")-1, ref(), "t", "r")
+		},
 	}
 	for name, fn := range cases {
 		if _, err := post(t, fn); !errors.Is(err, ledger.ErrInsufficientFunds) {
