@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/vouchers"
+	"github.com/officex/officex/ledger"
 )
 
 // Error is an answer in the reference's error format. Handlers return it (or
@@ -49,6 +52,22 @@ var errorTable = []struct {
 	{accounts.ErrUserNotFound, http.StatusNotFound, "USER_NOT_FOUND"},
 	{accounts.ErrEmailTaken, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{accounts.ErrInvalidInput, http.StatusBadRequest, "INVALID_REQUEST"},
+
+	{ledger.ErrInvalidAmount, http.StatusBadRequest, "INVALID_REQUEST"},
+	{ledger.ErrInsufficientFunds, http.StatusPaymentRequired, "INSUFFICIENT_FUNDS"},
+	{ledger.ErrWalletNotFound, http.StatusNotFound, "WALLET_NOT_FOUND"},
+	{ledger.ErrTransactionNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{ledger.ErrInvalidMovement, http.StatusBadRequest, "INVALID_REQUEST"},
+
+	{purchases.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+	{purchases.ErrDuplicate, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{purchases.ErrPreviousFailure, http.StatusConflict, "PREVIOUS_FAILURE"},
+
+	{vouchers.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{vouchers.ErrNotRedeemable, http.StatusBadRequest, "INVALID_REQUEST"},
+	{vouchers.ErrAlreadyRedeemed, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{vouchers.ErrExists, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{vouchers.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 }
 
 // toAPIError turns any handler error into the answer to send, logging the
@@ -57,6 +76,10 @@ func toAPIError(r *http.Request, err error) *Error {
 	var apiErr *Error
 	if errors.As(err, &apiErr) {
 		return apiErr
+	}
+	var declined *purchases.DeclinedError
+	if errors.As(err, &declined) {
+		return &Error{Status: http.StatusPaymentRequired, Code: "PAYMENT_FAILED", Message: declined.Message}
 	}
 	var throttled *accounts.ThrottledError
 	if errors.As(err, &throttled) {

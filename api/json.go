@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/officex/officex/ledger"
 )
 
 // MaxBodyBytes bounds every request body; the biggest legitimate body (an
@@ -39,6 +41,8 @@ func decodeError(err error) error {
 		return invalid("request body is empty; send a JSON object")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
 		return invalid("request body is not valid JSON")
+	case errors.Is(err, ledger.ErrInvalidAmount):
+		return invalid("%s", ledger.ErrInvalidAmount.Error())
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
 			return invalid("request body must be a JSON object")

@@ -21,7 +21,8 @@ const (
 // ordered newest first by (created_at, id). Its encoding is opaque to callers.
 type keysetCursor struct {
 	Created time.Time `json:"t"`
-	ID      uuid.UUID `json:"i"`
+	ID      uuid.UUID `json:"i,omitempty"`
+	Key     string    `json:"k,omitempty"` // for lists keyed by text (voucher codes, audit events)
 }
 
 // pageParams reads ?limit= and ?cursor=; cursor is nil on the first page.
@@ -40,7 +41,7 @@ func pageParams(r *http.Request) (int, *keysetCursor, error) {
 	}
 	var c keysetCursor
 	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || len(raw) > maxCursorLength || json.Unmarshal(b, &c) != nil || c.ID == uuid.Nil {
+	if err != nil || len(raw) > maxCursorLength || json.Unmarshal(b, &c) != nil || (c.ID == uuid.Nil && c.Key == "") {
 		return 0, nil, invalid("cursor is not valid; use the next_cursor of a previous page")
 	}
 	return limit, &c, nil

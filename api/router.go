@@ -40,11 +40,42 @@ func (s *Server) routes() http.Handler {
 	mk("/users/me", s.patchMe, http.MethodPatch)
 	mk("/users/me/rotate-key", s.rotateMyKey, http.MethodPost)
 
+	mk("/users/me/vouchers", s.myVouchers, http.MethodGet)
+
+	// Credits & Balance
+	mk("/purchase-credits", s.purchaseCredits, http.MethodPost)
+	mk("/balance", s.balance, http.MethodGet)
+	none("/webhooks/stripe", s.stripeWebhook, http.MethodPost) // authenticated by Stripe's signature
+
+	// Wallets
+	mk("/wallets/{id}", s.getWallet, http.MethodGet)
+	mk("/wallets/{id}/transactions", s.walletTransactions, http.MethodGet)
+	mk("/wallets/{id}/transactions/{log_id}", s.walletTransaction, http.MethodGet)
+
+	// Vouchers
+	none("/vouchers/{code}", s.getVoucher, http.MethodGet)
+	mk("/vouchers/{code}/redeem", s.redeemVoucher, http.MethodPost)
+
 	// Admin: users
 	admin("/admin/users", s.adminListUsers, http.MethodGet)
 	admin("/admin/users/{id}", s.adminGetUser, http.MethodGet)
 	admin("/admin/users/{id}", s.adminPatchUser, http.MethodPatch)
 	admin("/admin/users/{id}/wallets", s.adminUserWallets, http.MethodGet)
+
+	// Admin: wallets, treasury, audit
+	admin("/admin/wallets", s.adminListWallets, http.MethodGet)
+	admin("/admin/wallets/{id}", s.adminGetWallet, http.MethodGet)
+	admin("/admin/wallets/{id}/adjust", s.adminAdjust, http.MethodPost)
+	admin("/admin/treasury", s.adminTreasury, http.MethodGet)
+	admin("/admin/reconcile", s.adminReconcile, http.MethodPost)
+	admin("/admin/audit", s.adminAudit, http.MethodGet)
+
+	// Admin: vouchers
+	admin("/admin/vouchers", s.adminCreateVoucher, http.MethodPost)
+	admin("/admin/vouchers", s.adminListVouchers, http.MethodGet)
+	admin("/admin/vouchers/{code}", s.adminGetVoucher, http.MethodGet)
+	admin("/admin/vouchers/{code}", s.adminPatchVoucher, http.MethodPatch)
+	admin("/admin/vouchers/{code}", s.adminDeleteVoucher, http.MethodDelete)
 
 	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log), withBodyLimit)
 }

@@ -12,6 +12,8 @@ import (
 
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/config"
+	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/vouchers"
 )
 
 // Server holds what the handlers need.
@@ -19,8 +21,10 @@ type Server struct {
 	cfg      config.Config
 	pool     *pgxpool.Pool
 	temporal client.Client
-	accounts *accounts.Service
-	log      *slog.Logger
+	accounts  *accounts.Service
+	purchases *purchases.Service
+	vouchers  *vouchers.Service
+	log       *slog.Logger
 }
 
 // Deps are the Server's collaborators, built by cmd/officex or the tests.
@@ -28,13 +32,16 @@ type Deps struct {
 	Config   config.Config
 	Pool     *pgxpool.Pool
 	Temporal client.Client
-	Accounts *accounts.Service
-	Log      *slog.Logger
+	Accounts  *accounts.Service
+	Purchases *purchases.Service
+	Vouchers  *vouchers.Service
+	Log       *slog.Logger
 }
 
 // NewServer returns the API as an http.Handler.
 func NewServer(d Deps) http.Handler {
-	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts, log: d.Log}
+	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
+		purchases: d.Purchases, vouchers: d.Vouchers, log: d.Log}
 	return s.routes()
 }
 

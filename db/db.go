@@ -92,3 +92,10 @@ func IsUniqueViolation(err error, name string) bool {
 
 // IsNotFound reports whether err means a query matched no row.
 func IsNotFound(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// IsCheckViolation reports whether err is PostgreSQL's check_violation, such
+// as a balance CHECK refusing to go negative.
+func IsCheckViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23514"
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
@@ -169,7 +168,7 @@ func applyDeltas(ctx context.Context, q *dbgen.Queries, entries []Entry) (map[uu
 		switch {
 		case db.IsNotFound(err):
 			return nil, fmt.Errorf("wallet %s: %w", id, ErrWalletNotFound)
-		case isCheckViolation(err):
+		case db.IsCheckViolation(err):
 			return nil, fmt.Errorf("wallet %s: %w", id, ErrInsufficientFunds)
 		case err != nil:
 			return nil, fmt.Errorf("update wallet %s: %w", id, err)
@@ -177,9 +176,4 @@ func applyDeltas(ctx context.Context, q *dbgen.Queries, entries []Entry) (map[uu
 		out[id] = w
 	}
 	return out, nil
-}
-
-func isCheckViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23514"
 }

@@ -1,28 +1,69 @@
 // Package worker registers every OfficeX workflow and activity on the task
-// queue, and (as later issues add them) creates the Temporal Schedules.
+// queue and creates the Temporal Schedules.
 package worker
 
 import (
+	"context"
+	"errors"
+	"fmt"
+
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/client"
+	tclient "go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/officex/officex/activities"
+	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/workflows"
 )
 
 // Deps are what the activities need.
 type Deps struct {
-	Pool *pgxpool.Pool
+	Pool   *pgxpool.Pool
+	Stripe *client.API
+	Box    *secretbox.Box
 }
 
 // New returns a worker on taskQueue with everything registered; the caller
 // runs it (Run or Start) and stops it.
-func New(c client.Client, taskQueue string, d Deps) sdkworker.Worker {
+func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+	register := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+
 	w.RegisterWorkflow(workflows.PingWorkflow)
 	ping := &activities.Ping{Pool: d.Pool}
-	w.RegisterActivityWithOptions(ping.DatabaseTime, activity.RegisterOptions{Name: workflows.PingActivityName})
+	register(workflows.PingActivityName, ping.DatabaseTime)
+
+	w.RegisterWorkflow(workflows.CreditPurchaseWorkflow)
+	p := &activities.Purchases{Pool: d.Pool, Stripe: d.Stripe, Box: d.Box}
+	register(workflows.LoadPurchaseActivity, p.LoadPurchase)
+	register(workflows.ChargeCardActivity, p.ChargeCard)
+	register(workflows.MarkRequiresActionActivity, p.MarkRequiresAction)
+	register(workflows.CreditPurchaseActivity, p.CreditPurchase)
+	register(workflows.FailPurchaseActivity, p.FailPurchase)
+	register(workflows.CancelPaymentActivity, p.CancelPayment)
+
+	w.RegisterWorkflow(workflows.ReconcileWorkflow)
+	rec := &activities.Reconcile{Pool: d.Pool}
+	register(workflows.ReconcileActivity, rec.CheckLedger)
 	return w
+}
+
+// EnsureSchedules creates the Temporal Schedules when they don't exist yet;
+// every worker calls it at start, so the first one wins and the rest no-op.
+func EnsureSchedules(ctx context.Context, c tclient.Client, taskQueue string) error {
+	_, err := c.ScheduleClient().Create(ctx, tclient.ScheduleOptions{
+		ID:   workflows.ReconcileScheduleID,
+		Spec: tclient.ScheduleSpec{Intervals: []tclient.ScheduleIntervalSpec{{Every: workflows.ReconcileInterval}}},
+		Action: &tclient.ScheduleWorkflowAction{
+			ID: "officex-reconcile", Workflow: workflows.ReconcileWorkflow, Args: []any{workflows.ReconcileInput{}},
+			TaskQueue: taskQueue,
+		},
+	})
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", workflows.ReconcileScheduleID, err)
+	}
+	return nil
 }

@@ -4,9 +4,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -14,14 +16,21 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/officex/officex/activities"
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/secretbox"
+	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/vouchers"
+	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/worker"
 )
 
@@ -31,7 +40,8 @@ commands:
   serve     REST API on OFFICEX_HTTP_ADDR
   worker    Temporal worker on OFFICEX_TASK_QUEUE
   dev       create the database if missing, migrate, then serve + worker in one process
-  migrate   apply database migrations`
+  migrate   apply database migrations
+  reconcile check every ledger invariant, print the report, exit 1 on a violation`
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
@@ -59,6 +69,8 @@ func run(ctx context.Context, log *slog.Logger, cmd string) error {
 	switch cmd {
 	case "migrate":
 		return migrate(ctx, cfg)
+	case "reconcile":
+		return reconcile(ctx, cfg)
 	case "serve", "worker", "dev":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
@@ -96,11 +108,33 @@ func migrate(ctx context.Context, cfg config.Config) error {
 	return db.Migrate(ctx, pool)
 }
 
+// reconcile prints the invariant report as JSON and fails on a violation.
+func reconcile(ctx context.Context, cfg config.Config) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rep, err := ledger.CheckInvariants(ctx, pool)
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Println(string(out))
+	if !rep.OK {
+		return fmt.Errorf("%d ledger invariant violations", len(rep.Violations))
+	}
+	return nil
+}
+
 type app struct {
 	cfg      config.Config
 	log      *slog.Logger
 	pool     *pgxpool.Pool
 	temporal client.Client
+	box      *secretbox.Box
+	stripe   *stripeclient.API
+	closers  []func()
 }
 
 func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
@@ -116,10 +150,46 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		pool.Close()
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
-	return &app{cfg: cfg, log: log, pool: pool, temporal: tc}, nil
+	a := &app{cfg: cfg, log: log, pool: pool, temporal: tc}
+	if a.box, err = secretbox.New(cfg.EncryptionKey); err != nil {
+		a.close()
+		return nil, err
+	}
+	if err := a.connectStripe(); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// connectStripe makes the Stripe client. With no STRIPE_SECRET_KEY in testing
+// mode (make dev), it serves the Stripe test-mode simulator on loopback so
+// purchases with Stripe's test tokens work locally.
+func (a *app) connectStripe() error {
+	key, base := a.cfg.StripeSecretKey, a.cfg.StripeAPIBase
+	if key == "" {
+		if !a.cfg.TestingMode {
+			a.log.Warn("STRIPE_SECRET_KEY is not set: credit purchases will fail")
+		} else {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return fmt.Errorf("stripe simulator: %w", err)
+			}
+			srv := &http.Server{Handler: stripesim.New(), ReadHeaderTimeout: 10 * time.Second}
+			go srv.Serve(l) //nolint:errcheck // ends with Close
+			a.closers = append(a.closers, func() { srv.Close() })
+			key, base = "sk_test_officex_dev", "http://"+l.Addr().String()
+			a.log.Info("no STRIPE_SECRET_KEY: using the Stripe test-mode simulator (tok_visa succeeds, tok_chargeDeclined declines)", "url", base)
+		}
+	}
+	a.stripe = activities.NewStripeClient(key, base)
+	return nil
 }
 
 func (a *app) close() {
+	for _, c := range a.closers {
+		c()
+	}
 	a.temporal.Close()
 	a.pool.Close()
 }
@@ -135,7 +205,9 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	handler := api.NewServer(api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
-		Accounts: accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
+		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
+		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box),
+		Vouchers:  vouchers.New(a.pool),
 	})
 	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: handler,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
@@ -160,7 +232,10 @@ func (a *app) serve(ctx context.Context) error {
 }
 
 func (a *app) work(ctx context.Context) error {
-	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool})
+	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box})
+	if err := worker.EnsureSchedules(ctx, a.temporal, a.cfg.TaskQueue); err != nil {
+		return err
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -7,6 +7,7 @@ package dbgen
 
 import (
 	"context"
+	"time"
 )
 
 const insertAudit = `-- name: InsertAudit :exec
@@ -30,4 +31,66 @@ func (q *Queries) InsertAudit(ctx context.Context, arg InsertAuditParams) error 
 		arg.Details,
 	)
 	return err
+}
+
+const listAuditEvents = `-- name: ListAuditEvents :many
+SELECT created_at, event_id, actor, action, target_type, target_id, details FROM (
+    SELECT a.created_at, ('audit:' || a.id::text)::text AS event_id, a.actor, a.action, a.target_type, a.target_id, a.details
+    FROM audit_log a
+    UNION ALL
+    SELECT t.created_at, 'journal:' || t.id::text, t.actor, 'ledger.' || t.kind, 'journal_transaction', t.id::text,
+           jsonb_build_object('reference', t.reference, 'memo', t.memo,
+               'entries', (SELECT jsonb_agg(jsonb_build_object('wallet_id', e.wallet_id, 'bucket', e.bucket, 'amount', trim_scale(e.amount::numeric / 1000000)) ORDER BY e.id)
+                           FROM journal_entries e WHERE e.transaction_id = t.id))
+    FROM journal_transactions t
+) ev
+WHERE ($1::timestamptz IS NULL
+       OR (ev.created_at, ev.event_id) < ($1::timestamptz, $2::text))
+ORDER BY ev.created_at DESC, ev.event_id DESC
+LIMIT $3
+`
+
+type ListAuditEventsParams struct {
+	AfterCreated *time.Time
+	AfterID      *string
+	RowLimit     int32
+}
+
+type ListAuditEventsRow struct {
+	CreatedAt  time.Time
+	EventID    string
+	Actor      string
+	Action     string
+	TargetType string
+	TargetID   string
+	Details    []byte
+}
+
+// Admin actions and money movements in one timeline, newest first.
+func (q *Queries) ListAuditEvents(ctx context.Context, arg ListAuditEventsParams) ([]ListAuditEventsRow, error) {
+	rows, err := q.db.Query(ctx, listAuditEvents, arg.AfterCreated, arg.AfterID, arg.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAuditEventsRow{}
+	for rows.Next() {
+		var i ListAuditEventsRow
+		if err := rows.Scan(
+			&i.CreatedAt,
+			&i.EventID,
+			&i.Actor,
+			&i.Action,
+			&i.TargetType,
+			&i.TargetID,
+			&i.Details,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -35,6 +35,7 @@ type CreditPurchase struct {
 	FailureCode           *string
 	FailureMessage        *string
 	JournalTransactionID  uuid.NullUUID
+	BalanceAfter          *int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
 }

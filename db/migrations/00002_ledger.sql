@@ -79,11 +79,13 @@ CREATE TABLE credit_purchases (
     failure_code              TEXT,
     failure_message           TEXT,
     journal_transaction_id    UUID REFERENCES journal_transactions (id),
+    balance_after             BIGINT,          -- micro-credits available right after crediting
     created_at                TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at                TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT credit_purchases_idempotency UNIQUE (user_id, idempotency_key),
     CONSTRAINT credit_purchases_credited CHECK ((status = 'succeeded') = (journal_transaction_id IS NOT NULL))
 );
+CREATE INDEX credit_purchases_payment_intent_idx ON credit_purchases (stripe_payment_intent_id);
 
 CREATE TABLE vouchers (
     code             TEXT PRIMARY KEY CHECK (code ~ '^[A-Z0-9_-]{4,64}$'),

@@ -25,11 +25,16 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
+	"github.com/officex/officex/activities"
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/secretbox"
+	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/worker"
 )
@@ -45,8 +50,17 @@ type Env struct {
 	Server   *httptest.Server
 	BaseURL  string // Server.URL + "/v1"
 	Log      *slog.Logger
-	worker   sdkworker.Worker
+	Box      *secretbox.Box
+	// Stripe is the Stripe test-mode simulator the package's worker pays
+	// through; StripeWebhookSecret signs its events.
+	Stripe              *stripesim.Server
+	StripeURL           string
+	StripeWebhookSecret string
+	worker              sdkworker.Worker
 }
+
+// StripeWebhookSecret is the webhook signing secret of the test API.
+const StripeWebhookSecret = "whsec_test_officex"
 
 func getenv(name, def string) string {
 	if v := os.Getenv(name); v != "" {
@@ -92,7 +106,7 @@ func start() (*Env, func(), error) {
 			"OFFICEX_TESTING_MODE":       "true",
 			"OFFICEX_ALLOW_PRIVATE_URLS": "true",
 			"STRIPE_SECRET_KEY":          "sk_test_123",
-			"STRIPE_API_BASE":            getenv("STRIPE_API_BASE", "http://127.0.0.1:12111"),
+			"STRIPE_WEBHOOK_SECRET":      StripeWebhookSecret,
 		}[k]
 	})
 	if err != nil {
@@ -114,15 +128,26 @@ func start() (*Env, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
-	w := worker.New(tc, cfg.TaskQueue, worker.Deps{Pool: pool})
+	box, err := secretbox.New(cfg.EncryptionKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	sim := stripesim.New()
+	simServer := httptest.NewServer(sim)
+	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
+		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret}
+	env.Config.StripeAPIBase = simServer.URL
+	w := worker.New(tc, cfg.TaskQueue, worker.Deps{Pool: pool, Box: box,
+		Stripe: activities.NewStripeClient(cfg.StripeSecretKey, simServer.URL)})
 	if err := w.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start worker: %w", err)
 	}
-	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, worker: w}
+	env.worker = w
 	env.Server = httptest.NewServer(env.NewHandler(nil))
 	env.BaseURL = env.Server.URL + "/v1"
 	teardown := func() {
 		env.Server.Close()
+		simServer.Close()
 		w.Stop()
 		tc.Close()
 		pool.Close()
@@ -151,7 +176,9 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
-		Accounts: accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle)}
+		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
+		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box),
+		Vouchers:  vouchers.New(e.Pool)}
 	if edit != nil {
 		edit(&d)
 	}
@@ -174,4 +201,19 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// StartWorker runs one more worker, on a task queue of its own, that pays
+// through the Stripe API at stripeBase (for instance stripe-mock); it returns
+// the queue, for a purchases.Service built on it.
+func (e *Env) StartWorker(t testing.TB, stripeBase string) string {
+	t.Helper()
+	queue := e.Config.TaskQueue + "-" + randHex(4)
+	w := worker.New(e.Temporal, queue, worker.Deps{Pool: e.Pool, Box: e.Box,
+		Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, stripeBase)})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+	return queue
 }

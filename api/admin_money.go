@@ -1,0 +1,279 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/officex/officex/db"
+	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/vouchers"
+	"github.com/officex/officex/ledger"
+)
+
+// payoutDollarsScale: at $0.01 per credit, 1 micro-credit is $0.00000001.
+const payoutDollarsScale = 8
+
+func (s *Server) adminListWallets(w http.ResponseWriter, r *http.Request) error {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	kind := r.URL.Query().Get("kind")
+	if kind != "" && kind != "user" && kind != "app" && kind != "treasury" {
+		return invalid("kind must be user, app or treasury")
+	}
+	p := ledger.Page{Limit: limit + 1}
+	if cursor != nil {
+		p.AfterCreated, p.AfterID = &cursor.Created, cursor.ID
+	}
+	wallets, err := ledger.ListWallets(r.Context(), s.pool, kind, p)
+	if err != nil {
+		return err
+	}
+	fetched := len(wallets)
+	wallets = wallets[:min(fetched, limit)]
+	out := make([]map[string]any, len(wallets))
+	var last keysetCursor
+	for i, wl := range wallets {
+		out[i] = adminWalletBody(wl)
+		last = keysetCursor{Created: wl.CreatedAt, ID: wl.ID}
+	}
+	ok(w, map[string]any{"wallets": out, "pagination": pagination(fetched, limit, last)})
+	return nil
+}
+
+func adminWalletBody(wl ledger.Wallet) map[string]any {
+	body := walletBody(wl)
+	if wl.OwnerUserID != uuid.Nil {
+		body["owner_user_id"] = wl.OwnerUserID
+	}
+	return body
+}
+
+func (s *Server) adminGetWallet(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id", ledger.ErrWalletNotFound)
+	if err != nil {
+		return err
+	}
+	wl, err := ledger.GetWallet(r.Context(), s.pool, id)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"wallet": adminWalletBody(wl)})
+	return nil
+}
+
+// adminAdjust moves credits between the treasury and a wallet: {amount, reason}.
+// The amount is signed; a wallet never goes negative.
+func (s *Server) adminAdjust(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id", ledger.ErrWalletNotFound)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Amount *ledger.SignedCredits `json:"amount"`
+		Reason string                `json:"reason"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	reason := strings.TrimSpace(body.Reason)
+	switch {
+	case body.Amount == nil || *body.Amount == 0:
+		return invalid("amount is required and must not be 0")
+	case reason == "" || len(reason) > maxReasonLength:
+		return invalid("reason is required (at most %d characters)", maxReasonLength)
+	}
+	var posted ledger.Posted
+	err = db.InTx(r.Context(), s.pool, func(tx pgx.Tx) error {
+		posted, err = ledger.Adjust(r.Context(), tx, id, ledger.Credits(*body.Amount), "adjust-"+uuid.NewString(), "admin", reason)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	wl := posted.Wallets[id]
+	ok(w, map[string]any{"transaction_id": posted.TransactionID, "wallet_id": id,
+		"available": ledger.Credits(wl.Available), "reserved": ledger.Credits(wl.Reserved)})
+	return nil
+}
+
+// usd formats micro-credits at the $0.01-per-credit payout rate, exactly.
+func usd(c ledger.Credits) string {
+	neg := c < 0
+	if neg {
+		c = -c
+	}
+	s := strconv.FormatInt(int64(c), 10)
+	for len(s) <= payoutDollarsScale {
+		s = "0" + s
+	}
+	whole, frac := s[:len(s)-payoutDollarsScale], strings.TrimRight(s[len(s)-payoutDollarsScale:], "0")
+	if frac != "" {
+		whole += "." + frac
+	}
+	if neg {
+		whole = "-" + whole
+	}
+	return whole
+}
+
+func (s *Server) adminTreasury(w http.ResponseWriter, r *http.Request) error {
+	t, err := ledger.GetTreasuryReport(r.Context(), s.pool)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"treasury": map[string]any{
+		"liability": t.Liability, "liability_usd": usd(t.Liability),
+		"credits_bought": t.CreditsBought, "credits_from_vouchers": t.CreditsFromVouchers,
+		"credits_adjusted": t.CreditsAdjusted, "credits_paid_out": t.CreditsPaidOut,
+		"payouts_held": t.PayoutsHeld, "reserved": t.Reserved,
+		"user_available": t.UserAvailable, "app_available": t.AppAvailable,
+	}})
+	return nil
+}
+
+func (s *Server) adminReconcile(w http.ResponseWriter, r *http.Request) error {
+	rep, err := ledger.CheckInvariants(r.Context(), s.pool)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"report": rep})
+	return nil
+}
+
+func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	p := dbgen.ListAuditEventsParams{RowLimit: int32(limit + 1)}
+	if cursor != nil {
+		p.AfterCreated, p.AfterID = &cursor.Created, &cursor.Key
+	}
+	rows, err := dbgen.New(s.pool).ListAuditEvents(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	fetched := len(rows)
+	rows = rows[:min(fetched, limit)]
+	out := make([]map[string]any, len(rows))
+	var last keysetCursor
+	for i, e := range rows {
+		out[i] = map[string]any{"event_id": e.EventID, "actor": e.Actor, "action": e.Action, "target_type": e.TargetType,
+			"target_id": e.TargetID, "details": json.RawMessage(e.Details), "created_at": e.CreatedAt}
+		last = keysetCursor{Created: e.CreatedAt, Key: e.EventID}
+	}
+	ok(w, map[string]any{"events": out, "pagination": pagination(fetched, limit, last)})
+	return nil
+}
+
+type voucherBody struct {
+	Code           string          `json:"code"`
+	Amount         *ledger.Credits `json:"amount"`
+	MaxRedemptions *int            `json:"max_redemptions"`
+	ExpiresAt      *time.Time      `json:"expires_at"`
+}
+
+func (s *Server) adminCreateVoucher(w http.ResponseWriter, r *http.Request) error {
+	var body voucherBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Amount == nil {
+		return invalid("amount is required")
+	}
+	p := vouchers.CreateParams{Code: body.Code, Amount: *body.Amount, ExpiresAt: body.ExpiresAt}
+	if body.MaxRedemptions != nil {
+		if *body.MaxRedemptions < 1 {
+			return invalid("max_redemptions must be at least 1")
+		}
+		p.MaxRedemptions = *body.MaxRedemptions
+	}
+	v, err := s.vouchers.Create(r.Context(), "admin", p)
+	if err != nil {
+		return err
+	}
+	okStatus(w, http.StatusCreated, map[string]any{"voucher": adminVoucherBody(v)})
+	return nil
+}
+
+func (s *Server) adminListVouchers(w http.ResponseWriter, r *http.Request) error {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	var after *time.Time
+	var afterCode string
+	if cursor != nil {
+		after, afterCode = &cursor.Created, cursor.Key
+	}
+	vs, err := s.vouchers.List(r.Context(), limit+1, after, afterCode)
+	if err != nil {
+		return err
+	}
+	fetched := len(vs)
+	vs = vs[:min(fetched, limit)]
+	out := make([]map[string]any, len(vs))
+	var last keysetCursor
+	for i, v := range vs {
+		out[i] = adminVoucherBody(v)
+		last = keysetCursor{Created: v.CreatedAt, Key: v.Code}
+	}
+	ok(w, map[string]any{"vouchers": out, "pagination": pagination(fetched, limit, last)})
+	return nil
+}
+
+func (s *Server) adminGetVoucher(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.vouchers.Get(r.Context(), mux.Vars(r)["code"])
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"voucher": adminVoucherBody(v)})
+	return nil
+}
+
+// adminPatchVoucher: {max_redemptions?, expires_at? (null clears), disabled?}.
+func (s *Server) adminPatchVoucher(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		MaxRedemptions *int            `json:"max_redemptions"`
+		ExpiresAt      json.RawMessage `json:"expires_at"`
+		Disabled       *bool           `json:"disabled"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	p := vouchers.UpdateParams{MaxRedemptions: body.MaxRedemptions, Disabled: body.Disabled}
+	switch {
+	case string(body.ExpiresAt) == "null":
+		p.ClearExpiry = true
+	case body.ExpiresAt != nil:
+		var t time.Time
+		if err := json.Unmarshal(body.ExpiresAt, &t); err != nil {
+			return invalid("expires_at must be an RFC 3339 time or null")
+		}
+		p.ExpiresAt = &t
+	}
+	v, err := s.vouchers.Update(r.Context(), "admin", mux.Vars(r)["code"], p)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"voucher": adminVoucherBody(v)})
+	return nil
+}
+
+func (s *Server) adminDeleteVoucher(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.vouchers.Disable(r.Context(), "admin", mux.Vars(r)["code"])
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"voucher": adminVoucherBody(v)})
+	return nil
+}

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/officex/officex/workflows"
+)
+
+// stripeWebhook receives Stripe's events, verifies their signature
+// (STRIPE_WEBHOOK_SECRET) and forwards payment outcomes to the purchase
+// workflow. A 5xx makes Stripe deliver again, so nothing is lost.
+func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.StripeWebhookSecret == "" {
+		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)"}
+	}
+	payload, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	event, err := webhook.ConstructEventWithOptions(payload, r.Header.Get("Stripe-Signature"), s.cfg.StripeWebhookSecret,
+		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+	if err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "INVALID_SECRET", Message: "invalid Stripe signature"}
+	}
+	var outcome workflows.PaymentOutcome
+	switch event.Type {
+	case "payment_intent.succeeded":
+		outcome.Succeeded = true
+	case "payment_intent.payment_failed", "payment_intent.canceled":
+		outcome.Code, outcome.Message = "payment_failed", "the payment was not completed"
+	default:
+		ok(w, map[string]any{"received": true, "handled": false})
+		return nil
+	}
+	var pi stripe.PaymentIntent
+	if err := json.Unmarshal(event.Data.Raw, &pi); err != nil || pi.ID == "" {
+		return invalid("event data is not a PaymentIntent")
+	}
+	if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
+		outcome.Message = pi.LastPaymentError.Msg
+	}
+	handled, err := s.purchases.PaymentOutcome(r.Context(), pi.ID, outcome)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"received": true, "handled": handled})
+	return nil
+}

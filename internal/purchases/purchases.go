@@ -1,0 +1,241 @@
+// Package purchases is the API side of buying credits: it validates a
+// purchase, records it with its idempotency key, starts CreditPurchaseWorkflow
+// and reports the outcome. The money moves only in the workflow's activities,
+// through the ledger.
+package purchases
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/officex/officex/db"
+	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/secretbox"
+	"github.com/officex/officex/ledger"
+	"github.com/officex/officex/workflows"
+)
+
+// Price and limits of a purchase. A credit costs 3 cents, so only whole
+// credits make whole cents; Stripe's smallest USD charge is 50 cents.
+const (
+	CentsPerCredit       = 3
+	MinCredits           = 17        // $0.51
+	MaxCredits           = 1_000_000 // $30,000 per purchase
+	MaxIdempotencyKeyLen = 255
+	MaxTokenLen          = 255
+	// WaitForOutcome bounds how long the request waits for Stripe's answer
+	// before answering "processing".
+	WaitForOutcome = 30 * time.Second
+)
+
+// Errors of a purchase request.
+var (
+	ErrInvalid         = errors.New("invalid purchase")
+	ErrDuplicate       = errors.New("idempotency_key was already used with a different request")
+	ErrPreviousFailure = errors.New("the purchase with this idempotency_key failed; use a new key")
+)
+
+// DeclinedError is a payment Stripe declined: nothing was credited.
+type DeclinedError struct{ Code, Message string }
+
+func (e *DeclinedError) Error() string { return e.Message }
+
+var tokenPattern = regexp.MustCompile(`^(tok|pm)_[A-Za-z0-9_]{1,250}$`)
+
+// Request is a validated purchase request.
+type Request struct {
+	Amount         ledger.Credits
+	PaymentType    string
+	Token          string
+	IdempotencyKey string // empty: the purchase can't be replayed
+}
+
+// Result is the answer to a purchase.
+type Result struct {
+	PurchaseID      uuid.UUID
+	Status          string // succeeded, requires_action, processing
+	CreditsAdded    ledger.Credits
+	NewBalance      ledger.Credits
+	TransactionID   uuid.UUID
+	PaymentIntentID string
+	ClientSecret    string
+}
+
+// Service runs purchases.
+type Service struct {
+	pool      *pgxpool.Pool
+	temporal  client.Client
+	taskQueue string
+	box       *secretbox.Box
+}
+
+// New makes a Service.
+func New(pool *pgxpool.Pool, tc client.Client, taskQueue string, box *secretbox.Box) *Service {
+	return &Service{pool: pool, temporal: tc, taskQueue: taskQueue, box: box}
+}
+
+// Validate checks a request against the limits and the price grid.
+func Validate(r Request) error {
+	switch {
+	case r.Amount%ledger.Scale != 0:
+		return fmt.Errorf("%w: amount must be a whole number of credits (1 credit = $0.03)", ErrInvalid)
+	case r.Amount < MinCredits*ledger.Scale || r.Amount > MaxCredits*ledger.Scale:
+		return fmt.Errorf("%w: amount must be between %d and %d credits", ErrInvalid, MinCredits, MaxCredits)
+	case r.PaymentType != "stripe" && r.PaymentType != "card":
+		return fmt.Errorf("%w: payment_method.type must be \"stripe\"", ErrInvalid)
+	case len(r.Token) > MaxTokenLen || !tokenPattern.MatchString(r.Token):
+		return fmt.Errorf("%w: payment_method.token must be a Stripe token (tok_...) or payment method (pm_...)", ErrInvalid)
+	case len(r.IdempotencyKey) > MaxIdempotencyKeyLen:
+		return fmt.Errorf("%w: idempotency_key must be at most %d characters", ErrInvalid, MaxIdempotencyKeyLen)
+	}
+	return nil
+}
+
+func requestHash(r Request) []byte {
+	h := sha256.Sum256(fmt.Appendf(nil, "%d\x00%s\x00%s", int64(r.Amount), r.PaymentType, r.Token))
+	return h[:]
+}
+
+// Purchase records the purchase, starts its workflow and waits (bounded) for
+// the outcome. A replayed idempotency key gets the first purchase's answer.
+func (s *Service) Purchase(ctx context.Context, userID, walletID uuid.UUID, r Request) (Result, error) {
+	if err := Validate(r); err != nil {
+		return Result{}, err
+	}
+	key := r.IdempotencyKey
+	if key == "" {
+		key = "auto-" + uuid.NewString()
+	}
+	id := uuid.New()
+	in := workflows.CreditPurchaseInput{PurchaseID: id.String(), AmountCents: int64(r.Amount/ledger.Scale) * CentsPerCredit,
+		Token: r.Token, RequestedAt: time.Now()}
+	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := dbgen.New(tx).InsertCreditPurchase(ctx, dbgen.InsertCreditPurchaseParams{
+			ID: id, UserID: userID, WalletID: walletID, Amount: int64(r.Amount), AmountCents: in.AmountCents,
+			IdempotencyKey: key, RequestHash: requestHash(r), PaymentMethodType: r.PaymentType})
+		if err != nil {
+			return err
+		}
+		// Started before the commit: if the commit fails or the process dies,
+		// the workflow finds no purchase and ends without charging.
+		return s.start(ctx, in)
+	})
+	if db.IsUniqueViolation(err, "credit_purchases_idempotency") {
+		return s.replay(ctx, userID, key, r)
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("record purchase: %w", err)
+	}
+	return s.await(ctx, id)
+}
+
+func (s *Service) start(ctx context.Context, in workflows.CreditPurchaseInput) error {
+	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.CreditPurchaseWorkflowID(in.PurchaseID), TaskQueue: s.taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, workflows.CreditPurchaseWorkflow, in)
+	if err != nil {
+		return fmt.Errorf("start purchase workflow: %w", err)
+	}
+	return nil
+}
+
+// replay answers a request whose idempotency key was used before.
+func (s *Service) replay(ctx context.Context, userID uuid.UUID, key string, r Request) (Result, error) {
+	row, err := dbgen.New(s.pool).GetCreditPurchaseByKey(ctx, dbgen.GetCreditPurchaseByKeyParams{UserID: userID, IdempotencyKey: key})
+	if err != nil {
+		return Result{}, fmt.Errorf("load purchase by key: %w", err)
+	}
+	if string(row.RequestHash) != string(requestHash(r)) {
+		return Result{}, ErrDuplicate
+	}
+	if row.Status == "failed" {
+		return Result{}, ErrPreviousFailure
+	}
+	return s.await(ctx, row.ID)
+}
+
+// await polls the purchase row, the source of truth, until the workflow has
+// an outcome or WaitForOutcome passes.
+func (s *Service) await(ctx context.Context, id uuid.UUID) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, WaitForOutcome)
+	defer cancel()
+	q := dbgen.New(s.pool)
+	delay := 10 * time.Millisecond
+	for {
+		row, err := q.GetCreditPurchase(ctx, id)
+		if err != nil && ctx.Err() == nil {
+			return Result{}, fmt.Errorf("load purchase %s: %w", id, err)
+		}
+		if err == nil && row.Status != "processing" {
+			return s.result(row)
+		}
+		select {
+		case <-ctx.Done():
+			return Result{PurchaseID: id, Status: "processing"}, nil
+		case <-time.After(delay):
+			delay = min(delay*2, 200*time.Millisecond)
+		}
+	}
+}
+
+func (s *Service) result(row dbgen.CreditPurchase) (Result, error) {
+	res := Result{PurchaseID: row.ID, Status: row.Status}
+	if row.StripePaymentIntentID != nil {
+		res.PaymentIntentID = *row.StripePaymentIntentID
+	}
+	switch row.Status {
+	case "succeeded":
+		res.CreditsAdded = ledger.Credits(row.Amount)
+		res.NewBalance = ledger.Credits(*row.BalanceAfter)
+		res.TransactionID = row.JournalTransactionID.UUID
+	case "failed":
+		return Result{}, &DeclinedError{Code: deref(row.FailureCode), Message: deref(row.FailureMessage)}
+	case "requires_action":
+		if row.ClientSecretEnc != nil {
+			secret, err := s.box.Open(row.ClientSecretEnc, "purchase:"+row.ID.String())
+			if err != nil {
+				return Result{}, err
+			}
+			res.ClientSecret = string(secret)
+		}
+	}
+	return res, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// PaymentOutcome forwards Stripe's verdict on a payment intent to its
+// purchase's workflow. Unknown intents are ignored (false).
+func (s *Service) PaymentOutcome(ctx context.Context, paymentIntentID string, outcome workflows.PaymentOutcome) (bool, error) {
+	row, err := dbgen.New(s.pool).GetCreditPurchaseByPaymentIntent(ctx, &paymentIntentID)
+	if db.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("purchase of %s: %w", paymentIntentID, err)
+	}
+	if row.Status != "requires_action" && row.Status != "processing" {
+		return true, nil // already decided; a replayed webhook changes nothing
+	}
+	err = s.temporal.SignalWorkflow(ctx, workflows.CreditPurchaseWorkflowID(row.ID.String()), "", workflows.PaymentOutcomeSignal, outcome)
+	if err != nil {
+		return false, fmt.Errorf("signal purchase %s: %w", row.ID, err)
+	}
+	return true, nil
+}

@@ -1,0 +1,159 @@
+package stripesim
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Test destinations that force a failure (see the package doc).
+const (
+	failingAccountPrefix = "acct_fail"
+	failingBankPrefix    = "ba_fail"
+	failingCardPrefix    = "card_fail"
+	payoutArrival        = 2 * 24 * time.Hour // a standard payout's usual delay
+)
+
+var (
+	transferParams = []string{"amount", "currency", "destination", "metadata", "transfer_group", "description"}
+	payoutParams   = []string{"amount", "currency", "destination", "metadata", "description", "statement_descriptor"}
+)
+
+// createTransfer moves funds to a connected account.
+func (s *Server) createTransfer(c *call) reply {
+	p := c.params
+	if e := p.rejectUnknown(transferParams...); e != nil {
+		return failure(e)
+	}
+	amount, cur, e := p.money(minOne)
+	if e != nil {
+		return failure(e)
+	}
+	dest, e := p.required("destination")
+	if e != nil {
+		return failure(e)
+	}
+	if e := checkTransferDestination(dest); e != nil {
+		return failure(e)
+	}
+	md, e := p.metadata()
+	if e != nil {
+		return failure(e)
+	}
+	tr := &transfer{
+		ID: newID("tr"), Object: "transfer", Amount: amount, Currency: cur, Destination: dest,
+		BalanceTransaction: newID("txn"), Created: time.Now().Unix(), DestinationPayment: newID("py"),
+		Description: p.optionalString("description"), Metadata: md, SourceType: "card",
+		TransferGroup: p.optionalString("transfer_group"),
+	}
+	tr.Reversals = list{Object: "list", Data: []any{}, URL: "/v1/transfers/" + tr.ID + "/reversals"}
+	s.put(tr.ID, c.account, tr)
+	s.counts.transfers++
+	return ok(tr)
+}
+
+// checkTransferDestination refuses acct_fail* as an account that cannot
+// receive transfers, and anything not shaped like an account id as missing.
+func checkTransferDestination(dest string) *apiError {
+	if strings.HasPrefix(dest, failingAccountPrefix) {
+		return invalid("insufficient_capabilities_for_transfer", "destination",
+			"Your destination account needs to have at least one of the following capabilities enabled: transfers, crypto_transfers, legacy_payments")
+	}
+	if !accountID.MatchString(dest) {
+		return errNoSuch(http.StatusBadRequest, "destination", dest, "destination")
+	}
+	return nil
+}
+
+func (s *Server) getTransfer(c *call) reply {
+	if e := c.params.rejectUnknown(); e != nil {
+		return failure(e)
+	}
+	tr, found := find[transfer](s, c.id, c.account)
+	if !found {
+		return failure(errNoSuch(http.StatusNotFound, "transfer", c.id, "id"))
+	}
+	return ok(tr)
+}
+
+// createPayout sends funds of the account (Stripe-Account header, or the
+// platform) to one of its external accounts. The payout starts pending, as
+// on Stripe; SettlePayout finishes it.
+func (s *Server) createPayout(c *call) reply {
+	p := c.params
+	if e := p.rejectUnknown(payoutParams...); e != nil {
+		return failure(e)
+	}
+	amount, cur, e := p.money(minOne)
+	if e != nil {
+		return failure(e)
+	}
+	dest, typ, e := payoutDestination(p.get("destination"))
+	if e != nil {
+		return failure(e)
+	}
+	md, e := p.metadata()
+	if e != nil {
+		return failure(e)
+	}
+	now := time.Now()
+	po := &payout{
+		ID: newID("po"), Object: "payout", Amount: amount, Currency: cur, Destination: dest, Type: typ,
+		ArrivalDate: now.Add(payoutArrival).Unix(), BalanceTransaction: newID("txn"), Created: now.Unix(),
+		Description: p.optionalString("description"), Metadata: md, Method: "standard",
+		ReconciliationStatus: "not_applicable", SourceType: "card",
+		StatementDescriptor: p.optionalString("statement_descriptor"), Status: "pending",
+	}
+	s.put(po.ID, c.account, po)
+	s.counts.payouts++
+	return ok(po)
+}
+
+// payoutDestination checks an external account id and returns it with the
+// payout type; without one, Stripe pays the default bank account.
+func payoutDestination(dest string) (string, string, *apiError) {
+	switch {
+	case dest == "":
+		return "ba_" + randomString(24), "bank_account", nil
+	case strings.HasPrefix(dest, "ba_"):
+		return dest, "bank_account", nil
+	case strings.HasPrefix(dest, "card_"):
+		return dest, "card", nil
+	}
+	return "", "", errNoSuch(http.StatusBadRequest, "external account", dest, "destination")
+}
+
+func (s *Server) getPayout(c *call) reply {
+	if e := c.params.rejectUnknown(); e != nil {
+		return failure(e)
+	}
+	po, found := find[payout](s, c.id, c.account)
+	if !found {
+		return failure(errNoSuch(http.StatusNotFound, "payout", c.id, "id"))
+	}
+	return ok(po)
+}
+
+// SettlePayout plays the bank's side of a pending payout: it is paid, or
+// failed (account_closed) when its destination is ba_fail* or card_fail*. It
+// returns the Stripe Event (payout.paid or payout.failed) that Stripe would
+// send to webhooks, with "account" set for a connected account's payout.
+func (s *Server) SettlePayout(payoutID string) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	po, account, found := findAnyAccount[payout](s, payoutID)
+	if !found {
+		return nil, fmt.Errorf("stripesim: no payout %q", payoutID)
+	}
+	if po.Status != "pending" {
+		return nil, fmt.Errorf("stripesim: payout %s is %s, not pending", payoutID, po.Status)
+	}
+	if strings.HasPrefix(po.Destination, failingBankPrefix) || strings.HasPrefix(po.Destination, failingCardPrefix) {
+		code, msg, txn := "account_closed", "The bank account has been closed.", newID("txn")
+		po.Status, po.FailureCode, po.FailureMessage, po.FailureBalanceTransaction = "failed", &code, &msg, &txn
+	} else {
+		po.Status = "paid"
+	}
+	return newEvent("payout."+po.Status, po, account), nil
+}
