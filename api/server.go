@@ -18,9 +18,9 @@ import (
 
 // Server holds what the handlers need.
 type Server struct {
-	cfg      config.Config
-	pool     *pgxpool.Pool
-	temporal client.Client
+	cfg       config.Config
+	pool      *pgxpool.Pool
+	temporal  client.Client
 	accounts  *accounts.Service
 	purchases *purchases.Service
 	vouchers  *vouchers.Service
@@ -29,9 +29,9 @@ type Server struct {
 
 // Deps are the Server's collaborators, built by cmd/officex or the tests.
 type Deps struct {
-	Config   config.Config
-	Pool     *pgxpool.Pool
-	Temporal client.Client
+	Config    config.Config
+	Pool      *pgxpool.Pool
+	Temporal  client.Client
 	Accounts  *accounts.Service
 	Purchases *purchases.Service
 	Vouchers  *vouchers.Service

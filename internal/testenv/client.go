@@ -161,3 +161,17 @@ func (c *Client) NewUser() User {
 	r := c.Post("/auth/verify-otp", map[string]any{"email": email, "code": "0000"}, nil).Expect(c.t, http.StatusOK, "")
 	return User{ID: r.String("user_id"), Email: email, Key: r.String("api_key"), WalletID: r.String("wallet_id")}
 }
+
+// Fund credits amount to wallet through an admin adjustment.
+func (c *Client) Fund(wallet, amount string) {
+	c.t.Helper()
+	c.Post("/admin/wallets/"+wallet+"/adjust", map[string]any{"amount": amount, "reason": "test funding"}, AdminHeaders()).
+		Expect(c.t, http.StatusOK, "")
+}
+
+// Balance returns a user's available and reserved credits as the API shows them.
+func (c *Client) Balance(u User) (available, reserved float64) {
+	c.t.Helper()
+	r := c.Get("/balance", u.Headers()).Expect(c.t, http.StatusOK, "")
+	return r.Body["available"].(float64), r.Body["reserved"].(float64)
+}
