@@ -246,7 +246,7 @@ func TestPurchase_BadInputIsRefusedAndWritesNothing(t *testing.T) {
 // answers a fixed requires_payment_method status, so the purchase ends failed
 // with that code and nothing is credited.
 func TestPurchase_RequestsAreValidAgainstStripeMock(t *testing.T) {
-	base := os.Getenv("STRIPE_MOCK_URL")
+	base := os.Getenv("STRIPE_API_BASE")
 	if base == "" {
 		base = "http://127.0.0.1:12111"
 	}

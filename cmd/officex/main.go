@@ -85,15 +85,27 @@ func run(ctx context.Context, log *slog.Logger, cmd string) error {
 		return err
 	}
 	defer app.close()
-	errc := make(chan error, 2)
+	// The first part to stop stops the other; both finish before the
+	// connections close, so the worker drains with a live Temporal client.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	parts := []func(context.Context) error{}
 	if cmd == "serve" || cmd == "dev" {
-		go func() { errc <- app.serve(ctx) }()
+		parts = append(parts, app.serve)
 	}
 	if cmd == "worker" || cmd == "dev" {
-		go func() { errc <- app.work(ctx) }()
+		parts = append(parts, app.work)
 	}
-	err = <-errc // the first to stop stops the process; ctx stops the other
-	return err
+	errc := make(chan error, len(parts))
+	for _, part := range parts {
+		go func() { errc <- part(ctx) }()
+	}
+	var errs []error
+	for range parts {
+		errs = append(errs, <-errc)
+		cancel()
+	}
+	return errors.Join(errs...)
 }
 
 func migrate(ctx context.Context, cfg config.Config) error {

@@ -162,3 +162,51 @@ func TestBadConfiguration_ExitsNamingTheVariable(t *testing.T) {
 		t.Fatalf("err %v, output:\n%s", err, out)
 	}
 }
+
+func TestReconcile_PrintsTheReportAndPassesOnACleanLedger(t *testing.T) {
+	bin := buildBinary(t)
+	environ, _ := testEnviron(t)
+	migrate := exec.Command(bin, "migrate")
+	migrate.Env = environ
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "reconcile")
+	cmd.Env = environ
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("reconcile: %v\n%s", err, out)
+	}
+	var rep struct {
+		OK         bool
+		Violations []any
+	}
+	if err := json.Unmarshal(out, &rep); err != nil || !rep.OK || len(rep.Violations) != 0 {
+		t.Fatalf("report %s (%v)", out, err)
+	}
+}
+
+func TestReconcile_ExitsNonZeroOnAViolation(t *testing.T) {
+	bin := buildBinary(t)
+	environ, dsn := testEnviron(t)
+	migrate := exec.Command(bin, "migrate")
+	migrate.Env = environ
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	pool, err := db.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// Tamper behind the ledger's back: a treasury balance with no journal.
+	if _, err := pool.Exec(context.Background(), "UPDATE wallets SET available = available - 5 WHERE kind = 'treasury'"); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "reconcile")
+	cmd.Env = environ
+	out, err := cmd.Output()
+	if err == nil || !strings.Contains(string(out), "zero_sum") || !strings.Contains(string(out), "wallet_matches_journal") {
+		t.Fatalf("err %v, report:\n%s", err, out)
+	}
+}
