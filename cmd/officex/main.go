@@ -245,14 +245,31 @@ func (a *app) serve(ctx context.Context) error {
 
 func (a *app) work(ctx context.Context) error {
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box})
-	if err := worker.EnsureSchedules(ctx, a.temporal, a.cfg.TaskQueue); err != nil {
-		return err
-	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	a.log.Info("worker started", "task_queue", a.cfg.TaskQueue)
+	go a.ensureSchedules(ctx)
 	<-ctx.Done()
 	w.Stop() // waits for running activities up to the worker's stop timeout
 	return nil
+}
+
+// scheduleRetry spaces attempts to create the Schedules while Temporal is
+// slow or briefly away; the worker serves meanwhile.
+const scheduleRetry = 10 * time.Second
+
+func (a *app) ensureSchedules(ctx context.Context) {
+	for {
+		err := worker.EnsureSchedules(ctx, a.temporal, a.cfg.TaskQueue)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("creating Temporal Schedules failed; retrying", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(scheduleRetry):
+		}
+	}
 }
