@@ -68,4 +68,3 @@ func TestAdminTreasuryReconcileAndAudit(t *testing.T) {
 		t.Fatalf("second page %v", page2)
 	}
 }
-

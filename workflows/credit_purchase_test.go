@@ -81,4 +81,3 @@ func TestCreditPurchase_DeclineFailsWithTheDeclineCode(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
-
