@@ -37,7 +37,7 @@ dev: tools $(ENCRYPTION_KEY_FILE)
 		OFFICEX_ALLOW_PRIVATE_URLS="$${OFFICEX_ALLOW_PRIVATE_URLS:-true}" \
 		OFFICEX_ENCRYPTION_KEY="$${OFFICEX_ENCRYPTION_KEY:-$$(cat $(ENCRYPTION_KEY_FILE))}" \
 		TEMPORAL_ADDRESS="$${TEMPORAL_ADDRESS:-$(TEMPORAL_ADDR)}" && \
-	$(STACK_SH) dev go run ./cmd/officex dev
+	go build -o bin/officex ./cmd/officex && $(STACK_SH) dev bin/officex dev
 
 # A local key for secrets that must be shown again; never used outside dev.
 $(ENCRYPTION_KEY_FILE):

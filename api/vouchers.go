@@ -60,7 +60,11 @@ func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) myVouchers(w http.ResponseWriter, r *http.Request) error {
-	reds, err := s.vouchers.UserRedemptions(r.Context(), currentUser(r).ID, MaxPageSize)
+	limit, _, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	reds, err := s.vouchers.UserRedemptions(r.Context(), currentUser(r).ID, limit)
 	if err != nil {
 		return err
 	}
