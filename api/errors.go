@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -62,6 +63,20 @@ var errorTable = []struct {
 	{purchases.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 	{purchases.ErrDuplicate, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{purchases.ErrPreviousFailure, http.StatusConflict, "PREVIOUS_FAILURE"},
+
+	{apps.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+	{apps.ErrAppNotFound, http.StatusNotFound, "APP_NOT_FOUND"},
+	{apps.ErrNotOwner, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrAppSuspended, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrAppsPerVendor, http.StatusBadRequest, "INVALID_REQUEST"},
+	{apps.ErrInstallNotFound, http.StatusNotFound, "INSTALL_NOT_FOUND"},
+	{apps.ErrNotYourInstall, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrAlreadyInstalled, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{apps.ErrInvalidSecret, http.StatusUnauthorized, "INVALID_SECRET"},
+	{apps.ErrUninstalled, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrDeliveryNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{apps.ErrDeliveryRunning, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{apps.ErrMessageNotFound, http.StatusNotFound, "NOT_FOUND"},
 
 	{vouchers.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{vouchers.ErrNotRedeemable, http.StatusBadRequest, "INVALID_REQUEST"},

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,19 @@ func decode(r *http.Request, dst any) error {
 		return invalid("request body must be a single JSON object")
 	}
 	return nil
+}
+
+// decodeOptional is decode for routes whose body may be left out entirely.
+func decodeOptional(r *http.Request, dst any) error {
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return decode(r, dst)
 }
 
 func decodeError(err error) error {

@@ -56,3 +56,11 @@ func pagination(fetched, limit int, last keysetCursor) map[string]any {
 	b, _ := json.Marshal(last)
 	return map[string]any{"next_cursor": base64.RawURLEncoding.EncodeToString(b), "has_more": true}
 }
+
+// cursorParts splits a cursor for the domain list functions.
+func cursorParts(c *keysetCursor) (*time.Time, uuid.UUID) {
+	if c == nil {
+		return nil, uuid.Nil
+	}
+	return &c.Created, c.ID
+}

@@ -7,7 +7,7 @@ import (
 )
 
 // routes registers every route with its auth mode, grouped like the reference.
-// none: no auth; mk: master key; admin: superadmin secret.
+// none: no auth; mk: master key; is: install secret; admin: superadmin secret.
 func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
 	root.NotFoundHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errNotFound })
@@ -22,6 +22,9 @@ func (s *Server) routes() http.Handler {
 		root.Handle("/v1"+path, s.masterKey(h)).Methods(method)
 	}
 	admin := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, s.admin(h)).Methods(method) }
+	is := func(path string, h handlerFunc, method string) {
+		root.Handle("/v1"+path, s.installSecret(h)).Methods(method)
+	}
 
 	// Auth
 	none("/auth/register", s.register, http.MethodPost)
@@ -41,6 +44,35 @@ func (s *Server) routes() http.Handler {
 	mk("/users/me/rotate-key", s.rotateMyKey, http.MethodPost)
 
 	mk("/users/me/vouchers", s.myVouchers, http.MethodGet)
+	mk("/users/me/inbox", s.myInbox, http.MethodGet)
+	mk("/users/me/inbox/{message_id}/read", s.markInboxRead, http.MethodPost)
+
+	// Installations
+	mk("/install/{app_id}", s.install, http.MethodPost)
+	mk("/users/me/installs", s.myInstalls, http.MethodGet)
+	mk("/users/me/installs/{id}", s.myInstall, http.MethodGet)
+	mk("/users/me/installs/{id}", s.uninstall, http.MethodDelete)
+	mk("/users/me/installs/{id}", s.patchInstall, http.MethodPatch)
+	mk("/users/me/installs/{id}/rotate-secret", s.rotateInstallSecret, http.MethodPost)
+	mk("/users/me/installs/{id}/context", s.myInstallContext, http.MethodPatch)
+	mk("/users/me/installs/{id}/launch", s.launchInstall, http.MethodGet)
+	is("/installs/{install_id}/context", s.installContext, http.MethodPatch)
+	is("/installs/{install_id}/inbox", s.installInbox, http.MethodPost)
+
+	// Vendor apps
+	mk("/register-app", s.registerApp, http.MethodPost)
+	mk("/users/me/apps", s.myApps, http.MethodGet)
+	mk("/users/me/apps/{app_id}", s.myApp, http.MethodGet)
+	mk("/users/me/apps/{app_id}", s.patchMyApp, http.MethodPatch)
+	mk("/users/me/apps/{app_id}", s.deleteMyApp, http.MethodDelete)
+	mk("/users/me/apps/{app_id}/installs", s.myAppInstalls, http.MethodGet)
+	mk("/users/me/apps/{app_id}/webhooks", s.myAppWebhooks, http.MethodGet)
+	mk("/users/me/apps/{app_id}/webhooks/{delivery_id}/redeliver", s.redeliverWebhook, http.MethodPost)
+	mk("/users/me/apps/{app_id}/rotate-webhook-secret", s.rotateWebhookSecret, http.MethodPost)
+
+	// Public catalog
+	none("/apps", s.catalog, http.MethodGet)
+	none("/apps/{app_id}", s.catalogApp, http.MethodGet)
 
 	// Credits & Balance
 	mk("/purchase-credits", s.purchaseCredits, http.MethodPost)
@@ -61,6 +93,12 @@ func (s *Server) routes() http.Handler {
 	admin("/admin/users/{id}", s.adminGetUser, http.MethodGet)
 	admin("/admin/users/{id}", s.adminPatchUser, http.MethodPatch)
 	admin("/admin/users/{id}/wallets", s.adminUserWallets, http.MethodGet)
+
+	// Admin: apps
+	admin("/admin/apps", s.adminListApps, http.MethodGet)
+	admin("/admin/apps/{id}", s.adminGetApp, http.MethodGet)
+	admin("/admin/apps/{id}", s.adminPatchApp, http.MethodPatch)
+	admin("/admin/apps/{id}", s.adminDeleteApp, http.MethodDelete)
 
 	// Admin: wallets, treasury, audit
 	admin("/admin/wallets", s.adminListWallets, http.MethodGet)

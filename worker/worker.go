@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stripe/stripe-go/v76/client"
@@ -15,15 +16,18 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/officex/officex/activities"
+	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/workflows"
 )
 
 // Deps are what the activities need.
 type Deps struct {
-	Pool   *pgxpool.Pool
-	Stripe *client.API
-	Box    *secretbox.Box
+	Pool          *pgxpool.Pool
+	Stripe        *client.API
+	Box           *secretbox.Box
+	Apps          *apps.Service
+	WebhookClient *http.Client
 }
 
 // New returns a worker on taskQueue with everything registered; the caller
@@ -44,6 +48,11 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	register(workflows.CreditPurchaseActivity, p.CreditPurchase)
 	register(workflows.FailPurchaseActivity, p.FailPurchase)
 	register(workflows.CancelPaymentActivity, p.CancelPayment)
+
+	w.RegisterWorkflow(workflows.WebhookDeliveryWorkflow)
+	hooks := &activities.Webhooks{Apps: d.Apps, Client: d.WebhookClient}
+	register(workflows.DeliverWebhookActivity, hooks.DeliverWebhook)
+	register(workflows.GiveUpWebhookActivity, hooks.GiveUpWebhook)
 
 	w.RegisterWorkflow(workflows.ReconcileWorkflow)
 	rec := &activities.Reconcile{Pool: d.Pool}

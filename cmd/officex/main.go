@@ -24,6 +24,7 @@ import (
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/purchases"
@@ -198,6 +199,12 @@ func (a *app) connectStripe() error {
 	return nil
 }
 
+func (a *app) apps() *apps.Service {
+	opt := apps.DefaultOptions
+	opt.AllowPrivateURLs, opt.TaskQueue = a.cfg.AllowPrivateURLs, a.cfg.TaskQueue
+	return apps.New(a.pool, a.temporal, a.box, opt)
+}
+
 func (a *app) close() {
 	for _, c := range a.closers {
 		c()
@@ -220,6 +227,7 @@ func (a *app) serve(ctx context.Context) error {
 		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
 		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box),
 		Vouchers:  vouchers.New(a.pool),
+		Apps:      a.apps(),
 	})
 	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: handler,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
@@ -244,7 +252,8 @@ func (a *app) serve(ctx context.Context) error {
 }
 
 func (a *app) work(ctx context.Context) error {
-	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box})
+	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
+		Apps: a.apps(), WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs)})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}

@@ -10,6 +10,19 @@ import (
 	"github.com/google/uuid"
 )
 
+type App struct {
+	ID               uuid.UUID
+	OwnerUserID      uuid.UUID
+	WalletID         uuid.UUID
+	Slug             string
+	Profile          []byte
+	WebhookSecretEnc []byte
+	Status           string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	DeletedAt        *time.Time
+}
+
 type AuditLog struct {
 	ID         int64
 	Actor      string
@@ -38,6 +51,39 @@ type CreditPurchase struct {
 	BalanceAfter          *int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+}
+
+type InboxMessage struct {
+	ID         uuid.UUID
+	UserID     uuid.UUID
+	AppID      uuid.UUID
+	InstallID  uuid.UUID
+	ExternalID string
+	Title      string
+	Body       string
+	Url        *string
+	Icon       *string
+	ReadAt     *time.Time
+	CreatedAt  time.Time
+}
+
+type Install struct {
+	ID                 uuid.UUID
+	AppID              uuid.UUID
+	UserID             uuid.UUID
+	SecretHash         []byte
+	SecretEnc          []byte
+	Status             string
+	MaxPerHour         int32
+	MaxPerDay          int32
+	MaxPerMonth        int32
+	AllowedUntil       int64
+	LifetimeSpendLimit int64
+	LifetimeSpent      int64
+	AgentContextEnc    []byte
+	InstalledAt        time.Time
+	UninstalledAt      *time.Time
+	UpdatedAt          time.Time
 }
 
 type JournalEntry struct {
@@ -121,5 +167,30 @@ type Wallet struct {
 	Available   int64
 	Reserved    int64
 	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type WebhookAttempt struct {
+	ID         int64
+	DeliveryID uuid.UUID
+	Attempt    int32
+	StatusCode *int32
+	Error      *string
+	DurationMs int32
+	CreatedAt  time.Time
+}
+
+type WebhookDelivery struct {
+	ID          uuid.UUID
+	AppID       uuid.UUID
+	InstallID   uuid.UUID
+	Event       string
+	Payload     []byte
+	Status      string
+	Attempts    int32
+	LastStatus  *int32
+	LastError   *string
+	CreatedAt   time.Time
+	DeliveredAt *time.Time
 	UpdatedAt   time.Time
 }

@@ -30,6 +30,25 @@ func (q *Queries) GetUserWallet(ctx context.Context, userID uuid.UUID) (Wallet, 
 	return i, err
 }
 
+const insertAppWallet = `-- name: InsertAppWallet :one
+INSERT INTO wallets (kind, owner_user_id) VALUES ('app', $1::uuid) RETURNING id, kind, owner_user_id, available, reserved, created_at, updated_at
+`
+
+func (q *Queries) InsertAppWallet(ctx context.Context, userID uuid.UUID) (Wallet, error) {
+	row := q.db.QueryRow(ctx, insertAppWallet, userID)
+	var i Wallet
+	err := row.Scan(
+		&i.ID,
+		&i.Kind,
+		&i.OwnerUserID,
+		&i.Available,
+		&i.Reserved,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const insertUserWallet = `-- name: InsertUserWallet :one
 INSERT INTO wallets (kind, owner_user_id) VALUES ('user', $1::uuid) RETURNING id, kind, owner_user_id, available, reserved, created_at, updated_at
 `

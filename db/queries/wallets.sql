@@ -6,3 +6,6 @@ SELECT * FROM wallets WHERE owner_user_id = sqlc.arg(user_id)::uuid AND kind = '
 
 -- name: ListWalletsOfUser :many
 SELECT * FROM wallets WHERE owner_user_id = sqlc.arg(user_id)::uuid ORDER BY created_at, id;
+
+-- name: InsertAppWallet :one
+INSERT INTO wallets (kind, owner_user_id) VALUES ('app', sqlc.arg(user_id)::uuid) RETURNING *;

@@ -29,6 +29,7 @@ import (
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/purchases"
@@ -138,7 +139,8 @@ func start() (*Env, func(), error) {
 		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret}
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, worker.Deps{Pool: pool, Box: box,
-		Stripe: activities.NewStripeClient(cfg.StripeSecretKey, simServer.URL)})
+		Stripe: activities.NewStripeClient(cfg.StripeSecretKey, simServer.URL),
+		Apps:   env.Apps(), WebhookClient: activities.NewWebhookClient(true)})
 	if err := w.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -178,7 +180,8 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
 		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
 		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box),
-		Vouchers:  vouchers.New(e.Pool)}
+		Vouchers:  vouchers.New(e.Pool),
+		Apps:      e.Apps()}
 	if edit != nil {
 		edit(&d)
 	}
@@ -202,6 +205,16 @@ func randHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// AppsOptions are the apps options of the test stack: private URLs allowed
+// (receivers run on loopback) and short webhook retries.
+func (e *Env) AppsOptions() apps.Options {
+	return apps.Options{AllowPrivateURLs: true, TaskQueue: e.Config.TaskQueue,
+		InstallWebhookWait: 3 * time.Second, WebhookRetryInitial: 200 * time.Millisecond}
+}
+
+// Apps is the apps service of the test stack.
+func (e *Env) Apps() *apps.Service { return apps.New(e.Pool, e.Temporal, e.Box, e.AppsOptions()) }
 
 // StartWorker runs one more worker, on a task queue of its own, that pays
 // through the Stripe API at stripeBase (for instance stripe-mock); it returns

@@ -1,0 +1,20 @@
+-- name: InsertInboxMessage :one
+-- Idempotent per app, user and the app's id: a repeat returns nothing.
+INSERT INTO inbox_messages (user_id, app_id, install_id, external_id, title, body, url, icon)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT ON CONSTRAINT inbox_messages_once DO NOTHING
+RETURNING id;
+
+-- name: GetInboxMessageByExternalID :one
+SELECT id FROM inbox_messages WHERE app_id = $1 AND user_id = $2 AND external_id = $3;
+
+-- name: ListInboxMessages :many
+SELECT m.*, (a.profile->>'name')::text AS app_name FROM inbox_messages m JOIN apps a ON a.id = m.app_id
+WHERE m.user_id = $1
+  AND (NOT sqlc.arg(unread_only)::bool OR m.read_at IS NULL)
+  AND (sqlc.narg(after_created)::timestamptz IS NULL
+       OR (m.created_at, m.id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY m.created_at DESC, m.id DESC LIMIT sqlc.arg(row_limit);
+
+-- name: MarkInboxMessageRead :one
+UPDATE inbox_messages SET read_at = COALESCE(read_at, now()) WHERE id = $1 AND user_id = $2 RETURNING id;

@@ -1,0 +1,70 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// WebhookDeliveryWorkflowID is the workflow id of one lifecycle event.
+func WebhookDeliveryWorkflowID(deliveryID string) string { return "webhook-" + deliveryID }
+
+// Webhook delivery bounds: each attempt is one POST with the reference's 25 s
+// timeout; failures are retried with exponential backoff for at most a day.
+const (
+	WebhookAttemptTimeout = 30 * time.Second // the POST's 25 s plus bookkeeping
+	WebhookRetryFor       = 24 * time.Hour
+	WebhookMaxInterval    = 30 * time.Minute
+	WebhookMaxAttempts    = 40
+)
+
+// Activity names of the delivery (methods of activities.Webhooks).
+const (
+	DeliverWebhookActivity   = "DeliverWebhook"
+	GiveUpWebhookActivity    = "GiveUpWebhook"
+	WebhookNotCommittedError = "DeliveryNotCommitted"
+	DefaultWebhookRetryFirst = 5 * time.Second
+)
+
+// WebhookDeliveryInput names the delivery row; the payload (and the install
+// secret an INSTALL carries) is read from the database, never kept in history.
+type WebhookDeliveryInput struct {
+	DeliveryID   string
+	RequestedAt  time.Time
+	InitialRetry time.Duration // first backoff; 0 means DefaultWebhookRetryFirst
+}
+
+// WebhookDeliveryResult is how the delivery ended.
+type WebhookDeliveryResult struct {
+	Status string // delivered, skipped, failed, abandoned
+}
+
+// WebhookDeliveryWorkflow POSTs one signed event to the app until a 2xx
+// answer, retrying with backoff for WebhookRetryFor; each attempt is recorded.
+func WebhookDeliveryWorkflow(ctx workflow.Context, in WebhookDeliveryInput) (WebhookDeliveryResult, error) {
+	first := in.InitialRetry
+	if first <= 0 {
+		first = DefaultWebhookRetryFirst
+	}
+	deliverCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    WebhookAttemptTimeout,
+		ScheduleToCloseTimeout: WebhookRetryFor,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: first, BackoffCoefficient: 2,
+			MaximumInterval: WebhookMaxInterval, MaximumAttempts: WebhookMaxAttempts},
+	})
+	var res WebhookDeliveryResult
+	err := workflow.ExecuteActivity(deliverCtx, DeliverWebhookActivity, in).Get(ctx, &res)
+	if err == nil {
+		return res, nil
+	}
+	// Out of attempts or time: record the failure for the vendor's list.
+	giveUpCtx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 10},
+	})
+	if gErr := workflow.ExecuteActivity(giveUpCtx, GiveUpWebhookActivity, in.DeliveryID).Get(ctx, nil); gErr != nil {
+		return WebhookDeliveryResult{}, gErr
+	}
+	return WebhookDeliveryResult{Status: "failed"}, nil
+}
