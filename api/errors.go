@@ -10,6 +10,7 @@ import (
 
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -78,6 +79,14 @@ var errorTable = []struct {
 	{apps.ErrDeliveryRunning, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{apps.ErrMessageNotFound, http.StatusNotFound, "NOT_FOUND"},
 
+	{billing.ErrInstallExpired, http.StatusForbidden, "INSTALL_EXPIRED"},
+	{billing.ErrLifetimeLimit, http.StatusForbidden, "LIFETIME_LIMIT_REACHED"},
+	{billing.ErrDuplicateJob, http.StatusConflict, "DUPLICATE_JOB"},
+	{billing.ErrReservationNotFound, http.StatusNotFound, "RESERVATION_NOT_FOUND"},
+	{billing.ErrReservationClosed, http.StatusConflict, "RESERVATION_CLOSED"},
+	{billing.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+	{billing.ErrEventNotFound, http.StatusNotFound, "NOT_FOUND"},
+
 	{vouchers.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{vouchers.ErrNotRedeemable, http.StatusBadRequest, "INVALID_REQUEST"},
 	{vouchers.ErrAlreadyRedeemed, http.StatusConflict, "DUPLICATE_REQUEST"},
@@ -95,6 +104,10 @@ func toAPIError(r *http.Request, err error) *Error {
 	var declined *purchases.DeclinedError
 	if errors.As(err, &declined) {
 		return &Error{Status: http.StatusPaymentRequired, Code: "PAYMENT_FAILED", Message: declined.Message}
+	}
+	var limited *billing.RateLimitedError
+	if errors.As(err, &limited) {
+		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", limited.Error(), limited.RetryAfter}
 	}
 	var throttled *accounts.ThrottledError
 	if errors.As(err, &throttled) {

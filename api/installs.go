@@ -23,13 +23,11 @@ func (s *Server) installBody(r *http.Request, in apps.Install) (map[string]any, 
 		"allowed_until": in.AllowedUntil, "lifetime_spend_limit": spendLimit,
 		"lifetime_spend": ledger.Credits(in.LifetimeSpent), "agent_context": in.AgentContext,
 	}
-	if s.usage != nil {
-		u, err := s.usage(r.Context(), in.ID)
-		if err != nil {
-			return nil, err
-		}
-		body["usage"] = map[string]any{"hour": u.Hour, "day": u.Day, "month": u.Month, "lifetime_spend": ledger.Credits(in.LifetimeSpent)}
+	hour, day, month, err := s.billing.Usage(r.Context(), in.ID)
+	if err != nil {
+		return nil, err
 	}
+	body["usage"] = map[string]any{"hour": hour, "day": day, "month": month, "lifetime_spend": ledger.Credits(in.LifetimeSpent)}
 	return body, nil
 }
 

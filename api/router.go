@@ -7,7 +7,8 @@ import (
 )
 
 // routes registers every route with its auth mode, grouped like the reference.
-// none: no auth; mk: master key; is: install secret; admin: superadmin secret.
+// none: no auth; mk: master key; is and bill: install secret (bill: the lean
+// check of the billing hot path); admin: superadmin secret.
 func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
 	root.NotFoundHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errNotFound })
@@ -17,14 +18,12 @@ func (s *Server) routes() http.Handler {
 
 	// Routes are registered on root with the /v1 prefix (not a subrouter) so
 	// a wrong method answers 405, which mux subrouters do not.
-	none := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, h).Methods(method) }
-	mk := func(path string, h handlerFunc, method string) {
-		root.Handle("/v1"+path, s.masterKey(h)).Methods(method)
-	}
-	admin := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, s.admin(h)).Methods(method) }
-	is := func(path string, h handlerFunc, method string) {
-		root.Handle("/v1"+path, s.installSecret(h)).Methods(method)
-	}
+	route := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, h).Methods(method) }
+	none := route
+	mk := func(path string, h handlerFunc, method string) { route(path, s.masterKey(h), method) }
+	is := func(path string, h handlerFunc, method string) { route(path, s.installSecret(h), method) }
+	bill := func(path string, h handlerFunc, method string) { route(path, s.billingAuth(h), method) }
+	admin := func(path string, h handlerFunc, method string) { route(path, s.admin(h), method) }
 
 	// Auth
 	none("/auth/register", s.register, http.MethodPost)
@@ -69,6 +68,8 @@ func (s *Server) routes() http.Handler {
 	mk("/users/me/apps/{app_id}/webhooks", s.myAppWebhooks, http.MethodGet)
 	mk("/users/me/apps/{app_id}/webhooks/{delivery_id}/redeliver", s.redeliverWebhook, http.MethodPost)
 	mk("/users/me/apps/{app_id}/rotate-webhook-secret", s.rotateWebhookSecret, http.MethodPost)
+	mk("/users/me/apps/{app_id}/inbox", s.appInbox, http.MethodGet)
+	mk("/users/me/apps/{app_id}/inbox/{log_id}/ack", s.ackAppInbox, http.MethodPost)
 
 	// Public catalog
 	none("/apps", s.catalog, http.MethodGet)
@@ -79,8 +80,17 @@ func (s *Server) routes() http.Handler {
 	mk("/balance", s.balance, http.MethodGet)
 	none("/webhooks/stripe", s.stripeWebhook, http.MethodPost) // authenticated by Stripe's signature
 
+	// Reserve & Settle (install secret; the hot path)
+	bill("/reserve", s.reserve, http.MethodPost)
+	bill("/settle", s.settleByBody, http.MethodPost)
+	bill("/reservations/{id}", s.getReservation, http.MethodGet)
+	bill("/reservations/{id}/settle", s.settleByPath, http.MethodPost)
+	bill("/reservations/{id}/cancel", s.cancelReservation, http.MethodPost)
+
 	// Wallets
 	mk("/wallets/{id}", s.getWallet, http.MethodGet)
+	mk("/wallets/{id}/reservations", s.walletReservations, http.MethodGet)
+	mk("/wallets/{id}/reservations/{resv_id}", s.walletReservation, http.MethodGet)
 	mk("/wallets/{id}/transactions", s.walletTransactions, http.MethodGet)
 	mk("/wallets/{id}/transactions/{log_id}", s.walletTransaction, http.MethodGet)
 

@@ -4,16 +4,15 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/vouchers"
@@ -28,12 +27,9 @@ type Server struct {
 	purchases *purchases.Service
 	vouchers  *vouchers.Service
 	apps      *apps.Service
-	usage     func(ctx context.Context, installID uuid.UUID) (Usage, error)
+	billing   *billing.Service
 	log       *slog.Logger
 }
-
-// Usage is an install's reservation counts in the current UTC hour, day and month.
-type Usage struct{ Hour, Day, Month int }
 
 // Deps are the Server's collaborators, built by cmd/officex or the tests.
 type Deps struct {
@@ -44,16 +40,14 @@ type Deps struct {
 	Purchases *purchases.Service
 	Vouchers  *vouchers.Service
 	Apps      *apps.Service
-	// Usage counts an install's reservations (the billing package); nil
-	// leaves usage out of install bodies.
-	Usage func(ctx context.Context, installID uuid.UUID) (Usage, error)
-	Log   *slog.Logger
+	Billing   *billing.Service
+	Log       *slog.Logger
 }
 
 // NewServer returns the API as an http.Handler.
 func NewServer(d Deps) http.Handler {
 	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
-		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, usage: d.Usage, log: d.Log}
+		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, log: d.Log}
 	return s.routes()
 }
 

@@ -46,6 +46,17 @@ var invariantChecks = []struct{ name, sql string }{
 			       sum(amount) FILTER (WHERE bucket = 'reserved') AS reserved
 			FROM journal_entries GROUP BY wallet_id) j ON j.wallet_id = w.id
 		WHERE w.available <> COALESCE(j.available, 0) OR w.reserved <> COALESCE(j.reserved, 0) LIMIT $1`},
+	{"reserved_matches_reservations", `SELECT 'wallet ' || w.id,
+			'reserved ' || w.reserved || ' but its open reservations hold ' || COALESCE(r.remaining, 0)
+		FROM wallets w LEFT JOIN (
+			SELECT user_wallet_id, sum(amount - settled - refunded) AS remaining
+			FROM reservations WHERE status IN ('reserved', 'partial') GROUP BY user_wallet_id) r ON r.user_wallet_id = w.id
+		WHERE w.kind = 'user' AND w.reserved <> COALESCE(r.remaining, 0) LIMIT $1`},
+	{"reservation_accounted", `SELECT 'reservation ' || id,
+			'amount ' || amount || ', settled ' || settled || ', refunded ' || refunded || ', status ' || status
+		FROM reservations
+		WHERE settled < 0 OR refunded < 0 OR settled + refunded > amount
+		   OR (status NOT IN ('reserved', 'partial') AND settled + refunded <> amount) LIMIT $1`},
 	{"balanced_transactions", `SELECT 'journal transaction ' || transaction_id, 'entries sum to ' || sum(amount)
 		FROM journal_entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2 LIMIT $1`},
 }

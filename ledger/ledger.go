@@ -87,14 +87,8 @@ func Post(ctx context.Context, tx pgx.Tx, m Movement) (Posted, error) {
 	if err != nil || m.Memo == nil {
 		memo = []byte("{}")
 	}
-	// A savepoint keeps tx usable when the movement fails (a duplicate or an
-	// overdraft), so the caller can still record what happened.
-	sp, err := tx.Begin(ctx)
-	if err != nil {
-		return Posted{}, fmt.Errorf("savepoint: %w", err)
-	}
-	defer sp.Rollback(ctx) //nolint:errcheck // no-op after commit
-	q = q.WithTx(sp)
+	// A failed movement (a duplicate, an overdraft) aborts tx: callers roll
+	// back, which is what every caller wants from a refused money movement.
 	row, err := q.InsertJournalTransaction(ctx, dbgen.InsertJournalTransactionParams{
 		Kind: string(m.Kind), Reference: m.Reference, Actor: m.Actor, Memo: memo})
 	if db.IsUniqueViolation(err, "journal_transactions_kind_reference") {
@@ -115,9 +109,6 @@ func Post(ctx context.Context, tx pgx.Tx, m Movement) (Posted, error) {
 	}
 	if err := q.InsertJournalEntries(ctx, p); err != nil {
 		return Posted{}, fmt.Errorf("insert journal entries: %w", err)
-	}
-	if err := sp.Commit(ctx); err != nil {
-		return Posted{}, fmt.Errorf("release savepoint: %w", err)
 	}
 	return Posted{TransactionID: row.ID, Wallets: wallets}, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/officex/officex/activities"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/workflows"
 )
@@ -27,6 +28,7 @@ type Deps struct {
 	Stripe        *client.API
 	Box           *secretbox.Box
 	Apps          *apps.Service
+	Billing       *billing.Service
 	WebhookClient *http.Client
 }
 
@@ -53,6 +55,10 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	hooks := &activities.Webhooks{Apps: d.Apps, Client: d.WebhookClient}
 	register(workflows.DeliverWebhookActivity, hooks.DeliverWebhook)
 	register(workflows.GiveUpWebhookActivity, hooks.GiveUpWebhook)
+
+	w.RegisterWorkflow(workflows.ReservationWorkflow)
+	resv := &activities.Reservations{Billing: d.Billing}
+	register(workflows.ExpireReservationActivity, resv.ExpireReservation)
 
 	w.RegisterWorkflow(workflows.ReconcileWorkflow)
 	rec := &activities.Reconcile{Pool: d.Pool}

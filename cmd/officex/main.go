@@ -25,6 +25,7 @@ import (
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/purchases"
@@ -202,7 +203,9 @@ func (a *app) connectStripe() error {
 func (a *app) apps() *apps.Service {
 	opt := apps.DefaultOptions
 	opt.AllowPrivateURLs, opt.TaskQueue = a.cfg.AllowPrivateURLs, a.cfg.TaskQueue
-	return apps.New(a.pool, a.temporal, a.box, opt)
+	s := apps.New(a.pool, a.temporal, a.box, opt)
+	s.OnUninstall = billing.New(a.pool).CancelOpenForInstall
+	return s
 }
 
 func (a *app) close() {
@@ -228,6 +231,7 @@ func (a *app) serve(ctx context.Context) error {
 		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box),
 		Vouchers:  vouchers.New(a.pool),
 		Apps:      a.apps(),
+		Billing:   billing.New(a.pool),
 	})
 	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: handler,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
@@ -253,13 +257,17 @@ func (a *app) serve(ctx context.Context) error {
 
 func (a *app) work(ctx context.Context) error {
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
-		Apps: a.apps(), WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs)})
+		Apps: a.apps(), Billing: billing.New(a.pool), WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs)})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	a.log.Info("worker started", "task_queue", a.cfg.TaskQueue)
 	go a.ensureSchedules(ctx)
+	relay := &billing.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
+	relayDone := make(chan struct{})
+	go func() { relay.Run(ctx); close(relayDone) }()
 	<-ctx.Done()
+	<-relayDone
 	w.Stop() // waits for running activities up to the worker's stop timeout
 	return nil
 }

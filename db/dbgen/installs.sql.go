@@ -13,7 +13,7 @@ import (
 )
 
 const getActiveInstallOfUserApp = `-- name: GetActiveInstallOfUserApp :one
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at FROM installs WHERE user_id = $1 AND app_id = $2 AND status = 'active'
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE user_id = $1 AND app_id = $2 AND status = 'active'
 `
 
 type GetActiveInstallOfUserAppParams struct {
@@ -41,12 +41,19 @@ func (q *Queries) GetActiveInstallOfUserApp(ctx context.Context, arg GetActiveIn
 		&i.InstalledAt,
 		&i.UninstalledAt,
 		&i.UpdatedAt,
+		&i.HourStart,
+		&i.HourCount,
+		&i.DayStart,
+		&i.DayCount,
+		&i.MonthStart,
+		&i.MonthCount,
+		&i.SpendCommitted,
 	)
 	return i, err
 }
 
 const getInstall = `-- name: GetInstall :one
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at FROM installs WHERE id = $1
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE id = $1
 `
 
 func (q *Queries) GetInstall(ctx context.Context, id uuid.UUID) (Install, error) {
@@ -69,12 +76,19 @@ func (q *Queries) GetInstall(ctx context.Context, id uuid.UUID) (Install, error)
 		&i.InstalledAt,
 		&i.UninstalledAt,
 		&i.UpdatedAt,
+		&i.HourStart,
+		&i.HourCount,
+		&i.DayStart,
+		&i.DayCount,
+		&i.MonthStart,
+		&i.MonthCount,
+		&i.SpendCommitted,
 	)
 	return i, err
 }
 
 const getInstallForUpdate = `-- name: GetInstallForUpdate :one
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at FROM installs WHERE id = $1 FOR UPDATE
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetInstallForUpdate(ctx context.Context, id uuid.UUID) (Install, error) {
@@ -97,6 +111,13 @@ func (q *Queries) GetInstallForUpdate(ctx context.Context, id uuid.UUID) (Instal
 		&i.InstalledAt,
 		&i.UninstalledAt,
 		&i.UpdatedAt,
+		&i.HourStart,
+		&i.HourCount,
+		&i.DayStart,
+		&i.DayCount,
+		&i.MonthStart,
+		&i.MonthCount,
+		&i.SpendCommitted,
 	)
 	return i, err
 }
@@ -104,7 +125,7 @@ func (q *Queries) GetInstallForUpdate(ctx context.Context, id uuid.UUID) (Instal
 const insertInstall = `-- name: InsertInstall :one
 INSERT INTO installs (id, app_id, user_id, secret_hash, secret_enc, max_per_hour, max_per_day, max_per_month, allowed_until)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at
+RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed
 `
 
 type InsertInstallParams struct {
@@ -149,6 +170,13 @@ func (q *Queries) InsertInstall(ctx context.Context, arg InsertInstallParams) (I
 		&i.InstalledAt,
 		&i.UninstalledAt,
 		&i.UpdatedAt,
+		&i.HourStart,
+		&i.HourCount,
+		&i.DayStart,
+		&i.DayCount,
+		&i.MonthStart,
+		&i.MonthCount,
+		&i.SpendCommitted,
 	)
 	return i, err
 }
@@ -178,7 +206,7 @@ func (q *Queries) ListActiveInstallIDsOfApp(ctx context.Context, appID uuid.UUID
 }
 
 const listInstallsOfApp = `-- name: ListInstallsOfApp :many
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at FROM installs WHERE app_id = $1
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE app_id = $1
   AND ($2::timestamptz IS NULL
        OR (installed_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY installed_at DESC, id DESC LIMIT $4
@@ -222,6 +250,13 @@ func (q *Queries) ListInstallsOfApp(ctx context.Context, arg ListInstallsOfAppPa
 			&i.InstalledAt,
 			&i.UninstalledAt,
 			&i.UpdatedAt,
+			&i.HourStart,
+			&i.HourCount,
+			&i.DayStart,
+			&i.DayCount,
+			&i.MonthStart,
+			&i.MonthCount,
+			&i.SpendCommitted,
 		); err != nil {
 			return nil, err
 		}
@@ -234,7 +269,7 @@ func (q *Queries) ListInstallsOfApp(ctx context.Context, arg ListInstallsOfAppPa
 }
 
 const listInstallsOfUser = `-- name: ListInstallsOfUser :many
-SELECT i.id, i.app_id, i.user_id, i.secret_hash, i.secret_enc, i.status, i.max_per_hour, i.max_per_day, i.max_per_month, i.allowed_until, i.lifetime_spend_limit, i.lifetime_spent, i.agent_context_enc, i.installed_at, i.uninstalled_at, i.updated_at, a.slug, (a.profile->>'name')::text AS app_name FROM installs i JOIN apps a ON a.id = i.app_id
+SELECT i.id, i.app_id, i.user_id, i.secret_hash, i.secret_enc, i.status, i.max_per_hour, i.max_per_day, i.max_per_month, i.allowed_until, i.lifetime_spend_limit, i.lifetime_spent, i.agent_context_enc, i.installed_at, i.uninstalled_at, i.updated_at, i.hour_start, i.hour_count, i.day_start, i.day_count, i.month_start, i.month_count, i.spend_committed, a.slug, (a.profile->>'name')::text AS app_name FROM installs i JOIN apps a ON a.id = i.app_id
 WHERE i.user_id = $1 AND i.status = 'active'
 ORDER BY i.installed_at DESC, i.id DESC LIMIT $2
 `
@@ -261,6 +296,13 @@ type ListInstallsOfUserRow struct {
 	InstalledAt        time.Time
 	UninstalledAt      *time.Time
 	UpdatedAt          time.Time
+	HourStart          time.Time
+	HourCount          int32
+	DayStart           time.Time
+	DayCount           int32
+	MonthStart         time.Time
+	MonthCount         int32
+	SpendCommitted     int64
 	Slug               string
 	AppName            string
 }
@@ -291,6 +333,13 @@ func (q *Queries) ListInstallsOfUser(ctx context.Context, arg ListInstallsOfUser
 			&i.InstalledAt,
 			&i.UninstalledAt,
 			&i.UpdatedAt,
+			&i.HourStart,
+			&i.HourCount,
+			&i.DayStart,
+			&i.DayCount,
+			&i.MonthStart,
+			&i.MonthCount,
+			&i.SpendCommitted,
 			&i.Slug,
 			&i.AppName,
 		); err != nil {
@@ -306,7 +355,7 @@ func (q *Queries) ListInstallsOfUser(ctx context.Context, arg ListInstallsOfUser
 
 const uninstallInstall = `-- name: UninstallInstall :one
 UPDATE installs SET status = 'uninstalled', uninstalled_at = now(), updated_at = now()
-WHERE id = $1 AND status = 'active' RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at
+WHERE id = $1 AND status = 'active' RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed
 `
 
 func (q *Queries) UninstallInstall(ctx context.Context, id uuid.UUID) (Install, error) {
@@ -329,6 +378,13 @@ func (q *Queries) UninstallInstall(ctx context.Context, id uuid.UUID) (Install, 
 		&i.InstalledAt,
 		&i.UninstalledAt,
 		&i.UpdatedAt,
+		&i.HourStart,
+		&i.HourCount,
+		&i.DayStart,
+		&i.DayCount,
+		&i.MonthStart,
+		&i.MonthCount,
+		&i.SpendCommitted,
 	)
 	return i, err
 }
@@ -350,7 +406,7 @@ func (q *Queries) UpdateInstallAgentContext(ctx context.Context, arg UpdateInsta
 const updateInstallLimits = `-- name: UpdateInstallLimits :one
 UPDATE installs SET max_per_hour = $2, max_per_day = $3, max_per_month = $4, allowed_until = $5,
     lifetime_spend_limit = $6, updated_at = now()
-WHERE id = $1 RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at
+WHERE id = $1 RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed
 `
 
 type UpdateInstallLimitsParams struct {
@@ -389,6 +445,13 @@ func (q *Queries) UpdateInstallLimits(ctx context.Context, arg UpdateInstallLimi
 		&i.InstalledAt,
 		&i.UninstalledAt,
 		&i.UpdatedAt,
+		&i.HourStart,
+		&i.HourCount,
+		&i.DayStart,
+		&i.DayCount,
+		&i.MonthStart,
+		&i.MonthCount,
+		&i.SpendCommitted,
 	)
 	return i, err
 }

@@ -84,6 +84,13 @@ type Install struct {
 	InstalledAt        time.Time
 	UninstalledAt      *time.Time
 	UpdatedAt          time.Time
+	HourStart          time.Time
+	HourCount          int32
+	DayStart           time.Time
+	DayCount           int32
+	MonthStart         time.Time
+	MonthCount         int32
+	SpendCommitted     int64
 }
 
 type JournalEntry struct {
@@ -127,6 +134,42 @@ type OtpCode struct {
 type OtpSend struct {
 	Email  string
 	SentAt time.Time
+}
+
+type Reservation struct {
+	ID           uuid.UUID
+	InstallID    uuid.UUID
+	AppID        uuid.UUID
+	UserID       uuid.UUID
+	UserWalletID uuid.UUID
+	AppWalletID  uuid.UUID
+	JobID        string
+	Amount       int64
+	Settled      int64
+	Refunded     int64
+	Sips         int32
+	Status       string
+	Metadata     []byte
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	ClosedAt     *time.Time
+}
+
+type ReservationEvent struct {
+	ID            int64
+	ReservationID uuid.UUID
+	AppID         uuid.UUID
+	Kind          string
+	Amount        int64
+	CreatedAt     time.Time
+	AckedAt       *time.Time
+}
+
+type ReservationOutbox struct {
+	ID            int64
+	ReservationID uuid.UUID
+	Action        string
+	CreatedAt     time.Time
 }
 
 type User struct {

@@ -307,6 +307,11 @@ func (s *Service) setStatus(ctx context.Context, actor string, id uuid.UUID, sta
 				if _, err := q.UninstallInstall(ctx, installID); err != nil {
 					return err
 				}
+				if s.OnUninstall != nil {
+					if err := s.OnUninstall(ctx, tx, installID); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		details, _ := json.Marshal(map[string]string{"status": status, "reason": reason})

@@ -30,6 +30,7 @@ import (
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/purchases"
@@ -140,14 +141,22 @@ func start() (*Env, func(), error) {
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, worker.Deps{Pool: pool, Box: box,
 		Stripe: activities.NewStripeClient(cfg.StripeSecretKey, simServer.URL),
-		Apps:   env.Apps(), WebhookClient: activities.NewWebhookClient(true)})
+		Apps:   env.Apps(), Billing: billing.New(pool), WebhookClient: activities.NewWebhookClient(true)})
 	if err := w.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start worker: %w", err)
 	}
 	env.worker = w
+	relayCtx, stopRelay := context.WithCancel(context.Background())
+	relayDone := make(chan struct{})
+	go func() {
+		(&billing.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
+		close(relayDone)
+	}()
 	env.Server = httptest.NewServer(env.NewHandler(nil))
 	env.BaseURL = env.Server.URL + "/v1"
 	teardown := func() {
+		stopRelay()
+		<-relayDone
 		env.Server.Close()
 		simServer.Close()
 		w.Stop()
@@ -181,7 +190,8 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
 		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box),
 		Vouchers:  vouchers.New(e.Pool),
-		Apps:      e.Apps()}
+		Apps:      e.Apps(),
+		Billing:   billing.New(e.Pool)}
 	if edit != nil {
 		edit(&d)
 	}
@@ -214,7 +224,11 @@ func (e *Env) AppsOptions() apps.Options {
 }
 
 // Apps is the apps service of the test stack.
-func (e *Env) Apps() *apps.Service { return apps.New(e.Pool, e.Temporal, e.Box, e.AppsOptions()) }
+func (e *Env) Apps() *apps.Service {
+	s := apps.New(e.Pool, e.Temporal, e.Box, e.AppsOptions())
+	s.OnUninstall = billing.New(e.Pool).CancelOpenForInstall
+	return s
+}
 
 // StartWorker runs one more worker, on a task queue of its own, that pays
 // through the Stripe API at stripeBase (for instance stripe-mock); it returns

@@ -1,0 +1,123 @@
+-- name: GetInstallForBilling :one
+-- Everything reserve and settle need to know about the calling install, in one read.
+SELECT i.id, i.user_id, i.app_id, i.secret_hash, i.status, a.status AS app_status,
+       a.wallet_id AS app_wallet_id, w.id AS user_wallet_id
+FROM installs i
+JOIN apps a ON a.id = i.app_id
+JOIN wallets w ON w.owner_user_id = i.user_id AND w.kind = 'user'
+WHERE i.id = $1;
+
+-- name: GetActiveInstallIDOfUserApp :one
+SELECT id FROM installs WHERE user_id = $1 AND app_id = $2 AND status = 'active';
+
+-- name: ClaimReserveAllowance :one
+-- Counts one reservation in the install's UTC hour, day and month windows and
+-- commits its amount against the lifetime limit, only when every limit
+-- allows it. The row lock serialises reserves of one install.
+UPDATE installs SET
+    hour_count  = CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count + 1 ELSE 1 END,
+    hour_start  = date_trunc('hour', now(), 'UTC'),
+    day_count   = CASE WHEN day_start = date_trunc('day', now(), 'UTC') THEN day_count + 1 ELSE 1 END,
+    day_start   = date_trunc('day', now(), 'UTC'),
+    month_count = CASE WHEN month_start = date_trunc('month', now(), 'UTC') THEN month_count + 1 ELSE 1 END,
+    month_start = date_trunc('month', now(), 'UTC'),
+    spend_committed = spend_committed + sqlc.arg(amount)::bigint
+WHERE id = sqlc.arg(id)
+  AND status = 'active'
+  AND (allowed_until = -1 OR allowed_until > extract(epoch FROM now()))
+  AND (lifetime_spend_limit = -1 OR spend_committed + sqlc.arg(amount)::bigint <= lifetime_spend_limit)
+  AND (CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count ELSE 0 END) < max_per_hour
+  AND (CASE WHEN day_start = date_trunc('day', now(), 'UTC') THEN day_count ELSE 0 END) < max_per_day
+  AND (CASE WHEN month_start = date_trunc('month', now(), 'UTC') THEN month_count ELSE 0 END) < max_per_month
+RETURNING id;
+
+-- name: GetReserveRefusal :one
+-- Why ClaimReserveAllowance refused: the install's limits and current window counts.
+SELECT status, allowed_until, (extract(epoch FROM now()))::bigint AS now_unix,
+       lifetime_spend_limit, spend_committed, max_per_hour, max_per_day, max_per_month,
+       (CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count ELSE 0 END)::int AS hour_used,
+       (CASE WHEN day_start = date_trunc('day', now(), 'UTC') THEN day_count ELSE 0 END)::int AS day_used,
+       (CASE WHEN month_start = date_trunc('month', now(), 'UTC') THEN month_count ELSE 0 END)::int AS month_used,
+       (date_trunc('hour', now(), 'UTC') + interval '1 hour')::timestamptz AS hour_ends,
+       (date_trunc('day', now(), 'UTC') + interval '1 day')::timestamptz AS day_ends,
+       (date_trunc('month', now(), 'UTC') + interval '1 month')::timestamptz AS month_ends
+FROM installs WHERE id = $1;
+
+-- name: GetInstallUsage :one
+SELECT (CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count ELSE 0 END)::int AS hour_used,
+       (CASE WHEN day_start = date_trunc('day', now(), 'UTC') THEN day_count ELSE 0 END)::int AS day_used,
+       (CASE WHEN month_start = date_trunc('month', now(), 'UTC') THEN month_count ELSE 0 END)::int AS month_used
+FROM installs WHERE id = $1;
+
+-- name: SettleInstallSpend :exec
+-- A settle adds to lifetime_spent; a refund frees its share of the commitment.
+UPDATE installs SET lifetime_spent = lifetime_spent + sqlc.arg(settled)::bigint,
+    spend_committed = spend_committed - sqlc.arg(refunded)::bigint
+WHERE id = sqlc.arg(id);
+
+-- name: InsertReservation :one
+INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING *;
+
+-- name: GetReservationByJob :one
+SELECT * FROM reservations WHERE install_id = $1 AND job_id = $2;
+
+-- name: GetReservationByJobForUpdate :one
+SELECT * FROM reservations WHERE install_id = $1 AND job_id = $2 FOR UPDATE;
+
+-- name: GetReservation :one
+SELECT * FROM reservations WHERE id = $1;
+
+-- name: GetReservationForUpdate :one
+SELECT * FROM reservations WHERE id = $1 FOR UPDATE;
+
+-- name: UpdateReservationSettlement :one
+UPDATE reservations SET settled = $2, refunded = $3, sips = $4, status = $5,
+    closed_at = CASE WHEN $5 IN ('completed', 'cancelled', 'expired') THEN now() ELSE NULL END
+WHERE id = $1
+RETURNING *;
+
+-- name: ListOpenReservationIDsOfInstall :many
+SELECT id FROM reservations WHERE install_id = $1 AND status IN ('reserved', 'partial') ORDER BY id;
+
+-- name: InsertReservationEvent :exec
+INSERT INTO reservation_events (reservation_id, app_id, kind, amount) VALUES ($1, $2, $3, $4);
+
+-- name: ListReservationEvents :many
+SELECT * FROM reservation_events WHERE reservation_id = $1 ORDER BY id LIMIT 1000;
+
+-- name: ListWalletReservations :many
+-- A wallet's reservations, newest first: outgoing (user wallet) or incoming (app wallet).
+SELECT * FROM reservations
+WHERE CASE WHEN sqlc.arg(incoming)::bool THEN app_wallet_id ELSE user_wallet_id END = sqlc.arg(wallet_id)
+  AND (sqlc.narg(after_created)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY created_at DESC, id DESC
+LIMIT sqlc.arg(row_limit);
+
+-- name: ListAppInboxEvents :many
+SELECT e.*, r.job_id, r.install_id, r.user_id, r.status AS reservation_status
+FROM reservation_events e JOIN reservations r ON r.id = e.reservation_id
+WHERE e.app_id = sqlc.arg(app_id)
+  AND (NOT sqlc.arg(unacked_only)::bool OR e.acked_at IS NULL)
+  AND (sqlc.narg(before_id)::bigint IS NULL OR e.id < sqlc.narg(before_id))
+ORDER BY e.id DESC
+LIMIT sqlc.arg(row_limit);
+
+-- name: AckReservationEvent :one
+UPDATE reservation_events SET acked_at = COALESCE(acked_at, now()) WHERE id = $1 AND app_id = $2 RETURNING id;
+
+-- name: InsertReservationOutbox :exec
+INSERT INTO reservation_outbox (reservation_id, action) VALUES ($1, $2);
+
+-- name: ClaimReservationOutbox :many
+-- The oldest outbox rows no other relay holds, with their reservation's state.
+SELECT o.id, o.reservation_id, o.action, r.status, r.expires_at
+FROM reservation_outbox o JOIN reservations r ON r.id = o.reservation_id
+ORDER BY o.id
+LIMIT sqlc.arg(row_limit)
+FOR UPDATE OF o SKIP LOCKED;
+
+-- name: DeleteReservationOutbox :exec
+DELETE FROM reservation_outbox WHERE id = ANY(sqlc.arg(ids)::bigint[]);

@@ -1,0 +1,338 @@
+// Package billing runs reservations: reserve -> sip -> settle | cancel |
+// expire, with the per-install limits. Every money movement goes through the
+// ledger in the request's one transaction, together with the reservation row,
+// its vendor-inbox event and an outbox row for ReservationWorkflow; nothing
+// on the request path waits on Temporal.
+package billing
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/officex/officex/db"
+	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/auth"
+	"github.com/officex/officex/ledger"
+)
+
+// Errors of billing, mapped to the reference's codes by the API.
+var (
+	ErrInstallExpired      = errors.New("billing authorization expired (allowed_until has passed)")
+	ErrLifetimeLimit       = errors.New("this reservation would exceed the install's lifetime_spend_limit")
+	ErrDuplicateJob        = errors.New("this job_id already has a reservation")
+	ErrReservationNotFound = errors.New("reservation not found")
+	ErrReservationClosed   = errors.New("reservation is closed (completed, cancelled or expired)")
+	ErrInvalid             = errors.New("invalid billing request")
+)
+
+// RateLimitedError names the window that is full and when it resets.
+type RateLimitedError struct {
+	Window     string
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("%s reservation limit reached; it resets in %d s", e.Window, int(e.RetryAfter.Seconds()+0.999))
+}
+
+// Limits of a reservation.
+const (
+	DefaultTimeout    = time.Hour
+	MaxTimeout        = 7 * 24 * time.Hour
+	MaxMetadataBytes  = 16 << 10
+	MaxJobIDLen       = 200
+	ReservationPrefix = "RESV#"
+)
+
+// jobIDPattern keeps job ids usable in a URL path: printable, no spaces,
+// slashes, question marks or percent signs.
+var jobIDPattern = regexp.MustCompile(`^[\x21-\x7e]{1,200}$`)
+
+// Caller is an app acting for one install, as billing needs it.
+type Caller struct {
+	InstallID, UserID, AppID, UserWallet, AppWallet uuid.UUID
+}
+
+// Service runs billing.
+type Service struct {
+	pool *pgxpool.Pool
+}
+
+// New makes a Service.
+func New(pool *pgxpool.Pool) *Service { return &Service{pool: pool} }
+
+// Authenticate checks an install secret with one read (the hot path's auth).
+// installID, or else userID + appID, names the install.
+func (s *Service) Authenticate(ctx context.Context, installID, userID, appID uuid.UUID, secret string) (Caller, error) {
+	q := dbgen.New(s.pool)
+	if installID == uuid.Nil {
+		id, err := q.GetActiveInstallIDOfUserApp(ctx, dbgen.GetActiveInstallIDOfUserAppParams{UserID: userID, AppID: appID})
+		if db.IsNotFound(err) {
+			return Caller{}, apps.ErrInstallNotFound
+		}
+		if err != nil {
+			return Caller{}, err
+		}
+		installID = id
+	}
+	r, err := q.GetInstallForBilling(ctx, installID)
+	if db.IsNotFound(err) {
+		return Caller{}, apps.ErrInstallNotFound
+	}
+	if err != nil {
+		return Caller{}, fmt.Errorf("install for billing: %w", err)
+	}
+	if len(secret) > auth.MaxSecretLength || subtle.ConstantTimeCompare(auth.Hash(secret), r.SecretHash) != 1 {
+		return Caller{}, apps.ErrInvalidSecret
+	}
+	switch {
+	case r.Status != "active":
+		return Caller{}, apps.ErrUninstalled
+	case r.AppStatus != apps.StatusActive:
+		return Caller{}, apps.ErrAppSuspended
+	}
+	return Caller{InstallID: r.ID, UserID: r.UserID, AppID: r.AppID, UserWallet: r.UserWalletID, AppWallet: r.AppWalletID}, nil
+}
+
+// ReserveRequest is a validated reserve.
+type ReserveRequest struct {
+	Amount   ledger.Credits
+	JobID    string
+	Metadata json.RawMessage // a JSON object, or nil
+	Timeout  time.Duration   // 0: DefaultTimeout
+}
+
+func (r *ReserveRequest) validate() error {
+	switch {
+	case r.Amount <= 0 || r.Amount > ledger.MaxCredits:
+		return fmt.Errorf("%w: amount must be more than 0", ErrInvalid)
+	case !jobIDPattern.MatchString(r.JobID) || strings.ContainsAny(r.JobID, "/?%"):
+		return fmt.Errorf("%w: job_id must be 1-%d printable characters without spaces, '/', '?' or '%%'", ErrInvalid, MaxJobIDLen)
+	case len(r.Metadata) > MaxMetadataBytes:
+		return fmt.Errorf("%w: metadata must be at most %d bytes", ErrInvalid, MaxMetadataBytes)
+	case r.Timeout < 0 || r.Timeout > MaxTimeout:
+		return fmt.Errorf("%w: timeout_seconds must be 1-%d", ErrInvalid, int(MaxTimeout.Seconds()))
+	}
+	if r.Metadata == nil {
+		r.Metadata = json.RawMessage("{}")
+	} else if t := strings.TrimSpace(string(r.Metadata)); !strings.HasPrefix(t, "{") {
+		return fmt.Errorf("%w: metadata must be a JSON object", ErrInvalid)
+	}
+	if r.Timeout == 0 {
+		r.Timeout = DefaultTimeout
+	}
+	return nil
+}
+
+// Reservation is a reservation's state.
+type Reservation struct {
+	ID                        uuid.UUID
+	JobID                     string
+	InstallID, AppID, UserID  uuid.UUID
+	UserWallet, AppWallet     uuid.UUID
+	Amount, Settled, Refunded ledger.Credits
+	Status                    string
+	Sips                      int // settles so far, numbering each settle's ledger reference
+	Metadata                  json.RawMessage
+	CreatedAt, ExpiresAt      time.Time
+	ClosedAt                  *time.Time
+}
+
+// PublicID is the reference's reservation id, RESV#<job_id>.
+func (r Reservation) PublicID() string { return ReservationPrefix + r.JobID }
+
+// Remaining is what is still reserved.
+func (r Reservation) Remaining() ledger.Credits { return r.Amount - r.Settled - r.Refunded }
+
+// Open says whether the reservation can still be settled.
+func (r Reservation) Open() bool { return r.Status == "reserved" || r.Status == "partial" }
+
+func reservationFrom(r dbgen.Reservation) Reservation {
+	return Reservation{ID: r.ID, JobID: r.JobID, InstallID: r.InstallID, AppID: r.AppID, UserID: r.UserID,
+		UserWallet: r.UserWalletID, AppWallet: r.AppWalletID, Amount: ledger.Credits(r.Amount),
+		Settled: ledger.Credits(r.Settled), Refunded: ledger.Credits(r.Refunded), Status: r.Status, Sips: int(r.Sips),
+		Metadata: r.Metadata, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ClosedAt: r.ClosedAt}
+}
+
+// Reserve locks amount of the user's credits for a job, within the install's
+// limits, in one transaction with its outbox row.
+func (s *Service) Reserve(ctx context.Context, c Caller, req ReserveRequest) (Reservation, error) {
+	if err := req.validate(); err != nil {
+		return Reservation{}, err
+	}
+	var out Reservation
+	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbgen.New(tx)
+		if _, err := q.ClaimReserveAllowance(ctx, dbgen.ClaimReserveAllowanceParams{ID: c.InstallID, Amount: int64(req.Amount)}); err != nil {
+			if db.IsNotFound(err) {
+				return refusal(ctx, q, c.InstallID, req.Amount)
+			}
+			return fmt.Errorf("claim allowance: %w", err)
+		}
+		row, err := q.InsertReservation(ctx, dbgen.InsertReservationParams{InstallID: c.InstallID, AppID: c.AppID,
+			UserID: c.UserID, UserWalletID: c.UserWallet, AppWalletID: c.AppWallet, JobID: req.JobID,
+			Amount: int64(req.Amount), Metadata: req.Metadata, ExpiresAt: time.Now().Add(req.Timeout)})
+		if db.IsUniqueViolation(err, "reservations_job") {
+			return ErrDuplicateJob
+		}
+		if err != nil {
+			return fmt.Errorf("insert reservation: %w", err)
+		}
+		if _, err := ledger.Reserve(ctx, tx, c.UserWallet, req.Amount, "resv:"+row.ID.String(), actor(c)); err != nil {
+			return err
+		}
+		if err := q.InsertReservationEvent(ctx, dbgen.InsertReservationEventParams{ReservationID: row.ID, AppID: c.AppID,
+			Kind: "reserved", Amount: int64(req.Amount)}); err != nil {
+			return err
+		}
+		out = reservationFrom(row)
+		return q.InsertReservationOutbox(ctx, dbgen.InsertReservationOutboxParams{ReservationID: row.ID, Action: "start"})
+	})
+	return out, err
+}
+
+func actor(c Caller) string { return "install:" + c.InstallID.String() }
+
+// refusal explains why ClaimReserveAllowance refused, in the reference's order.
+func refusal(ctx context.Context, q *dbgen.Queries, installID uuid.UUID, amount ledger.Credits) error {
+	r, err := q.GetReserveRefusal(ctx, installID)
+	if err != nil {
+		return fmt.Errorf("reserve refusal: %w", err)
+	}
+	now := time.Now()
+	switch {
+	case r.Status != "active":
+		return apps.ErrUninstalled
+	case r.AllowedUntil != -1 && r.AllowedUntil <= r.NowUnix:
+		return ErrInstallExpired
+	case r.LifetimeSpendLimit != -1 && r.SpendCommitted+int64(amount) > r.LifetimeSpendLimit:
+		return ErrLifetimeLimit
+	case r.HourUsed >= r.MaxPerHour:
+		return &RateLimitedError{Window: "hourly", RetryAfter: r.HourEnds.Sub(now)}
+	case r.DayUsed >= r.MaxPerDay:
+		return &RateLimitedError{Window: "daily", RetryAfter: r.DayEnds.Sub(now)}
+	default:
+		return &RateLimitedError{Window: "monthly", RetryAfter: r.MonthEnds.Sub(now)}
+	}
+}
+
+// JobID extracts the job id from a reservation id ("RESV#job-1").
+func JobID(reservationID string) (string, error) {
+	job, ok := strings.CutPrefix(reservationID, ReservationPrefix)
+	if !ok || job == "" {
+		return "", ErrReservationNotFound
+	}
+	return job, nil
+}
+
+// Settle settles amount of the caller's reservation. final=false is a sip
+// (the rest stays reserved); final=true settles amount and refunds the rest.
+func (s *Service) Settle(ctx context.Context, c Caller, reservationID string, amount ledger.Credits, final bool) (Reservation, error) {
+	if amount < 0 || amount > ledger.MaxCredits || (!final && amount == 0) {
+		return Reservation{}, fmt.Errorf("%w: amount must be more than 0 (0 is allowed only with final: true)", ErrInvalid)
+	}
+	return s.withOpenReservation(ctx, c, reservationID, func(tx pgx.Tx, r Reservation) (Reservation, error) {
+		if amount > r.Remaining() {
+			return Reservation{}, fmt.Errorf("%w: amount %s is more than the %s still reserved", ErrInvalid, amount, r.Remaining())
+		}
+		status, refund := "partial", ledger.Credits(0)
+		if final {
+			status, refund = "completed", r.Remaining()-amount
+		}
+		return s.close(ctx, tx, r, amount, refund, status)
+	})
+}
+
+// Cancel refunds what is still reserved and closes the reservation.
+func (s *Service) Cancel(ctx context.Context, c Caller, reservationID string) (Reservation, error) {
+	return s.withOpenReservation(ctx, c, reservationID, func(tx pgx.Tx, r Reservation) (Reservation, error) {
+		return s.close(ctx, tx, r, 0, r.Remaining(), "cancelled")
+	})
+}
+
+func (s *Service) withOpenReservation(ctx context.Context, c Caller, reservationID string,
+	fn func(tx pgx.Tx, r Reservation) (Reservation, error)) (Reservation, error) {
+	job, err := JobID(reservationID)
+	if err != nil {
+		return Reservation{}, err
+	}
+	var out Reservation
+	err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		row, err := dbgen.New(tx).GetReservationByJobForUpdate(ctx, dbgen.GetReservationByJobForUpdateParams{InstallID: c.InstallID, JobID: job})
+		if db.IsNotFound(err) {
+			return ErrReservationNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("lock reservation: %w", err)
+		}
+		r := reservationFrom(row)
+		if !r.Open() {
+			return ErrReservationClosed
+		}
+		out, err = fn(tx, r)
+		return err
+	})
+	return out, err
+}
+
+// close moves settle to the app and refund back to the user, and records the
+// new state; status is partial (a sip), completed, cancelled or expired.
+// The caller holds the reservation's row lock.
+func (s *Service) close(ctx context.Context, tx pgx.Tx, r Reservation, settle, refund ledger.Credits, status string) (Reservation, error) {
+	q := dbgen.New(tx)
+	ref, who := "resv:"+r.ID.String(), "install:"+r.InstallID.String()
+	sips := r.Sips
+	if settle > 0 {
+		sips++
+		if _, err := ledger.Settle(ctx, tx, r.UserWallet, r.AppWallet, settle, fmt.Sprintf("%s:settle:%d", ref, sips), who); err != nil {
+			return Reservation{}, err
+		}
+	}
+	if refund > 0 {
+		if _, err := ledger.Refund(ctx, tx, r.UserWallet, refund, ref+":refund", who); err != nil {
+			return Reservation{}, err
+		}
+	}
+	row, err := q.UpdateReservationSettlement(ctx, dbgen.UpdateReservationSettlementParams{ID: r.ID,
+		Settled: int64(r.Settled + settle), Refunded: int64(r.Refunded + refund), Sips: int32(sips), Status: status})
+	if err != nil {
+		return Reservation{}, fmt.Errorf("update reservation: %w", err)
+	}
+	if err := q.SettleInstallSpend(ctx, dbgen.SettleInstallSpendParams{ID: r.InstallID, Settled: int64(settle), Refunded: int64(refund)}); err != nil {
+		return Reservation{}, err
+	}
+	kind, amount := eventOf(status, settle, refund)
+	if err := q.InsertReservationEvent(ctx, dbgen.InsertReservationEventParams{ReservationID: r.ID, AppID: r.AppID,
+		Kind: kind, Amount: int64(amount)}); err != nil {
+		return Reservation{}, err
+	}
+	if status != "partial" {
+		if err := q.InsertReservationOutbox(ctx, dbgen.InsertReservationOutboxParams{ReservationID: r.ID, Action: "close"}); err != nil {
+			return Reservation{}, err
+		}
+	}
+	return reservationFrom(row), nil
+}
+
+func eventOf(status string, settle, refund ledger.Credits) (string, ledger.Credits) {
+	switch status {
+	case "partial":
+		return "sipped", settle
+	case "completed":
+		return "settled", settle
+	case "cancelled":
+		return "cancelled", refund
+	}
+	return "expired", refund
+}

@@ -1,0 +1,65 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// ReservationWorkflowID is the workflow id of one reservation.
+func ReservationWorkflowID(reservationID string) string { return "reservation-" + reservationID }
+
+// ReservationClosedSignal tells the workflow its reservation was settled or
+// cancelled, so it ends instead of waiting for the timeout.
+const ReservationClosedSignal = "reservation_closed"
+
+// ExpireReservationActivity refunds an open reservation past its timeout
+// (activities.Reservations.ExpireReservation).
+const ExpireReservationActivity = "ExpireReservation"
+
+// ReservationInput names the reservation and when it times out.
+type ReservationInput struct {
+	ReservationID string
+	ExpiresAt     time.Time
+}
+
+// ReservationResult is how the reservation's life ended for the workflow.
+type ReservationResult struct {
+	Status string // closed (settled or cancelled first), expired, or the status found at expiry
+}
+
+// ReservationWorkflow waits for its reservation to be closed or to time out;
+// at the timeout it refunds whatever is still reserved. The database row is
+// the truth: the expiry activity changes nothing on a closed reservation, so
+// a lost signal can at worst leave the workflow waiting until the timeout.
+func ReservationWorkflow(ctx workflow.Context, in ReservationInput) (ReservationResult, error) {
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	wait := in.ExpiresAt.Sub(workflow.Now(ctx))
+	if wait < 0 {
+		wait = 0
+	}
+	timer := workflow.NewTimer(timerCtx, wait)
+	closed := false
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(workflow.GetSignalChannel(ctx, ReservationClosedSignal), func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		closed = true
+	})
+	sel.AddFuture(timer, func(workflow.Future) {})
+	sel.Select(ctx)
+	if closed {
+		cancelTimer()
+		return ReservationResult{Status: "closed"}, nil
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		// Money must come back: retry until it does, backing off to a minute.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	var status string
+	if err := workflow.ExecuteActivity(ctx, ExpireReservationActivity, in.ReservationID).Get(ctx, &status); err != nil {
+		return ReservationResult{}, err
+	}
+	return ReservationResult{Status: status}, nil
+}
