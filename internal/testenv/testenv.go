@@ -244,3 +244,20 @@ func (e *Env) StartWorker(t testing.TB, stripeBase string) string {
 	t.Cleanup(w.Stop)
 	return queue
 }
+
+// StopWorker stops the package's worker (the relay keeps running, so
+// workflows are started but nothing runs them) and returns a function that
+// starts a fresh worker on the same task queue.
+func (e *Env) StopWorker(t testing.TB) (restart func()) {
+	t.Helper()
+	e.worker.Stop()
+	return func() {
+		w := worker.New(e.Temporal, e.Config.TaskQueue, worker.Deps{Pool: e.Pool, Box: e.Box,
+			Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
+			Apps:   e.Apps(), Billing: billing.New(e.Pool), WebhookClient: activities.NewWebhookClient(true)})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		e.worker = w
+	}
+}
