@@ -269,7 +269,9 @@ func TestReserve_ConcurrentOverdraftAllowsExactlyAffordable(t *testing.T) {
 func releaseReserved(t *testing.T, wallet uuid.UUID) {
 	t.Helper()
 	if _, r := balances(t, wallet); r > 0 {
-		mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) { return ledger.Refund(context.Background(), tx, wallet, r, ref(), "t") })
+		mustPost(t, func(tx pgx.Tx) (ledger.Posted, error) {
+			return ledger.Refund(context.Background(), tx, wallet, r, ref(), "t")
+		})
 	}
 }
 
