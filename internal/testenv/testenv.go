@@ -74,7 +74,7 @@ func getenv(name, def string) string {
 // Main sets up the stack, runs the package's tests and tears it down. Use it
 // from TestMain: func TestMain(m *testing.M) { testenv.Main(m, &env) }.
 func Main(m *testing.M, out **Env) {
-	env, teardown, err := start()
+	env, teardown, err := Start()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "testenv: %v\n(make test starts PostgreSQL and the Temporal dev server)\n", err)
 		os.Exit(1)
@@ -85,7 +85,9 @@ func Main(m *testing.M, out **Env) {
 	os.Exit(code)
 }
 
-func start() (*Env, func(), error) {
+// Start builds the stack outside a test binary too (the benchmark uses it);
+// the returned function tears it down.
+func Start() (*Env, func(), error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	suffix := make([]byte, 6)
