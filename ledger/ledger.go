@@ -89,26 +89,22 @@ func Post(ctx context.Context, tx pgx.Tx, m Movement) (Posted, error) {
 	}
 	// A failed movement (a duplicate, an overdraft) aborts tx: callers roll
 	// back, which is what every caller wants from a refused money movement.
-	row, err := q.InsertJournalTransaction(ctx, dbgen.InsertJournalTransactionParams{
-		Kind: string(m.Kind), Reference: m.Reference, Actor: m.Actor, Memo: memo})
-	if db.IsUniqueViolation(err, "journal_transactions_kind_reference") {
-		return Posted{}, fmt.Errorf("%s %s: %w", m.Kind, m.Reference, ErrAlreadyPosted)
-	}
-	if err != nil {
-		return Posted{}, fmt.Errorf("insert journal transaction: %w", err)
-	}
 	wallets, err := applyDeltas(ctx, q, m.Entries)
 	if err != nil {
 		return Posted{}, err
 	}
-	p := dbgen.InsertJournalEntriesParams{TransactionID: row.ID}
+	p := dbgen.InsertJournalTransactionParams{Kind: string(m.Kind), Reference: m.Reference, Actor: m.Actor, Memo: memo}
 	for _, e := range m.Entries {
 		p.WalletIds = append(p.WalletIds, e.Wallet)
 		p.Buckets = append(p.Buckets, string(e.Bucket))
 		p.Amounts = append(p.Amounts, int64(e.Amount))
 	}
-	if err := q.InsertJournalEntries(ctx, p); err != nil {
-		return Posted{}, fmt.Errorf("insert journal entries: %w", err)
+	row, err := q.InsertJournalTransaction(ctx, p)
+	if db.IsUniqueViolation(err, "journal_transactions_kind_reference") {
+		return Posted{}, fmt.Errorf("%s %s: %w", m.Kind, m.Reference, ErrAlreadyPosted)
+	}
+	if err != nil {
+		return Posted{}, fmt.Errorf("insert journal transaction: %w", err)
 	}
 	return Posted{TransactionID: row.ID, Wallets: wallets}, nil
 }

@@ -166,33 +166,18 @@ func (q *Queries) GetWallet(ctx context.Context, id uuid.UUID) (Wallet, error) {
 	return i, err
 }
 
-const insertJournalEntries = `-- name: InsertJournalEntries :exec
-INSERT INTO journal_entries (transaction_id, wallet_id, bucket, amount)
-SELECT $1::uuid, unnest($2::uuid[]),
-       unnest($3::text[]), unnest($4::bigint[])
-`
-
-type InsertJournalEntriesParams struct {
-	TransactionID uuid.UUID
-	WalletIds     []uuid.UUID
-	Buckets       []string
-	Amounts       []int64
-}
-
-func (q *Queries) InsertJournalEntries(ctx context.Context, arg InsertJournalEntriesParams) error {
-	_, err := q.db.Exec(ctx, insertJournalEntries,
-		arg.TransactionID,
-		arg.WalletIds,
-		arg.Buckets,
-		arg.Amounts,
-	)
-	return err
-}
-
 const insertJournalTransaction = `-- name: InsertJournalTransaction :one
-INSERT INTO journal_transactions (kind, reference, actor, memo)
-VALUES ($1, $2, $3, $4)
-RETURNING id, created_at
+WITH t AS (
+    INSERT INTO journal_transactions (kind, reference, actor, memo)
+    VALUES ($1, $2, $3, $4)
+    RETURNING id, created_at
+), e AS (
+    INSERT INTO journal_entries (transaction_id, wallet_id, bucket, amount)
+    SELECT t.id, unnest($5::uuid[]), unnest($6::text[]),
+           unnest($7::bigint[])
+    FROM t
+)
+SELECT id, created_at FROM t
 `
 
 type InsertJournalTransactionParams struct {
@@ -200,6 +185,9 @@ type InsertJournalTransactionParams struct {
 	Reference string
 	Actor     string
 	Memo      []byte
+	WalletIds []uuid.UUID
+	Buckets   []string
+	Amounts   []int64
 }
 
 type InsertJournalTransactionRow struct {
@@ -207,12 +195,16 @@ type InsertJournalTransactionRow struct {
 	CreatedAt time.Time
 }
 
+// The transaction and its entries in one statement (one round trip).
 func (q *Queries) InsertJournalTransaction(ctx context.Context, arg InsertJournalTransactionParams) (InsertJournalTransactionRow, error) {
 	row := q.db.QueryRow(ctx, insertJournalTransaction,
 		arg.Kind,
 		arg.Reference,
 		arg.Actor,
 		arg.Memo,
+		arg.WalletIds,
+		arg.Buckets,
+		arg.Amounts,
 	)
 	var i InsertJournalTransactionRow
 	err := row.Scan(&i.ID, &i.CreatedAt)

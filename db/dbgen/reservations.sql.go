@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const ackReservationEvent = `-- name: AckReservationEvent :one
@@ -31,10 +32,17 @@ func (q *Queries) AckReservationEvent(ctx context.Context, arg AckReservationEve
 const claimReservationOutbox = `-- name: ClaimReservationOutbox :many
 SELECT o.id, o.reservation_id, o.action, r.status, r.expires_at
 FROM reservation_outbox o JOIN reservations r ON r.id = o.reservation_id
+WHERE o.created_at <= now() - $1::interval
+   OR r.expires_at <= now() + $1::interval
 ORDER BY o.id
-LIMIT $1
+LIMIT $2
 FOR UPDATE OF o SKIP LOCKED
 `
+
+type ClaimReservationOutboxParams struct {
+	Debounce pgtype.Interval
+	RowLimit int32
+}
 
 type ClaimReservationOutboxRow struct {
 	ID            int64
@@ -44,9 +52,11 @@ type ClaimReservationOutboxRow struct {
 	ExpiresAt     time.Time
 }
 
-// The oldest outbox rows no other relay holds, with their reservation's state.
-func (q *Queries) ClaimReservationOutbox(ctx context.Context, rowLimit int32) ([]ClaimReservationOutboxRow, error) {
-	rows, err := q.db.Query(ctx, claimReservationOutbox, rowLimit)
+// The oldest outbox rows no other relay holds, with their reservation's
+// state. Rows younger than the debounce wait, unless their reservation
+// expires within it: most reservations close that fast and need no workflow.
+func (q *Queries) ClaimReservationOutbox(ctx context.Context, arg ClaimReservationOutboxParams) ([]ClaimReservationOutboxRow, error) {
+	rows, err := q.db.Query(ctx, claimReservationOutbox, arg.Debounce, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -362,9 +372,16 @@ func (q *Queries) GetReserveRefusal(ctx context.Context, id uuid.UUID) (GetReser
 }
 
 const insertReservation = `-- name: InsertReservation :one
-INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at
+WITH r AS (
+    INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    RETURNING id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at
+), e AS (
+    INSERT INTO reservation_events (reservation_id, app_id, kind, amount) SELECT id, app_id, 'reserved', amount FROM r
+), o AS (
+    INSERT INTO reservation_outbox (reservation_id, action) SELECT id, 'start' FROM r
+)
+SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM r
 `
 
 type InsertReservationParams struct {
@@ -379,7 +396,27 @@ type InsertReservationParams struct {
 	ExpiresAt    time.Time
 }
 
-func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationParams) (Reservation, error) {
+type InsertReservationRow struct {
+	ID           uuid.UUID
+	InstallID    uuid.UUID
+	AppID        uuid.UUID
+	UserID       uuid.UUID
+	UserWalletID uuid.UUID
+	AppWalletID  uuid.UUID
+	JobID        string
+	Amount       int64
+	Settled      int64
+	Refunded     int64
+	Sips         int32
+	Status       string
+	Metadata     []byte
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	ClosedAt     *time.Time
+}
+
+// The reservation, its 'reserved' event and its outbox row, in one statement.
+func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationParams) (InsertReservationRow, error) {
 	row := q.db.QueryRow(ctx, insertReservation,
 		arg.InstallID,
 		arg.AppID,
@@ -391,7 +428,7 @@ func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationPa
 		arg.Metadata,
 		arg.ExpiresAt,
 	)
-	var i Reservation
+	var i InsertReservationRow
 	err := row.Scan(
 		&i.ID,
 		&i.InstallID,
@@ -411,41 +448,6 @@ func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationPa
 		&i.ClosedAt,
 	)
 	return i, err
-}
-
-const insertReservationEvent = `-- name: InsertReservationEvent :exec
-INSERT INTO reservation_events (reservation_id, app_id, kind, amount) VALUES ($1, $2, $3, $4)
-`
-
-type InsertReservationEventParams struct {
-	ReservationID uuid.UUID
-	AppID         uuid.UUID
-	Kind          string
-	Amount        int64
-}
-
-func (q *Queries) InsertReservationEvent(ctx context.Context, arg InsertReservationEventParams) error {
-	_, err := q.db.Exec(ctx, insertReservationEvent,
-		arg.ReservationID,
-		arg.AppID,
-		arg.Kind,
-		arg.Amount,
-	)
-	return err
-}
-
-const insertReservationOutbox = `-- name: InsertReservationOutbox :exec
-INSERT INTO reservation_outbox (reservation_id, action) VALUES ($1, $2)
-`
-
-type InsertReservationOutboxParams struct {
-	ReservationID uuid.UUID
-	Action        string
-}
-
-func (q *Queries) InsertReservationOutbox(ctx context.Context, arg InsertReservationOutboxParams) error {
-	_, err := q.db.Exec(ctx, insertReservationOutbox, arg.ReservationID, arg.Action)
-	return err
 }
 
 const listAppInboxEvents = `-- name: ListAppInboxEvents :many
@@ -633,48 +635,68 @@ func (q *Queries) ListWalletReservations(ctx context.Context, arg ListWalletRese
 	return items, nil
 }
 
-const settleInstallSpend = `-- name: SettleInstallSpend :exec
-UPDATE installs SET lifetime_spent = lifetime_spent + $1::bigint,
-    spend_committed = spend_committed - $2::bigint
-WHERE id = $3
-`
-
-type SettleInstallSpendParams struct {
-	Settled  int64
-	Refunded int64
-	ID       uuid.UUID
-}
-
-// A settle adds to lifetime_spent; a refund frees its share of the commitment.
-func (q *Queries) SettleInstallSpend(ctx context.Context, arg SettleInstallSpendParams) error {
-	_, err := q.db.Exec(ctx, settleInstallSpend, arg.Settled, arg.Refunded, arg.ID)
-	return err
-}
-
 const updateReservationSettlement = `-- name: UpdateReservationSettlement :one
-UPDATE reservations SET settled = $2, refunded = $3, sips = $4, status = $5,
-    closed_at = CASE WHEN $5 IN ('completed', 'cancelled', 'expired') THEN now() ELSE NULL END
-WHERE id = $1
-RETURNING id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at
+WITH r AS (
+    UPDATE reservations AS rv SET settled = rv.settled + $1::bigint, refunded = rv.refunded + $2::bigint,
+        sips = rv.sips + ($1::bigint > 0)::int, status = $3::text,
+        closed_at = CASE WHEN $3::text IN ('completed', 'cancelled', 'expired') THEN now() ELSE NULL END
+    WHERE rv.id = $4::uuid
+    RETURNING rv.id, rv.install_id, rv.app_id, rv.user_id, rv.user_wallet_id, rv.app_wallet_id, rv.job_id, rv.amount, rv.settled, rv.refunded, rv.sips, rv.status, rv.metadata, rv.created_at, rv.expires_at, rv.closed_at
+), i AS (
+    UPDATE installs AS ins SET lifetime_spent = ins.lifetime_spent + $1::bigint,
+        spend_committed = ins.spend_committed - $2::bigint
+    FROM r WHERE ins.id = r.install_id
+), e AS (
+    INSERT INTO reservation_events (reservation_id, app_id, kind, amount)
+    SELECT r.id, r.app_id, $5::text, $6::bigint FROM r
+), o AS (
+    INSERT INTO reservation_outbox (reservation_id, action)
+    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial'
+)
+SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM r
 `
 
 type UpdateReservationSettlementParams struct {
-	ID       uuid.UUID
-	Settled  int64
-	Refunded int64
-	Sips     int32
-	Status   string
+	Settle        int64
+	Refund        int64
+	Status        string
+	ReservationID uuid.UUID
+	Event         string
+	EventAmount   int64
 }
 
-func (q *Queries) UpdateReservationSettlement(ctx context.Context, arg UpdateReservationSettlementParams) (Reservation, error) {
+type UpdateReservationSettlementRow struct {
+	ID           uuid.UUID
+	InstallID    uuid.UUID
+	AppID        uuid.UUID
+	UserID       uuid.UUID
+	UserWalletID uuid.UUID
+	AppWalletID  uuid.UUID
+	JobID        string
+	Amount       int64
+	Settled      int64
+	Refunded     int64
+	Sips         int32
+	Status       string
+	Metadata     []byte
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	ClosedAt     *time.Time
+}
+
+// A settle, cancel or expiry in one statement: the reservation's new state,
+// the install's spend, the vendor-inbox event and, when it closes, the
+// outbox row that ends its workflow.
+func (q *Queries) UpdateReservationSettlement(ctx context.Context, arg UpdateReservationSettlementParams) (UpdateReservationSettlementRow, error) {
 	row := q.db.QueryRow(ctx, updateReservationSettlement,
-		arg.ID,
-		arg.Settled,
-		arg.Refunded,
-		arg.Sips,
+		arg.Settle,
+		arg.Refund,
 		arg.Status,
+		arg.ReservationID,
+		arg.Event,
+		arg.EventAmount,
 	)
-	var i Reservation
+	var i UpdateReservationSettlementRow
 	err := row.Scan(
 		&i.ID,
 		&i.InstallID,

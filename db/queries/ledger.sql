@@ -15,14 +15,18 @@ WHERE id = sqlc.arg(id)
 RETURNING *;
 
 -- name: InsertJournalTransaction :one
-INSERT INTO journal_transactions (kind, reference, actor, memo)
-VALUES ($1, $2, $3, $4)
-RETURNING id, created_at;
-
--- name: InsertJournalEntries :exec
-INSERT INTO journal_entries (transaction_id, wallet_id, bucket, amount)
-SELECT sqlc.arg(transaction_id)::uuid, unnest(sqlc.arg(wallet_ids)::uuid[]),
-       unnest(sqlc.arg(buckets)::text[]), unnest(sqlc.arg(amounts)::bigint[]);
+-- The transaction and its entries in one statement (one round trip).
+WITH t AS (
+    INSERT INTO journal_transactions (kind, reference, actor, memo)
+    VALUES (sqlc.arg(kind), sqlc.arg(reference), sqlc.arg(actor), sqlc.arg(memo))
+    RETURNING id, created_at
+), e AS (
+    INSERT INTO journal_entries (transaction_id, wallet_id, bucket, amount)
+    SELECT t.id, unnest(sqlc.arg(wallet_ids)::uuid[]), unnest(sqlc.arg(buckets)::text[]),
+           unnest(sqlc.arg(amounts)::bigint[])
+    FROM t
+)
+SELECT id, created_at FROM t;
 
 -- name: GetJournalTransactionByReference :one
 SELECT * FROM journal_transactions WHERE kind = $1 AND reference = $2;

@@ -49,16 +49,18 @@ SELECT (CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count 
        (CASE WHEN month_start = date_trunc('month', now(), 'UTC') THEN month_count ELSE 0 END)::int AS month_used
 FROM installs WHERE id = $1;
 
--- name: SettleInstallSpend :exec
--- A settle adds to lifetime_spent; a refund frees its share of the commitment.
-UPDATE installs SET lifetime_spent = lifetime_spent + sqlc.arg(settled)::bigint,
-    spend_committed = spend_committed - sqlc.arg(refunded)::bigint
-WHERE id = sqlc.arg(id);
-
 -- name: InsertReservation :one
-INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING *;
+-- The reservation, its 'reserved' event and its outbox row, in one statement.
+WITH r AS (
+    INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    RETURNING *
+), e AS (
+    INSERT INTO reservation_events (reservation_id, app_id, kind, amount) SELECT id, app_id, 'reserved', amount FROM r
+), o AS (
+    INSERT INTO reservation_outbox (reservation_id, action) SELECT id, 'start' FROM r
+)
+SELECT * FROM r;
 
 -- name: GetReservationByJob :one
 SELECT * FROM reservations WHERE install_id = $1 AND job_id = $2;
@@ -73,16 +75,30 @@ SELECT * FROM reservations WHERE id = $1;
 SELECT * FROM reservations WHERE id = $1 FOR UPDATE;
 
 -- name: UpdateReservationSettlement :one
-UPDATE reservations SET settled = $2, refunded = $3, sips = $4, status = $5,
-    closed_at = CASE WHEN $5 IN ('completed', 'cancelled', 'expired') THEN now() ELSE NULL END
-WHERE id = $1
-RETURNING *;
+-- A settle, cancel or expiry in one statement: the reservation's new state,
+-- the install's spend, the vendor-inbox event and, when it closes, the
+-- outbox row that ends its workflow.
+WITH r AS (
+    UPDATE reservations AS rv SET settled = rv.settled + sqlc.arg(settle)::bigint, refunded = rv.refunded + sqlc.arg(refund)::bigint,
+        sips = rv.sips + (sqlc.arg(settle)::bigint > 0)::int, status = sqlc.arg(status)::text,
+        closed_at = CASE WHEN sqlc.arg(status)::text IN ('completed', 'cancelled', 'expired') THEN now() ELSE NULL END
+    WHERE rv.id = sqlc.arg(reservation_id)::uuid
+    RETURNING rv.*
+), i AS (
+    UPDATE installs AS ins SET lifetime_spent = ins.lifetime_spent + sqlc.arg(settle)::bigint,
+        spend_committed = ins.spend_committed - sqlc.arg(refund)::bigint
+    FROM r WHERE ins.id = r.install_id
+), e AS (
+    INSERT INTO reservation_events (reservation_id, app_id, kind, amount)
+    SELECT r.id, r.app_id, sqlc.arg(event)::text, sqlc.arg(event_amount)::bigint FROM r
+), o AS (
+    INSERT INTO reservation_outbox (reservation_id, action)
+    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial'
+)
+SELECT * FROM r;
 
 -- name: ListOpenReservationIDsOfInstall :many
 SELECT id FROM reservations WHERE install_id = $1 AND status IN ('reserved', 'partial') ORDER BY id;
-
--- name: InsertReservationEvent :exec
-INSERT INTO reservation_events (reservation_id, app_id, kind, amount) VALUES ($1, $2, $3, $4);
 
 -- name: ListReservationEvents :many
 SELECT * FROM reservation_events WHERE reservation_id = $1 ORDER BY id LIMIT 1000;
@@ -108,13 +124,14 @@ LIMIT sqlc.arg(row_limit);
 -- name: AckReservationEvent :one
 UPDATE reservation_events SET acked_at = COALESCE(acked_at, now()) WHERE id = $1 AND app_id = $2 RETURNING id;
 
--- name: InsertReservationOutbox :exec
-INSERT INTO reservation_outbox (reservation_id, action) VALUES ($1, $2);
-
 -- name: ClaimReservationOutbox :many
--- The oldest outbox rows no other relay holds, with their reservation's state.
+-- The oldest outbox rows no other relay holds, with their reservation's
+-- state. Rows younger than the debounce wait, unless their reservation
+-- expires within it: most reservations close that fast and need no workflow.
 SELECT o.id, o.reservation_id, o.action, r.status, r.expires_at
 FROM reservation_outbox o JOIN reservations r ON r.id = o.reservation_id
+WHERE o.created_at <= now() - sqlc.arg(debounce)::interval
+   OR r.expires_at <= now() + sqlc.arg(debounce)::interval
 ORDER BY o.id
 LIMIT sqlc.arg(row_limit)
 FOR UPDATE OF o SKIP LOCKED;

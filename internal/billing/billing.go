@@ -192,12 +192,8 @@ func (s *Service) Reserve(ctx context.Context, c Caller, req ReserveRequest) (Re
 		if _, err := ledger.Reserve(ctx, tx, c.UserWallet, req.Amount, "resv:"+row.ID.String(), actor(c)); err != nil {
 			return err
 		}
-		if err := q.InsertReservationEvent(ctx, dbgen.InsertReservationEventParams{ReservationID: row.ID, AppID: c.AppID,
-			Kind: "reserved", Amount: int64(req.Amount)}); err != nil {
-			return err
-		}
-		out = reservationFrom(row)
-		return q.InsertReservationOutbox(ctx, dbgen.InsertReservationOutboxParams{ReservationID: row.ID, Action: "start"})
+		out = reservationFrom(dbgen.Reservation(row))
+		return nil
 	})
 	return out, err
 }
@@ -292,10 +288,8 @@ func (s *Service) withOpenReservation(ctx context.Context, c Caller, reservation
 func (s *Service) close(ctx context.Context, tx pgx.Tx, r Reservation, settle, refund ledger.Credits, status string) (Reservation, error) {
 	q := dbgen.New(tx)
 	ref, who := "resv:"+r.ID.String(), "install:"+r.InstallID.String()
-	sips := r.Sips
 	if settle > 0 {
-		sips++
-		if _, err := ledger.Settle(ctx, tx, r.UserWallet, r.AppWallet, settle, fmt.Sprintf("%s:settle:%d", ref, sips), who); err != nil {
+		if _, err := ledger.Settle(ctx, tx, r.UserWallet, r.AppWallet, settle, fmt.Sprintf("%s:settle:%d", ref, r.Sips+1), who); err != nil {
 			return Reservation{}, err
 		}
 	}
@@ -304,25 +298,13 @@ func (s *Service) close(ctx context.Context, tx pgx.Tx, r Reservation, settle, r
 			return Reservation{}, err
 		}
 	}
-	row, err := q.UpdateReservationSettlement(ctx, dbgen.UpdateReservationSettlementParams{ID: r.ID,
-		Settled: int64(r.Settled + settle), Refunded: int64(r.Refunded + refund), Sips: int32(sips), Status: status})
+	kind, amount := eventOf(status, settle, refund)
+	row, err := q.UpdateReservationSettlement(ctx, dbgen.UpdateReservationSettlementParams{ReservationID: r.ID,
+		Settle: int64(settle), Refund: int64(refund), Status: status, Event: kind, EventAmount: int64(amount)})
 	if err != nil {
 		return Reservation{}, fmt.Errorf("update reservation: %w", err)
 	}
-	if err := q.SettleInstallSpend(ctx, dbgen.SettleInstallSpendParams{ID: r.InstallID, Settled: int64(settle), Refunded: int64(refund)}); err != nil {
-		return Reservation{}, err
-	}
-	kind, amount := eventOf(status, settle, refund)
-	if err := q.InsertReservationEvent(ctx, dbgen.InsertReservationEventParams{ReservationID: r.ID, AppID: r.AppID,
-		Kind: kind, Amount: int64(amount)}); err != nil {
-		return Reservation{}, err
-	}
-	if status != "partial" {
-		if err := q.InsertReservationOutbox(ctx, dbgen.InsertReservationOutboxParams{ReservationID: r.ID, Action: "close"}); err != nil {
-			return Reservation{}, err
-		}
-	}
-	return reservationFrom(row), nil
+	return reservationFrom(dbgen.Reservation(row)), nil
 }
 
 func eventOf(status string, settle, refund ledger.Credits) (string, ledger.Credits) {
