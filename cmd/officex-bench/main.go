@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -24,12 +25,20 @@ func main() {
 	flag.IntVar(&o.Expiring, "expiring", 1000, "reservations opened for the expiry measurement")
 	flag.DurationVar(&o.ExpiryTimeout, "expiry-timeout", 30*time.Second, "timeout of those reservations")
 	flag.StringVar(&o.Out, "out", "bench/results.md", "where to write the results")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	if err := run(ctx, o, log); err != nil {
 		fmt.Fprintln(os.Stderr, "officex-bench:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

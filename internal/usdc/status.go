@@ -3,6 +3,7 @@ package usdc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/gagliardetto/solana-go"
@@ -46,6 +47,11 @@ func (c *Client) Status(ctx context.Context, signature string, lastValidBlockHei
 	sig, err := solana.SignatureFromBase58(signature)
 	if err != nil {
 		return Status{}, fmt.Errorf("usdc: bad signature %q: %w", signature, err)
+	}
+	if lastValidBlockHeight == 0 {
+		// A lost height would make every unseen transfer look Expired,
+		// inviting a second payment while the first can still land.
+		return Status{}, errors.New("usdc: lastValidBlockHeight is 0; pass the stored Prepared.LastValidBlockHeight")
 	}
 	height, err := c.blockHeight(ctx)
 	if err != nil {

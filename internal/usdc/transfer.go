@@ -111,6 +111,9 @@ func (c *Client) instructions(ctx context.Context, destOwner solana.PublicKey, a
 	return ixs, nil
 }
 
+// accountExists reads at finalized commitment: an account opened moments ago
+// may look missing, and is then "created" again by the idempotent
+// instruction, which is harmless.
 func (c *Client) accountExists(ctx context.Context, acct solana.PublicKey) (bool, error) {
 	ctx, cancel := callCtx(ctx)
 	defer cancel()
