@@ -136,6 +136,51 @@ type OtpSend struct {
 	SentAt time.Time
 }
 
+type Payout struct {
+	ID                 uuid.UUID
+	AppID              uuid.UUID
+	WalletID           uuid.UUID
+	RequestedBy        uuid.UUID
+	Amount             int64
+	PayoutAmount       int64
+	DestinationType    string
+	DestinationAccount string
+	ConnectedAccount   *string
+	IdempotencyKey     string
+	RequestHash        []byte
+	Status             string
+	ApprovedAt         *time.Time
+	BatchID            uuid.NullUUID
+	ExternalRef        *string
+	SolanaSignature    *string
+	SolanaTx           []byte
+	SolanaValidUntil   *int64
+	FailureReason      *string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+type PayoutBatch struct {
+	ID           uuid.UUID
+	Period       string
+	Trigger      string
+	Status       string
+	Payouts      int32
+	Completed    int32
+	Failed       int32
+	TotalCredits int64
+	StartedAt    time.Time
+	FinishedAt   *time.Time
+}
+
+type PayoutEvent struct {
+	ID        int64
+	PayoutID  uuid.UUID
+	Status    string
+	Detail    string
+	CreatedAt time.Time
+}
+
 type Reservation struct {
 	ID           uuid.UUID
 	InstallID    uuid.UUID

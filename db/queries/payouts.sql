@@ -1,0 +1,91 @@
+-- name: InsertPayout :one
+WITH p AS (
+    INSERT INTO payouts (id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type,
+        destination_account, connected_account, idempotency_key, request_hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    RETURNING *
+), e AS (
+    INSERT INTO payout_events (payout_id, status, detail) SELECT id, 'pending', 'credits held' FROM p
+)
+SELECT * FROM p;
+
+-- name: GetPayout :one
+SELECT * FROM payouts WHERE id = $1;
+
+-- name: GetPayoutForUpdate :one
+SELECT * FROM payouts WHERE id = $1 FOR UPDATE;
+
+-- name: GetPayoutByKey :one
+SELECT * FROM payouts WHERE requested_by = $1 AND idempotency_key = $2;
+
+-- name: ApprovePayout :one
+UPDATE payouts SET approved_at = now(), updated_at = now()
+WHERE id = $1 AND status = 'pending' AND approved_at IS NULL
+RETURNING *;
+
+-- name: SetPayoutStatus :one
+UPDATE payouts SET status = sqlc.arg(status)::text, updated_at = now(),
+    external_ref = COALESCE(sqlc.narg(external_ref), external_ref),
+    failure_reason = COALESCE(sqlc.narg(failure_reason), failure_reason)
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: InsertPayoutEvent :exec
+INSERT INTO payout_events (payout_id, status, detail) VALUES ($1, $2, $3);
+
+-- name: ListPayoutEvents :many
+SELECT * FROM payout_events WHERE payout_id = $1 ORDER BY id LIMIT 200;
+
+-- name: SetPayoutSolanaAttempt :exec
+-- Recorded before the transaction is sent: after a crash the signature is
+-- checked, never a new transaction signed while this one can still land.
+UPDATE payouts SET solana_signature = $2, solana_tx = $3, solana_valid_until = $4, updated_at = now()
+WHERE id = $1 AND status = 'burned';
+
+-- name: ClearPayoutSolanaAttempt :exec
+UPDATE payouts SET solana_signature = NULL, solana_tx = NULL, solana_valid_until = NULL, updated_at = now()
+WHERE id = $1 AND solana_signature = $2;
+
+-- name: ListWalletPayouts :many
+SELECT * FROM payouts WHERE wallet_id = $1
+  AND (sqlc.narg(after_created)::timestamptz IS NULL
+       OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY created_at DESC, id DESC LIMIT sqlc.arg(row_limit);
+
+-- name: ListAllPayouts :many
+SELECT p.* FROM payouts p LEFT JOIN payout_batches b ON b.id = p.batch_id
+WHERE (sqlc.narg(status)::text IS NULL OR p.status = sqlc.narg(status))
+  AND (sqlc.narg(period)::text IS NULL OR b.period = sqlc.narg(period))
+  AND (sqlc.narg(after_created)::timestamptz IS NULL
+       OR (p.created_at, p.id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
+ORDER BY p.created_at DESC, p.id DESC LIMIT sqlc.arg(row_limit);
+
+-- name: UpsertPayoutBatch :one
+INSERT INTO payout_batches (period, trigger) VALUES ($1, $2)
+ON CONFLICT (period) DO UPDATE SET status = 'running', finished_at = NULL
+RETURNING *;
+
+-- name: AssignPayoutsToBatch :many
+-- Approved payouts waiting for a batch join this one; a payout joins one batch only.
+UPDATE payouts SET batch_id = sqlc.arg(batch_id), updated_at = now()
+WHERE id IN (SELECT id FROM payouts
+             WHERE status = 'pending' AND approved_at IS NOT NULL AND batch_id IS NULL
+             ORDER BY created_at LIMIT sqlc.arg(row_limit) FOR UPDATE SKIP LOCKED)
+RETURNING id;
+
+-- name: ListBatchPayoutIDs :many
+SELECT id FROM payouts WHERE batch_id = $1 ORDER BY created_at;
+
+-- name: FinishPayoutBatch :one
+UPDATE payout_batches b SET status = 'completed', finished_at = now(),
+    payouts = s.n, completed = s.completed, failed = s.failed, total_credits = s.total
+FROM (SELECT count(*)::int AS n,
+             (count(*) FILTER (WHERE status = 'completed'))::int AS completed,
+             (count(*) FILTER (WHERE status = 'failed'))::int AS failed,
+             COALESCE(sum(amount) FILTER (WHERE status = 'completed'), 0)::bigint AS total
+      FROM payouts WHERE batch_id = sqlc.arg(id)) s
+WHERE b.id = sqlc.arg(id)
+RETURNING b.*;
+
+-- name: GetPayoutBatchByPeriod :one
+SELECT * FROM payout_batches WHERE period = $1;
