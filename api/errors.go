@@ -11,6 +11,7 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -86,6 +87,14 @@ var errorTable = []struct {
 	{billing.ErrReservationClosed, http.StatusConflict, "RESERVATION_CLOSED"},
 	{billing.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 	{billing.ErrEventNotFound, http.StatusNotFound, "NOT_FOUND"},
+
+	{payouts.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+	{payouts.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{payouts.ErrNotYourWallet, http.StatusForbidden, "FORBIDDEN"},
+	{payouts.ErrDuplicate, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{payouts.ErrPreviousFailure, http.StatusConflict, "PREVIOUS_FAILURE"},
+	{payouts.ErrWrongState, http.StatusConflict, "INVALID_REQUEST"},
+	{payouts.ErrUSDCNotAvailable, http.StatusBadRequest, "INVALID_REQUEST"},
 
 	{vouchers.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{vouchers.ErrNotRedeemable, http.StatusBadRequest, "INVALID_REQUEST"},

@@ -91,6 +91,11 @@ func (s *Server) routes() http.Handler {
 	mk("/wallets/{id}", s.getWallet, http.MethodGet)
 	mk("/wallets/{id}/reservations", s.walletReservations, http.MethodGet)
 	mk("/wallets/{id}/reservations/{resv_id}", s.walletReservation, http.MethodGet)
+	mk("/wallets/{id}/payouts", s.walletPayouts, http.MethodGet)
+	mk("/wallets/{id}/payouts/{payout_id}", s.walletPayout, http.MethodGet)
+
+	// Payouts
+	mk("/payout", s.requestPayout, http.MethodPost)
 	mk("/wallets/{id}/transactions", s.walletTransactions, http.MethodGet)
 	mk("/wallets/{id}/transactions/{log_id}", s.walletTransaction, http.MethodGet)
 
@@ -117,6 +122,14 @@ func (s *Server) routes() http.Handler {
 	admin("/admin/treasury", s.adminTreasury, http.MethodGet)
 	admin("/admin/reconcile", s.adminReconcile, http.MethodPost)
 	admin("/admin/audit", s.adminAudit, http.MethodGet)
+
+	// Admin: payouts
+	admin("/admin/payouts", s.adminListPayouts, http.MethodGet)
+	admin("/admin/payouts/batches", s.adminRunBatch, http.MethodPost)
+	admin("/admin/payouts/batches/{period}", s.adminGetBatch, http.MethodGet)
+	admin("/admin/payouts/{id}", s.adminGetPayout, http.MethodGet)
+	admin("/admin/payouts/{id}/approve", s.adminApprovePayout, http.MethodPost)
+	admin("/admin/payouts/{id}/reject", s.adminRejectPayout, http.MethodPost)
 
 	// Admin: vouchers
 	admin("/admin/vouchers", s.adminCreateVoucher, http.MethodPost)

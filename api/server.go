@@ -6,6 +6,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
@@ -14,6 +15,7 @@ import (
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/config"
+	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/vouchers"
 )
@@ -28,7 +30,10 @@ type Server struct {
 	vouchers  *vouchers.Service
 	apps      *apps.Service
 	billing   *billing.Service
-	log       *slog.Logger
+	payouts   *payouts.Service
+	// payoutPoll is the bank/Solana check interval of batches started here (0: default).
+	payoutPoll time.Duration
+	log        *slog.Logger
 }
 
 // Deps are the Server's collaborators, built by cmd/officex or the tests.
@@ -41,13 +46,16 @@ type Deps struct {
 	Vouchers  *vouchers.Service
 	Apps      *apps.Service
 	Billing   *billing.Service
-	Log       *slog.Logger
+	Payouts   *payouts.Service
+	// PayoutPoll overrides workflows.DefaultPayoutPoll for batches (tests).
+	PayoutPoll time.Duration
+	Log        *slog.Logger
 }
 
 // NewServer returns the API as an http.Handler.
 func NewServer(d Deps) http.Handler {
 	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
-		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, log: d.Log}
+		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts, payoutPoll: d.PayoutPoll, log: d.Log}
 	return s.routes()
 }
 

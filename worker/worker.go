@@ -18,7 +18,9 @@ import (
 	"github.com/officex/officex/activities"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/secretbox"
+	"github.com/officex/officex/internal/usdc"
 	"github.com/officex/officex/workflows"
 )
 
@@ -29,6 +31,8 @@ type Deps struct {
 	Box           *secretbox.Box
 	Apps          *apps.Service
 	Billing       *billing.Service
+	Payouts       *payouts.Service
+	USDC          *usdc.Client // nil: USDC payouts are not configured
 	WebhookClient *http.Client
 }
 
@@ -60,6 +64,20 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	resv := &activities.Reservations{Billing: d.Billing}
 	register(workflows.ExpireReservationActivity, resv.ExpireReservation)
 
+	w.RegisterWorkflow(workflows.PayoutWorkflow)
+	w.RegisterWorkflow(workflows.PayoutBatchWorkflow)
+	pay := &activities.Payouts{Payouts: d.Payouts, Stripe: d.Stripe, USDC: d.USDC}
+	for name, fn := range map[string]any{
+		workflows.BurnPayoutActivity: pay.BurnPayout, workflows.StripeTransferActivity: pay.StripeTransfer,
+		workflows.StripeBankPayoutActivity: pay.StripeBankPayout, workflows.StripePayoutStatusActivity: pay.StripePayoutStatus,
+		workflows.PrepareUSDCActivity: pay.PrepareUSDC, workflows.SendUSDCActivity: pay.SendUSDC,
+		workflows.USDCStatusActivity: pay.USDCStatus, workflows.ClearUSDCActivity: pay.ClearUSDC,
+		workflows.CompletePayoutActivity: pay.CompletePayout, workflows.FailPayoutActivity: pay.FailPayout,
+		workflows.StartPayoutBatchActivity: pay.StartPayoutBatch, workflows.FinishPayoutBatchActivity: pay.FinishPayoutBatch,
+	} {
+		register(name, fn)
+	}
+
 	w.RegisterWorkflow(workflows.ReconcileWorkflow)
 	rec := &activities.Reconcile{Pool: d.Pool}
 	register(workflows.ReconcileActivity, rec.CheckLedger)
@@ -69,6 +87,31 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 // EnsureSchedules creates the Temporal Schedules when they don't exist yet;
 // every worker calls it at start, so the first one wins and the rest no-op.
 func EnsureSchedules(ctx context.Context, c tclient.Client, taskQueue string) error {
+	if err := ensureReconcileSchedule(ctx, c, taskQueue); err != nil {
+		return err
+	}
+	return ensurePayoutSchedule(ctx, c, taskQueue)
+}
+
+// ensurePayoutSchedule pays the month that just ended, at 00:05 UTC on the 1st.
+func ensurePayoutSchedule(ctx context.Context, c tclient.Client, taskQueue string) error {
+	_, err := c.ScheduleClient().Create(ctx, tclient.ScheduleOptions{
+		ID: workflows.PayoutBatchScheduleID,
+		Spec: tclient.ScheduleSpec{Calendars: []tclient.ScheduleCalendarSpec{{
+			DayOfMonth: []tclient.ScheduleRange{{Start: 1}}, Hour: []tclient.ScheduleRange{{Start: 0}},
+			Minute: []tclient.ScheduleRange{{Start: 5}}, Month: []tclient.ScheduleRange{{Start: 1, End: 12}},
+			DayOfWeek: []tclient.ScheduleRange{{Start: 0, End: 6}}, Second: []tclient.ScheduleRange{{Start: 0}},
+		}}, TimeZoneName: "UTC"},
+		Action: &tclient.ScheduleWorkflowAction{ID: "officex-payout-batch", Workflow: workflows.PayoutBatchWorkflow,
+			Args: []any{workflows.PayoutBatchInput{Trigger: "schedule"}}, TaskQueue: taskQueue},
+	})
+	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", workflows.PayoutBatchScheduleID, err)
+	}
+	return nil
+}
+
+func ensureReconcileSchedule(ctx context.Context, c tclient.Client, taskQueue string) error {
 	_, err := c.ScheduleClient().Create(ctx, tclient.ScheduleOptions{
 		ID:   workflows.ReconcileScheduleID,
 		Spec: tclient.ScheduleSpec{Intervals: []tclient.ScheduleIntervalSpec{{Every: workflows.ReconcileInterval}}},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gagliardetto/solana-go"
 	"github.com/jackc/pgx/v5/pgxpool"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/client"
@@ -28,12 +30,15 @@ import (
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/usdc"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/worker"
+	"github.com/officex/officex/workflows"
 )
 
 const usage = `usage: officex <command>
@@ -43,7 +48,9 @@ commands:
   worker    Temporal worker on OFFICEX_TASK_QUEUE
   dev       create the database if missing, migrate, then serve + worker in one process
   migrate   apply database migrations
-  reconcile check every ledger invariant, print the report, exit 1 on a violation`
+  reconcile check every ledger invariant, print the report, exit 1 on a violation
+  payouts run --period YYYY-MM
+            run the payout batch of a period now and print its summary`
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
@@ -73,6 +80,8 @@ func run(ctx context.Context, log *slog.Logger, cmd string) error {
 		return migrate(ctx, cfg)
 	case "reconcile":
 		return reconcile(ctx, cfg)
+	case "payouts":
+		return runPayouts(ctx, cfg, log, os.Args[2:])
 	case "serve", "worker", "dev":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
@@ -148,6 +157,7 @@ type app struct {
 	temporal client.Client
 	box      *secretbox.Box
 	stripe   *stripeclient.API
+	usdc     *usdc.Client // nil: USDC payouts are not configured
 	closers  []func()
 }
 
@@ -173,7 +183,32 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 		a.close()
 		return nil, err
 	}
+	if a.usdc, err = usdcClient(cfg); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
+}
+
+// usdcClient is the Solana client when SOLANA_RPC_URL, SOLANA_PAYER_KEYPAIR
+// and USDC_MINT are all set, and nil (USDC payouts refused) when none is.
+func usdcClient(cfg config.Config) (*usdc.Client, error) {
+	if cfg.SolanaRPCURL == "" && cfg.SolanaPayerKeypair == "" && cfg.USDCMint == "" {
+		return nil, nil
+	}
+	payer, err := usdc.ParsePayerKeypair(cfg.SolanaPayerKeypair)
+	if err != nil {
+		return nil, fmt.Errorf("SOLANA_PAYER_KEYPAIR: %w", err)
+	}
+	mint, err := solana.PublicKeyFromBase58(cfg.USDCMint)
+	if err != nil {
+		return nil, fmt.Errorf("USDC_MINT: %w", err)
+	}
+	c := usdc.Config{RPCURL: cfg.SolanaRPCURL, Payer: payer, Mint: mint}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("USDC payouts: %w", err)
+	}
+	return usdc.New(c), nil
 }
 
 // connectStripe makes the Stripe client. With no STRIPE_SECRET_KEY in testing
@@ -232,6 +267,7 @@ func (a *app) serve(ctx context.Context) error {
 		Vouchers:  vouchers.New(a.pool),
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
+		Payouts:   payouts.New(a.pool, a.usdc != nil),
 	})
 	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: handler,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
@@ -257,7 +293,8 @@ func (a *app) serve(ctx context.Context) error {
 
 func (a *app) work(ctx context.Context) error {
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
-		Apps: a.apps(), Billing: billing.New(a.pool), WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs)})
+		Apps: a.apps(), Billing: billing.New(a.pool), Payouts: payouts.New(a.pool, a.usdc != nil), USDC: a.usdc,
+		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs)})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -289,4 +326,38 @@ func (a *app) ensureSchedules(ctx context.Context) {
 		case <-time.After(scheduleRetry):
 		}
 	}
+}
+
+// runPayouts is finance's "officex payouts run --period YYYY-MM": it starts
+// (or joins) the period's batch on the workers and waits for its summary.
+func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("payouts run", flag.ContinueOnError)
+	period := fs.String("period", "", "the period to pay, YYYY-MM")
+	if len(args) == 0 || args[0] != "run" {
+		return fmt.Errorf("usage: officex payouts run --period YYYY-MM")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if !payouts.ValidPeriod(*period) {
+		return fmt.Errorf("--period must be YYYY-MM")
+	}
+	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(log.With("component", "temporal"))})
+	if err != nil {
+		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	defer tc.Close()
+	run, err := payouts.StartBatchRun(ctx, tc, cfg.TaskQueue, workflows.PayoutBatchInput{Period: *period, Trigger: "cli"})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "payout batch %s running as workflow %s (watch it in the Temporal UI)\n", *period, run.GetID())
+	var res workflows.PayoutBatchResult
+	if err := run.Get(ctx, &res); err != nil {
+		return fmt.Errorf("payout batch %s: %w", *period, err)
+	}
+	out, _ := json.MarshalIndent(res, "", "  ")
+	fmt.Println(string(out))
+	return nil
 }

@@ -39,7 +39,7 @@ RETURNING id
 type InsertInboxMessageParams struct {
 	UserID     uuid.UUID
 	AppID      uuid.UUID
-	InstallID  uuid.UUID
+	InstallID  uuid.NullUUID
 	ExternalID string
 	Title      string
 	Body       string
@@ -85,7 +85,7 @@ type ListInboxMessagesRow struct {
 	ID         uuid.UUID
 	UserID     uuid.UUID
 	AppID      uuid.UUID
-	InstallID  uuid.UUID
+	InstallID  uuid.NullUUID
 	ExternalID string
 	Title      string
 	Body       string

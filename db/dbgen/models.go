@@ -57,7 +57,7 @@ type InboxMessage struct {
 	ID         uuid.UUID
 	UserID     uuid.UUID
 	AppID      uuid.UUID
-	InstallID  uuid.UUID
+	InstallID  uuid.NullUUID
 	ExternalID string
 	Title      string
 	Body       string

@@ -126,6 +126,28 @@ func (q *Queries) FinishPayoutBatch(ctx context.Context, id uuid.UUID) (PayoutBa
 	return i, err
 }
 
+const getAppByWallet = `-- name: GetAppByWallet :one
+SELECT id, owner_user_id, wallet_id, slug, profile, webhook_secret_enc, status, created_at, updated_at, deleted_at FROM apps WHERE wallet_id = $1
+`
+
+func (q *Queries) GetAppByWallet(ctx context.Context, walletID uuid.UUID) (App, error) {
+	row := q.db.QueryRow(ctx, getAppByWallet, walletID)
+	var i App
+	err := row.Scan(
+		&i.ID,
+		&i.OwnerUserID,
+		&i.WalletID,
+		&i.Slug,
+		&i.Profile,
+		&i.WebhookSecretEnc,
+		&i.Status,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.DeletedAt,
+	)
+	return i, err
+}
+
 const getPayout = `-- name: GetPayout :one
 SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at FROM payouts WHERE id = $1
 `
@@ -358,6 +380,32 @@ func (q *Queries) InsertPayoutEvent(ctx context.Context, arg InsertPayoutEventPa
 	return err
 }
 
+const insertVendorMessage = `-- name: InsertVendorMessage :exec
+INSERT INTO inbox_messages (user_id, app_id, external_id, title, body)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT ON CONSTRAINT inbox_messages_once DO NOTHING
+`
+
+type InsertVendorMessageParams struct {
+	UserID     uuid.UUID
+	AppID      uuid.UUID
+	ExternalID string
+	Title      string
+	Body       string
+}
+
+// A message to a vendor about a payout, once per payout and outcome.
+func (q *Queries) InsertVendorMessage(ctx context.Context, arg InsertVendorMessageParams) error {
+	_, err := q.db.Exec(ctx, insertVendorMessage,
+		arg.UserID,
+		arg.AppID,
+		arg.ExternalID,
+		arg.Title,
+		arg.Body,
+	)
+	return err
+}
+
 const listAllPayouts = `-- name: ListAllPayouts :many
 SELECT p.id, p.app_id, p.wallet_id, p.requested_by, p.amount, p.payout_amount, p.destination_type, p.destination_account, p.connected_account, p.idempotency_key, p.request_hash, p.status, p.approved_at, p.batch_id, p.external_ref, p.solana_signature, p.solana_tx, p.solana_valid_until, p.failure_reason, p.created_at, p.updated_at FROM payouts p LEFT JOIN payout_batches b ON b.id = p.batch_id
 WHERE ($1::text IS NULL OR p.status = $1)
@@ -540,7 +588,7 @@ func (q *Queries) ListWalletPayouts(ctx context.Context, arg ListWalletPayoutsPa
 
 const setPayoutSolanaAttempt = `-- name: SetPayoutSolanaAttempt :exec
 UPDATE payouts SET solana_signature = $2, solana_tx = $3, solana_valid_until = $4, updated_at = now()
-WHERE id = $1 AND status = 'burned'
+WHERE id = $1 AND status = 'burned' AND solana_signature IS NULL
 `
 
 type SetPayoutSolanaAttemptParams struct {

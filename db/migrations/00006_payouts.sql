@@ -54,7 +54,11 @@ CREATE TABLE payout_events (
 );
 CREATE INDEX payout_events_payout_idx ON payout_events (payout_id, id);
 
+-- Vendors get inbox messages about payouts, which come from no install.
+ALTER TABLE inbox_messages ALTER COLUMN install_id DROP NOT NULL;
+
 -- +goose Down
+ALTER TABLE inbox_messages ALTER COLUMN install_id SET NOT NULL;
 DROP TABLE payout_events;
 DROP TABLE payouts;
 DROP TABLE payout_batches;

@@ -40,7 +40,7 @@ SELECT * FROM payout_events WHERE payout_id = $1 ORDER BY id LIMIT 200;
 -- Recorded before the transaction is sent: after a crash the signature is
 -- checked, never a new transaction signed while this one can still land.
 UPDATE payouts SET solana_signature = $2, solana_tx = $3, solana_valid_until = $4, updated_at = now()
-WHERE id = $1 AND status = 'burned';
+WHERE id = $1 AND status = 'burned' AND solana_signature IS NULL;
 
 -- name: ClearPayoutSolanaAttempt :exec
 UPDATE payouts SET solana_signature = NULL, solana_tx = NULL, solana_valid_until = NULL, updated_at = now()
@@ -89,3 +89,12 @@ RETURNING b.*;
 
 -- name: GetPayoutBatchByPeriod :one
 SELECT * FROM payout_batches WHERE period = $1;
+
+-- name: GetAppByWallet :one
+SELECT * FROM apps WHERE wallet_id = $1;
+
+-- name: InsertVendorMessage :exec
+-- A message to a vendor about a payout, once per payout and outcome.
+INSERT INTO inbox_messages (user_id, app_id, external_id, title, body)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT ON CONSTRAINT inbox_messages_once DO NOTHING;

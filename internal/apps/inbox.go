@@ -98,7 +98,7 @@ func (s *Service) SendMessage(ctx context.Context, c InstallCaller, m Message) (
 	}
 	q := dbgen.New(s.pool)
 	id, err := q.InsertInboxMessage(ctx, dbgen.InsertInboxMessageParams{UserID: c.Install.UserID, AppID: c.App.ID,
-		InstallID: c.Install.ID, ExternalID: m.ExternalID, Title: m.Title, Body: m.Text, Url: m.URL, Icon: m.Icon})
+		InstallID: uuid.NullUUID{UUID: c.Install.ID, Valid: true}, ExternalID: m.ExternalID, Title: m.Title, Body: m.Text, Url: m.URL, Icon: m.Icon})
 	if db.IsNotFound(err) { // ON CONFLICT DO NOTHING: sent before
 		id, err = q.GetInboxMessageByExternalID(ctx, dbgen.GetInboxMessageByExternalIDParams{AppID: c.App.ID,
 			UserID: c.Install.UserID, ExternalID: m.ExternalID})

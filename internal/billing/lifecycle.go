@@ -42,7 +42,7 @@ func (s *Service) Expire(ctx context.Context, id uuid.UUID) (string, error) {
 // tellUser leaves the user an inbox message from the app about an expiry;
 // its id makes it once per reservation.
 func (s *Service) tellUser(ctx context.Context, q *dbgen.Queries, r Reservation, refund ledger.Credits) error {
-	_, err := q.InsertInboxMessage(ctx, dbgen.InsertInboxMessageParams{UserID: r.UserID, AppID: r.AppID, InstallID: r.InstallID,
+	_, err := q.InsertInboxMessage(ctx, dbgen.InsertInboxMessageParams{UserID: r.UserID, AppID: r.AppID, InstallID: uuid.NullUUID{UUID: r.InstallID, Valid: true},
 		ExternalID: "officex:reservation-expired:" + r.ID.String(), Title: "Reservation expired",
 		Body: fmt.Sprintf("Reservation %s timed out unsettled; %s credits went back to your wallet.", r.PublicID(), refund)})
 	if db.IsNotFound(err) { // already told

@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
@@ -60,6 +62,10 @@ type Env struct {
 	StripeWebhookSecret string
 	worker              sdkworker.Worker
 }
+
+// TestPayoutPoll is how often test payouts check a bank payout or a
+// Solana transaction.
+const TestPayoutPoll = 100 * time.Millisecond
 
 // StripeWebhookSecret is the webhook signing secret of the test API.
 const StripeWebhookSecret = "whsec_test_officex"
@@ -143,7 +149,8 @@ func Start() (*Env, func(), error) {
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, worker.Deps{Pool: pool, Box: box,
 		Stripe: activities.NewStripeClient(cfg.StripeSecretKey, simServer.URL),
-		Apps:   env.Apps(), Billing: billing.New(pool), WebhookClient: activities.NewWebhookClient(true)})
+		Apps:   env.Apps(), Billing: billing.New(pool), Payouts: payouts.New(pool, false),
+		WebhookClient: activities.NewWebhookClient(true)})
 	if err := w.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -193,7 +200,8 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box),
 		Vouchers:  vouchers.New(e.Pool),
 		Apps:      e.Apps(),
-		Billing:   billing.New(e.Pool)}
+		Billing:   billing.New(e.Pool),
+		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll}
 	if edit != nil {
 		edit(&d)
 	}
@@ -256,10 +264,30 @@ func (e *Env) StopWorker(t testing.TB) (restart func()) {
 	return func() {
 		w := worker.New(e.Temporal, e.Config.TaskQueue, worker.Deps{Pool: e.Pool, Box: e.Box,
 			Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
-			Apps:   e.Apps(), Billing: billing.New(e.Pool), WebhookClient: activities.NewWebhookClient(true)})
+			Apps:   e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false),
+			WebhookClient: activities.NewWebhookClient(true)})
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
 		e.worker = w
 	}
+}
+
+// StartWorkerWith runs one more worker on a task queue of its own with the
+// package's dependencies edited by edit (a USDC client, say) and returns the
+// queue and a stop function (also run at cleanup).
+func (e *Env) StartWorkerWith(t testing.TB, edit func(*worker.Deps)) (string, func()) {
+	t.Helper()
+	queue := e.Config.TaskQueue + "-" + randHex(4)
+	d := worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
+		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true)}
+	edit(&d)
+	w := worker.New(e.Temporal, queue, d)
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop := func() { once.Do(w.Stop) }
+	t.Cleanup(stop)
+	return queue, stop
 }

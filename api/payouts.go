@@ -1,0 +1,241 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"go.temporal.io/sdk/client"
+
+	"github.com/officex/officex/internal/payouts"
+	"github.com/officex/officex/ledger"
+	"github.com/officex/officex/workflows"
+)
+
+// requestPayout: {wallet_id, amount, destination: {type, account_id, connected_account_id?}, idempotency_key?}.
+func (s *Server) requestPayout(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		WalletID    string          `json:"wallet_id"`
+		Amount      *ledger.Credits `json:"amount"`
+		Destination *struct {
+			Type               string `json:"type"`
+			AccountID          string `json:"account_id"`
+			ConnectedAccountID string `json:"connected_account_id"`
+		} `json:"destination"`
+		IdempotencyKey *string `json:"idempotency_key"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Amount == nil || body.Destination == nil {
+		return invalid("amount and destination are required")
+	}
+	wallet, err := uuid.Parse(body.WalletID)
+	if err != nil {
+		return invalid("wallet_id must be a wallet id")
+	}
+	req := payouts.Request{WalletID: wallet, Amount: *body.Amount, Type: body.Destination.Type,
+		Account: body.Destination.AccountID, ConnectedAccount: body.Destination.ConnectedAccountID}
+	if body.IdempotencyKey != nil {
+		if *body.IdempotencyKey == "" {
+			return invalid("idempotency_key must not be empty")
+		}
+		req.IdempotencyKey = *body.IdempotencyKey
+	}
+	p, err := s.payouts.Request(r.Context(), currentUser(r).ID, req)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"payout_id": p.ID, "status": p.Status, "amount": p.Amount})
+	return nil
+}
+
+func payoutBody(p payouts.Payout, history []payouts.Event) map[string]any {
+	body := map[string]any{"payout_id": p.ID, "app_id": p.AppID, "wallet_id": p.WalletID, "amount": p.Amount,
+		"destination":   map[string]any{"type": p.Type, "account_id": p.Account, "connected_account_id": p.ConnectedAccount},
+		"payout_amount": p.PayoutAmount, "payout_unit": map[bool]string{true: "usdc_base_units", false: "usd_cents"}[p.Type == payouts.TypeUSDC],
+		"status": p.Status, "approved": p.Approved, "batch_id": p.BatchID, "external_ref": p.ExternalRef,
+		"failure_reason": p.FailureReason, "created_at": p.CreatedAt, "updated_at": p.UpdatedAt}
+	if history != nil {
+		hist := make([]map[string]any, len(history))
+		for i, e := range history {
+			hist[i] = map[string]any{"status": e.Status, "detail": e.Detail, "at": e.At}
+		}
+		body["history"] = hist
+	}
+	return body
+}
+
+func (s *Server) walletPayouts(w http.ResponseWriter, r *http.Request) error {
+	wl, err := s.ownWallet(r)
+	if err != nil {
+		return err
+	}
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	after, afterID := cursorParts(cursor)
+	list, err := s.payouts.ListWallet(r.Context(), wl.ID, limit+1, after, afterID)
+	if err != nil {
+		return err
+	}
+	return writePayouts(w, list, limit)
+}
+
+func writePayouts(w http.ResponseWriter, list []payouts.Payout, limit int) error {
+	fetched := len(list)
+	list = list[:min(fetched, limit)]
+	out := make([]map[string]any, len(list))
+	var last keysetCursor
+	for i, p := range list {
+		out[i] = payoutBody(p, nil)
+		last = keysetCursor{Created: p.CreatedAt, ID: p.ID}
+	}
+	ok(w, map[string]any{"payouts": out, "pagination": pagination(fetched, limit, last)})
+	return nil
+}
+
+func (s *Server) walletPayout(w http.ResponseWriter, r *http.Request) error {
+	wl, err := s.ownWallet(r)
+	if err != nil {
+		return err
+	}
+	id, err := pathUUID(r, "payout_id", payouts.ErrNotFound)
+	if err != nil {
+		return err
+	}
+	p, err := s.payouts.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if p.WalletID != wl.ID {
+		return payouts.ErrNotFound
+	}
+	return s.writePayout(w, r, p)
+}
+
+func (s *Server) writePayout(w http.ResponseWriter, r *http.Request, p payouts.Payout) error {
+	history, err := s.payouts.History(r.Context(), p.ID)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"payout": payoutBody(p, history)})
+	return nil
+}
+
+// adminListPayouts: ?status=&period=YYYY-MM&limit=&cursor=.
+func (s *Server) adminListPayouts(w http.ResponseWriter, r *http.Request) error {
+	limit, cursor, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	after, afterID := cursorParts(cursor)
+	list, err := s.payouts.AdminList(r.Context(), r.URL.Query().Get("status"), r.URL.Query().Get("period"), limit+1, after, afterID)
+	if err != nil {
+		return err
+	}
+	return writePayouts(w, list, limit)
+}
+
+func (s *Server) adminGetPayout(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id", payouts.ErrNotFound)
+	if err != nil {
+		return err
+	}
+	p, err := s.payouts.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.writePayout(w, r, p)
+}
+
+func (s *Server) adminApprovePayout(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id", payouts.ErrNotFound)
+	if err != nil {
+		return err
+	}
+	p, err := s.payouts.Approve(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"payout": payoutBody(p, nil)})
+	return nil
+}
+
+func (s *Server) adminRejectPayout(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id", payouts.ErrNotFound)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if body.Reason == "" || len(body.Reason) > maxReasonLength {
+		return invalid("reason is required (at most %d characters)", maxReasonLength)
+	}
+	p, err := s.payouts.Reject(r.Context(), id, body.Reason)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"payout": payoutBody(p, nil)})
+	return nil
+}
+
+// batchWait bounds how long finance's request waits for the batch to finish.
+const batchWait = 30 * time.Second
+
+// adminRunBatch starts the period's payout batch now: {period?} (default: the
+// month before this one). It answers the summary when the batch ends within
+// batchWait, else 202 with the workflow to watch in the Temporal UI.
+func (s *Server) adminRunBatch(w http.ResponseWriter, r *http.Request) error {
+	var body struct {
+		Period string `json:"period"`
+	}
+	if err := decodeOptional(r, &body); err != nil {
+		return err
+	}
+	if body.Period == "" {
+		body.Period = time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
+	}
+	if !payouts.ValidPeriod(body.Period) {
+		return invalid("period must be YYYY-MM")
+	}
+	run, err := payouts.StartBatchRun(r.Context(), s.temporal, s.cfg.TaskQueue, workflows.PayoutBatchInput{
+		Period: body.Period, Trigger: "admin", Poll: s.payoutPoll})
+	if err != nil {
+		return err
+	}
+	res, err := waitBatch(r, run)
+	if err != nil {
+		okStatus(w, http.StatusAccepted, map[string]any{"period": body.Period, "workflow_id": run.GetID(), "status": "running"})
+		return nil
+	}
+	ok(w, map[string]any{"period": res.Period, "workflow_id": run.GetID(), "status": "completed", "payouts": res.Payouts,
+		"completed": res.Completed, "failed": res.Failed, "total_credits": res.TotalCredits})
+	return nil
+}
+
+func waitBatch(r *http.Request, run client.WorkflowRun) (workflows.PayoutBatchResult, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), batchWait)
+	defer cancel()
+	var res workflows.PayoutBatchResult
+	err := run.Get(ctx, &res)
+	return res, err
+}
+
+func (s *Server) adminGetBatch(w http.ResponseWriter, r *http.Request) error {
+	b, err := s.payouts.GetBatch(r.Context(), mux.Vars(r)["period"])
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"batch": map[string]any{"batch_id": b.ID, "period": b.Period, "trigger": b.Trigger, "status": b.Status,
+		"payouts": b.Payouts, "completed": b.Completed, "failed": b.Failed, "total_credits": b.TotalCredits,
+		"started_at": b.StartedAt, "finished_at": b.FinishedAt}})
+	return nil
+}

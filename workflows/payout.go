@@ -1,0 +1,187 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// PayoutWorkflowID is the workflow id of one payout.
+func PayoutWorkflowID(payoutID string) string { return "payout-" + payoutID }
+
+// Activity names of a payout (methods of activities.Payouts).
+const (
+	BurnPayoutActivity         = "BurnPayout"
+	StripeTransferActivity     = "StripeTransfer"
+	StripeBankPayoutActivity   = "StripeBankPayout"
+	StripePayoutStatusActivity = "StripePayoutStatus"
+	PrepareUSDCActivity        = "PrepareUSDC"
+	SendUSDCActivity           = "SendUSDC"
+	USDCStatusActivity         = "USDCStatus"
+	ClearUSDCActivity          = "ClearUSDC"
+	CompletePayoutActivity     = "CompletePayout"
+	FailPayoutActivity         = "FailPayout"
+	// PayoutRejectedError is the type of a non-retryable refusal by the
+	// payment rail (a bad account, a closed bank account): the payout fails.
+	PayoutRejectedError = "PayoutRejected"
+)
+
+// Bounds of a payout: how often a pending bank payout or Solana transaction
+// is checked, and for how long or how many times.
+const (
+	DefaultPayoutPoll   = 30 * time.Second
+	MaxBankPayoutChecks = 2000 // with the default poll, about 17 days
+	MaxUSDCChecks       = 120  // per signed transaction; it expires long before
+	MaxUSDCTransactions = 5    // re-signed only after the previous one expired unseen
+)
+
+// PayoutInput names the payout; Poll overrides DefaultPayoutPoll (tests).
+type PayoutInput struct {
+	PayoutID string
+	Poll     time.Duration
+}
+
+// PayoutState is what the burn found.
+type PayoutState struct {
+	Status string // burned, or the payout's final status when it already ended
+	Type   string // stripe, bank, usdc_solana
+}
+
+// PayoutResult is how the payout ended.
+type PayoutResult struct {
+	Status string
+	Ref    string
+	Reason string
+}
+
+// USDCCheck is a Solana transaction's state (see usdc.State).
+type USDCCheck struct {
+	Signature string
+	State     string // Pending, Confirmed, Failed, Expired
+	Err       string
+}
+
+// PayoutWorkflow burns the payout's held credits, pays through Stripe or
+// USDC on Solana, and ends completed, or failed with the credits restored.
+// Every activity is keyed by the payout id, so a retry never pays twice.
+func PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) {
+	if in.Poll <= 0 {
+		in.Poll = DefaultPayoutPoll
+	}
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 60 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 5 * time.Minute, MaximumAttempts: 50, NonRetryableErrorTypes: []string{PayoutRejectedError}},
+	})
+	var st PayoutState
+	if err := workflow.ExecuteActivity(ctx, BurnPayoutActivity, in.PayoutID).Get(ctx, &st); err != nil {
+		return PayoutResult{}, err
+	}
+	if st.Status != "burned" {
+		return PayoutResult{Status: st.Status}, nil
+	}
+	var ref string
+	var err error
+	switch st.Type {
+	case "stripe":
+		err = workflow.ExecuteActivity(ctx, StripeTransferActivity, in.PayoutID).Get(ctx, &ref)
+	case "bank":
+		ref, err = payBank(ctx, in)
+	case "usdc_solana":
+		ref, err = payUSDC(ctx, in)
+	default:
+		err = temporal.NewNonRetryableApplicationError("unknown destination "+st.Type, PayoutRejectedError, nil)
+	}
+	if err != nil {
+		var rejected *temporal.ApplicationError
+		if !errors.As(err, &rejected) || rejected.Type() != PayoutRejectedError {
+			return PayoutResult{}, err // not a refusal: left burned for an operator to retry
+		}
+		if fErr := workflow.ExecuteActivity(ctx, FailPayoutActivity, in.PayoutID, rejected.Message()).Get(ctx, nil); fErr != nil {
+			return PayoutResult{}, fErr
+		}
+		return PayoutResult{Status: "failed", Reason: rejected.Message()}, nil
+	}
+	if err := workflow.ExecuteActivity(ctx, CompletePayoutActivity, in.PayoutID, ref).Get(ctx, nil); err != nil {
+		return PayoutResult{}, err
+	}
+	return PayoutResult{Status: "completed", Ref: ref}, nil
+}
+
+func rejected(msg string) error { return temporal.NewNonRetryableApplicationError(msg, PayoutRejectedError, nil) }
+
+// payBank creates the Stripe payout and waits until the bank paid or refused it.
+func payBank(ctx workflow.Context, in PayoutInput) (string, error) {
+	var id string
+	if err := workflow.ExecuteActivity(ctx, StripeBankPayoutActivity, in.PayoutID).Get(ctx, &id); err != nil {
+		return "", err
+	}
+	for i := 0; i < MaxBankPayoutChecks; i++ {
+		var status string
+		if err := workflow.ExecuteActivity(ctx, StripePayoutStatusActivity, in.PayoutID, id).Get(ctx, &status); err != nil {
+			return "", err
+		}
+		switch status {
+		case "paid":
+			return id, nil
+		case "failed", "canceled":
+			return "", rejected("the bank payout " + id + " " + status)
+		}
+		if err := workflow.Sleep(ctx, in.Poll); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("bank payout %s still pending after %d checks", id, MaxBankPayoutChecks)
+}
+
+// payUSDC signs (or reuses the stored) transfer, sends it and checks it until
+// it lands; only a transaction that expired unseen is replaced by a new one.
+func payUSDC(ctx workflow.Context, in PayoutInput) (string, error) {
+	for tx := 0; tx < MaxUSDCTransactions; tx++ {
+		var sig string
+		if err := workflow.ExecuteActivity(ctx, PrepareUSDCActivity, in.PayoutID).Get(ctx, &sig); err != nil {
+			return "", err
+		}
+		state, err := awaitUSDC(ctx, in)
+		if err != nil || state.State == "Confirmed" {
+			return state.Signature, err
+		}
+		if state.State == "Failed" {
+			return "", rejected("the Solana transaction " + state.Signature + " failed: " + state.Err)
+		}
+		if state.State != "Expired" {
+			// Still able to land: never give the credits back while it can.
+			return "", fmt.Errorf("solana transaction %s unresolved after %d checks", state.Signature, MaxUSDCChecks)
+		}
+		if err := workflow.ExecuteActivity(ctx, ClearUSDCActivity, in.PayoutID, state.Signature).Get(ctx, nil); err != nil {
+			return "", err
+		}
+	}
+	// Every transaction expired unseen, so none can land: failing is safe.
+	return "", rejected(fmt.Sprintf("no Solana transaction landed after %d tries", MaxUSDCTransactions))
+}
+
+// awaitUSDC sends the stored transaction and checks it until it is decided.
+func awaitUSDC(ctx workflow.Context, in PayoutInput) (USDCCheck, error) {
+	var c USDCCheck
+	for i := 0; i < MaxUSDCChecks; i++ {
+		// Sending again while the transaction can land is safe: the chain
+		// takes a signature once.
+		if err := workflow.ExecuteActivity(ctx, SendUSDCActivity, in.PayoutID).Get(ctx, nil); err != nil {
+			return c, err
+		}
+		if err := workflow.ExecuteActivity(ctx, USDCStatusActivity, in.PayoutID).Get(ctx, &c); err != nil {
+			return c, err
+		}
+		if c.State != "Pending" {
+			return c, nil
+		}
+		if err := workflow.Sleep(ctx, in.Poll); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}

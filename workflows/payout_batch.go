@@ -1,0 +1,88 @@
+package workflows
+
+import (
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// PayoutBatchWorkflowID is the workflow id of a period's batch run.
+func PayoutBatchWorkflowID(period string) string { return "payout-batch-" + period }
+
+// PayoutBatchScheduleID runs the previous month's batch early on the 1st (UTC).
+const PayoutBatchScheduleID = "officex-payout-batch-monthly"
+
+// Activity names of the batch.
+const (
+	StartPayoutBatchActivity  = "StartPayoutBatch"
+	FinishPayoutBatchActivity = "FinishPayoutBatch"
+)
+
+// PayoutBatchConcurrency bounds the payouts paid at once.
+const PayoutBatchConcurrency = 8
+
+// PayoutBatchInput picks the period ("" = the month before the run) and says
+// who started it (schedule, admin, cli).
+type PayoutBatchInput struct {
+	Period  string
+	Trigger string
+	Poll    time.Duration // passed to each PayoutWorkflow
+}
+
+// PayoutBatchStart is the batch and its payouts to run.
+type PayoutBatchStart struct {
+	BatchID   string
+	PayoutIDs []string
+}
+
+// PayoutBatchResult summarises the batch (from the database).
+type PayoutBatchResult struct {
+	Period       string
+	Payouts      int
+	Completed    int
+	Failed       int
+	TotalCredits string
+}
+
+// PayoutBatchWorkflow pays the period's approved payouts, each as a child
+// PayoutWorkflow, and records the batch. Running a period again pays nothing
+// twice: a payout joins one batch, and a finished payout's workflow ends at once.
+func PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInput) (PayoutBatchResult, error) {
+	if in.Period == "" {
+		in.Period = workflow.Now(ctx).UTC().AddDate(0, 0, -1).Format("2006-01")
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 20},
+	})
+	var start PayoutBatchStart
+	if err := workflow.ExecuteActivity(actx, StartPayoutBatchActivity, in.Period, in.Trigger).Get(ctx, &start); err != nil {
+		return PayoutBatchResult{}, err
+	}
+	payAll(ctx, start.PayoutIDs, in.Poll)
+	var res PayoutBatchResult
+	err := workflow.ExecuteActivity(actx, FinishPayoutBatchActivity, start.BatchID).Get(ctx, &res)
+	return res, err
+}
+
+// payAll runs the payouts as children, PayoutBatchConcurrency at a time. A
+// child that fails leaves its payout burned for an operator; the batch goes on.
+func payAll(ctx workflow.Context, ids []string, poll time.Duration) {
+	for lo := 0; lo < len(ids); lo += PayoutBatchConcurrency {
+		hi := min(lo+PayoutBatchConcurrency, len(ids))
+		var futures []workflow.ChildWorkflowFuture
+		for _, id := range ids[lo:hi] {
+			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+				WorkflowID:            PayoutWorkflowID(id),
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			})
+			futures = append(futures, workflow.ExecuteChildWorkflow(cctx, PayoutWorkflow, PayoutInput{PayoutID: id, Poll: poll}))
+		}
+		for _, f := range futures {
+			_ = f.Get(ctx, nil) // the outcome is in the payout's row; FinishPayoutBatch counts it
+		}
+	}
+}
