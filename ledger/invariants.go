@@ -57,6 +57,26 @@ var invariantChecks = []struct{ name, sql string }{
 		FROM reservations
 		WHERE settled < 0 OR refunded < 0 OR settled + refunded > amount
 		   OR (status NOT IN ('reserved', 'partial') AND settled + refunded <> amount) LIMIT $1`},
+	{"payout_in_one_place", `SELECT 'payout ' || p.id, 'status ' || p.status || ' but the journal has ' ||
+			COALESCE(string_agg(t.kind, ',' ORDER BY t.kind), 'nothing')
+		FROM payouts p LEFT JOIN journal_transactions t ON t.reference = p.id::text AND t.kind LIKE 'payout%'
+		GROUP BY p.id, p.status
+		HAVING COALESCE(string_agg(t.kind, ',' ORDER BY t.kind), '') NOT IN (
+			CASE p.status WHEN 'pending' THEN 'payout_hold'
+			              WHEN 'burned' THEN 'payout_burn,payout_hold'
+			              WHEN 'completed' THEN 'payout_burn,payout_hold'
+			              WHEN 'rejected' THEN 'payout_hold,payout_release' END,
+			CASE WHEN p.status = 'failed' THEN 'payout_burn,payout_hold,payout_restore' END,
+			CASE WHEN p.status = 'failed' THEN 'payout_hold,payout_release' END)
+		LIMIT $1`},
+	{"payout_amounts", `SELECT 'payout ' || p.id, t.kind || ' moved ' || sum(abs(e.amount)) / 2 || ' for a payout of ' || p.amount
+		FROM payouts p JOIN journal_transactions t ON t.reference = p.id::text AND t.kind LIKE 'payout%'
+		JOIN journal_entries e ON e.transaction_id = t.id
+		GROUP BY p.id, p.amount, t.id, t.kind HAVING sum(abs(e.amount)) <> 2 * p.amount LIMIT $1`},
+	{"held_matches_payouts", `SELECT 'wallet ' || w.id, 'reserved ' || w.reserved || ' but pending payouts hold ' || COALESCE(h.held, 0)
+		FROM wallets w LEFT JOIN (SELECT wallet_id, sum(amount) AS held FROM payouts WHERE status = 'pending' GROUP BY wallet_id) h
+		ON h.wallet_id = w.id
+		WHERE w.kind = 'app' AND w.reserved <> COALESCE(h.held, 0) LIMIT $1`},
 	{"balanced_transactions", `SELECT 'journal transaction ' || transaction_id, 'entries sum to ' || sum(amount)
 		FROM journal_entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2 LIMIT $1`},
 }
