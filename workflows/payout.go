@@ -60,7 +60,7 @@ type PayoutResult struct {
 // USDCCheck is a Solana transaction's state (see usdc.State).
 type USDCCheck struct {
 	Signature string
-	State     string // Pending, Confirmed, Failed, Expired
+	State     string // pending, confirmed, failed, expired (usdc.State)
 	Err       string
 }
 
@@ -146,13 +146,13 @@ func payUSDC(ctx workflow.Context, in PayoutInput) (string, error) {
 			return "", err
 		}
 		state, err := awaitUSDC(ctx, in)
-		if err != nil || state.State == "Confirmed" {
+		if err != nil || state.State == "confirmed" {
 			return state.Signature, err
 		}
-		if state.State == "Failed" {
+		if state.State == "failed" {
 			return "", rejected("the Solana transaction " + state.Signature + " failed: " + state.Err)
 		}
-		if state.State != "Expired" {
+		if state.State != "expired" {
 			// Still able to land: never give the credits back while it can.
 			return "", fmt.Errorf("solana transaction %s unresolved after %d checks", state.Signature, MaxUSDCChecks)
 		}
@@ -176,7 +176,7 @@ func awaitUSDC(ctx workflow.Context, in PayoutInput) (USDCCheck, error) {
 		if err := workflow.ExecuteActivity(ctx, USDCStatusActivity, in.PayoutID).Get(ctx, &c); err != nil {
 			return c, err
 		}
-		if c.State != "Pending" {
+		if c.State != "pending" {
 			return c, nil
 		}
 		if err := workflow.Sleep(ctx, in.Poll); err != nil {

@@ -278,7 +278,13 @@ func (e *Env) StopWorker(t testing.TB) (restart func()) {
 // queue and a stop function (also run at cleanup).
 func (e *Env) StartWorkerWith(t testing.TB, edit func(*worker.Deps)) (string, func()) {
 	t.Helper()
-	queue := e.Config.TaskQueue + "-" + randHex(4)
+	return e.StartWorkerWithQueue(t, e.Config.TaskQueue+"-"+randHex(4), edit)
+}
+
+// StartWorkerWithQueue is StartWorkerWith on a given task queue (a worker
+// restarted after a stop).
+func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker.Deps)) (string, func()) {
+	t.Helper()
 	d := worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
 		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true)}
 	edit(&d)
