@@ -25,7 +25,9 @@ type Payouts struct {
 
 // PayoutIdempotencyKey keys every Stripe call of a payout: a retried
 // activity gets Stripe's first answer, never a second transfer.
-func PayoutIdempotencyKey(payoutID, step string) string { return "officex-payout-" + payoutID + "-" + step }
+func PayoutIdempotencyKey(payoutID, step string) string {
+	return "officex-payout-" + payoutID + "-" + step
+}
 
 func (a *Payouts) load(ctx context.Context, id string) (payouts.Payout, error) {
 	pid, err := uuid.Parse(id)

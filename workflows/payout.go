@@ -111,7 +111,9 @@ func PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) 
 	return PayoutResult{Status: "completed", Ref: ref}, nil
 }
 
-func rejected(msg string) error { return temporal.NewNonRetryableApplicationError(msg, PayoutRejectedError, nil) }
+func rejected(msg string) error {
+	return temporal.NewNonRetryableApplicationError(msg, PayoutRejectedError, nil)
+}
 
 // payBank creates the Stripe payout and waits until the bank paid or refused it.
 func payBank(ctx workflow.Context, in PayoutInput) (string, error) {

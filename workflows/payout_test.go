@@ -1,0 +1,72 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+)
+
+type payoutActs struct {
+	typ       string
+	states    []string // USDCStatus answers, in order
+	prepared  int
+	cleared   int
+	completed string
+	failed    string
+}
+
+func (a *payoutActs) run(t *testing.T, transferErr error) PayoutResult {
+	t.Helper()
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
+	reg(BurnPayoutActivity, func(context.Context, string) (PayoutState, error) { return PayoutState{Status: "burned", Type: a.typ}, nil })
+	reg(StripeTransferActivity, func(context.Context, string) (string, error) { return "tr_1", transferErr })
+	reg(PrepareUSDCActivity, func(context.Context, string) (string, error) { a.prepared++; return "sig", nil })
+	reg(SendUSDCActivity, func(context.Context, string) error { return nil })
+	reg(USDCStatusActivity, func(context.Context, string) (USDCCheck, error) {
+		st := a.states[0]
+		if len(a.states) > 1 {
+			a.states = a.states[1:]
+		}
+		return USDCCheck{Signature: "sig", State: st}, nil
+	})
+	reg(ClearUSDCActivity, func(context.Context, string, string) error { a.cleared++; return nil })
+	reg(CompletePayoutActivity, func(_ context.Context, _, ref string) error { a.completed = ref; return nil })
+	reg(FailPayoutActivity, func(_ context.Context, _, reason string) error { a.failed = reason; return nil })
+	env.ExecuteWorkflow(PayoutWorkflow, PayoutInput{PayoutID: "p1", Poll: time.Second})
+	var res PayoutResult
+	if err := env.GetWorkflowError(); err != nil {
+		return PayoutResult{Status: "error", Reason: err.Error()}
+	}
+	_ = env.GetWorkflowResult(&res)
+	return res
+}
+
+func TestPayoutWorkflow_RejectedTransferFailsAndRestores(t *testing.T) {
+	a := &payoutActs{typ: "stripe"}
+	res := a.run(t, temporal.NewNonRetryableApplicationError("No such destination", PayoutRejectedError, nil))
+	if res.Status != "failed" || a.failed == "" || a.completed != "" {
+		t.Fatalf("result %+v, failed %q", res, a.failed)
+	}
+}
+
+func TestPayoutWorkflow_USDCPendingThenExpiredIsResignedOnce(t *testing.T) {
+	a := &payoutActs{typ: "usdc_solana", states: []string{"pending", "pending", "expired", "pending", "confirmed"}}
+	res := a.run(t, nil)
+	if res.Status != "completed" || a.prepared != 2 || a.cleared != 1 || a.completed != "sig" {
+		t.Fatalf("result %+v, prepared %d, cleared %d", res, a.prepared, a.cleared)
+	}
+}
+
+func TestPayoutWorkflow_USDCNeverGivesCreditsBackWhileTheTransactionCanLand(t *testing.T) {
+	a := &payoutActs{typ: "usdc_solana", states: []string{"pending"}}
+	res := a.run(t, nil)
+	if res.Status != "error" || a.failed != "" {
+		t.Fatalf("a transaction that may still land must leave the payout burned: %+v, failed %q", res, a.failed)
+	}
+}
