@@ -2,6 +2,7 @@
 #
 #   make dev        run serve + worker locally against the local stack; Ctrl-C stops it
 #   make test       every test against real PostgreSQL, Temporal and stripe-mock
+#   make bench      the billing benchmark against its bare-SQL baseline
 #   make generate   regenerate db/dbgen from db/queries with sqlc
 #   make build      build bin/officex
 #   make tools      install the pinned tools (scripts/tools.sh) into the tools cache
@@ -22,7 +23,7 @@ STRIPE_MOCK_URL := http://127.0.0.1:12111
 
 ENCRYPTION_KEY_FILE := .data/encryption.key
 
-.PHONY: dev test generate build tools
+.PHONY: dev test bench generate build tools
 
 tools:
 	@$(TOOLS_SH) install
@@ -53,6 +54,12 @@ test: tools
 	$(SQLC) diff
 	go vet ./...
 	$(STACK_SH) test go test -count=1 -timeout 25m ./...
+
+# The billing benchmark (cmd/officex-bench): the API against a bare-SQL
+# baseline in the same run, and expiry lateness; results in bench/results.md.
+bench: export TEMPORAL_ADDRESS := $(TEMPORAL_ADDR)
+bench: tools
+	$(STACK_SH) test go run ./cmd/officex-bench -out bench/results.md
 
 generate:
 	@$(TOOLS_SH) install sqlc
