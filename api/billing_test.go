@@ -318,6 +318,11 @@ func TestReservation_WorkerDownWhileExpiringRefundsOnceOnRestart(t *testing.T) {
 		restart()
 		t.Fatalf("refunded without a worker: %v/%v", av, res)
 	}
+	// Past its timeout a reservation can't be settled, even before its refund.
+	if r := c.Post("/settle", map[string]any{"reservation_id": "RESV#down-0", "amount": 1}, in.Headers()); r.Code() != "RESERVATION_CLOSED" {
+		restart()
+		t.Fatalf("settle after the timeout: %s", r.Raw)
+	}
 	restart()
 	for i := 0; i < 3; i++ {
 		waitReservation(t, c, in, "RESV%23down-"+strconv.Itoa(i), "expired", 15*time.Second)

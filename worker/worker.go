@@ -39,7 +39,9 @@ type Deps struct {
 // New returns a worker on taskQueue with everything registered; the caller
 // runs it (Run or Start) and stops it.
 func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+	// More pollers than the default two: a burst of reservation expiries or
+	// payouts is then pulled from the service in parallel.
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{MaxConcurrentWorkflowTaskPollers: 8, MaxConcurrentActivityTaskPollers: 8})
 	register := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
 
 	w.RegisterWorkflow(workflows.PingWorkflow)

@@ -239,6 +239,11 @@ func (s *Service) Settle(ctx context.Context, c Caller, reservationID string, am
 		return Reservation{}, fmt.Errorf("%w: amount must be more than 0 (0 is allowed only with final: true)", ErrInvalid)
 	}
 	return s.withOpenReservation(ctx, c, reservationID, func(tx pgx.Tx, r Reservation) (Reservation, error) {
+		if !time.Now().Before(r.ExpiresAt) {
+			// Past its timeout the reservation belongs to its refund, even
+			// while the workflow that makes it is still on its way.
+			return Reservation{}, fmt.Errorf("%w: it timed out at %s", ErrReservationClosed, r.ExpiresAt.UTC().Format(time.RFC3339))
+		}
 		if amount > r.Remaining() {
 			return Reservation{}, fmt.Errorf("%w: amount %s is more than the %s still reserved", ErrInvalid, amount, r.Remaining())
 		}
