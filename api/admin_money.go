@@ -37,16 +37,8 @@ func (s *Server) adminListWallets(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	fetched := len(wallets)
-	wallets = wallets[:min(fetched, limit)]
-	out := make([]map[string]any, len(wallets))
-	var last keysetCursor
-	for i, wl := range wallets {
-		out[i] = adminWalletBody(wl)
-		last = keysetCursor{Created: wl.CreatedAt, ID: wl.ID}
-	}
-	ok(w, map[string]any{"wallets": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "wallets", wallets, limit, noErr(adminWalletBody),
+		func(wl ledger.Wallet) keysetCursor { return keysetCursor{Created: wl.CreatedAt, ID: wl.ID} })
 }
 
 func adminWalletBody(wl ledger.Wallet) map[string]any {
@@ -162,17 +154,12 @@ func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fetched := len(rows)
-	rows = rows[:min(fetched, limit)]
-	out := make([]map[string]any, len(rows))
-	var last keysetCursor
-	for i, e := range rows {
-		out[i] = map[string]any{"event_id": e.EventID, "actor": e.Actor, "action": e.Action, "target_type": e.TargetType,
+	return writePage(w, "events", rows, limit, noErr(func(e dbgen.ListAuditEventsRow) map[string]any {
+		return map[string]any{"event_id": e.EventID, "actor": e.Actor, "action": e.Action, "target_type": e.TargetType,
 			"target_id": e.TargetID, "details": json.RawMessage(e.Details), "created_at": e.CreatedAt}
-		last = keysetCursor{Created: e.CreatedAt, Key: e.EventID}
-	}
-	ok(w, map[string]any{"events": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	}), func(e dbgen.ListAuditEventsRow) keysetCursor {
+		return keysetCursor{Created: e.CreatedAt, Key: e.EventID}
+	})
 }
 
 type voucherBody struct {
@@ -219,16 +206,8 @@ func (s *Server) adminListVouchers(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	fetched := len(vs)
-	vs = vs[:min(fetched, limit)]
-	out := make([]map[string]any, len(vs))
-	var last keysetCursor
-	for i, v := range vs {
-		out[i] = adminVoucherBody(v)
-		last = keysetCursor{Created: v.CreatedAt, Key: v.Code}
-	}
-	ok(w, map[string]any{"vouchers": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "vouchers", vs, limit, noErr(adminVoucherBody),
+		func(v vouchers.Voucher) keysetCursor { return keysetCursor{Created: v.CreatedAt, Key: v.Code} })
 }
 
 func (s *Server) adminGetVoucher(w http.ResponseWriter, r *http.Request) error {

@@ -34,16 +34,8 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fetched := len(users)
-	users = users[:min(fetched, limit)]
-	out := make([]map[string]any, len(users))
-	var last keysetCursor
-	for i, u := range users {
-		out[i] = userBody(u)
-		last = keysetCursor{Created: u.CreatedAt, ID: u.ID}
-	}
-	ok(w, map[string]any{"users": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "users", users, limit, noErr(userBody),
+		func(u accounts.User) keysetCursor { return keysetCursor{Created: u.CreatedAt, ID: u.ID} })
 }
 
 func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) error {

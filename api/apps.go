@@ -117,21 +117,11 @@ func (s *Server) myAppInstalls(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fetched := len(list)
-	list = list[:min(fetched, limit)]
-	out := make([]map[string]any, len(list))
-	var last keysetCursor
-	for i, in := range list {
+	return writePage(w, "installs", list, limit, func(in apps.Install) (map[string]any, error) {
 		body, err := s.installBody(r, in)
-		if err != nil {
-			return err
-		}
-		delete(body, "agent_context")
-		out[i] = body
-		last = keysetCursor{Created: in.InstalledAt, ID: in.ID}
-	}
-	ok(w, map[string]any{"installs": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+		delete(body, "agent_context") // the user's credentials, not the vendor's
+		return body, err
+	}, func(in apps.Install) keysetCursor { return keysetCursor{Created: in.InstalledAt, ID: in.ID} })
 }
 
 func (s *Server) myAppWebhooks(w http.ResponseWriter, r *http.Request) error {
@@ -144,18 +134,11 @@ func (s *Server) myAppWebhooks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fetched := len(list)
-	list = list[:min(fetched, limit)]
-	out := make([]map[string]any, len(list))
-	var last keysetCursor
-	for i, d := range list {
-		out[i] = map[string]any{"delivery_id": d.ID, "webhook_id": d.ID, "install_id": d.InstallID, "event": d.Event,
+	return writePage(w, "webhooks", list, limit, noErr(func(d apps.Delivery) map[string]any {
+		return map[string]any{"delivery_id": d.ID, "webhook_id": d.ID, "install_id": d.InstallID, "event": d.Event,
 			"payload": d.Payload, "status": d.Status, "attempts": d.Attempts, "last_status_code": d.LastStatus,
 			"last_error": d.LastError, "created_at": d.CreatedAt, "delivered_at": d.DeliveredAt, "attempt_log": d.Tries}
-		last = keysetCursor{Created: d.CreatedAt, ID: d.ID}
-	}
-	ok(w, map[string]any{"webhooks": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	}), func(d apps.Delivery) keysetCursor { return keysetCursor{Created: d.CreatedAt, ID: d.ID} })
 }
 
 func (s *Server) redeliverWebhook(w http.ResponseWriter, r *http.Request) error {
@@ -183,16 +166,7 @@ func (s *Server) catalog(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fetched := len(list)
-	list = list[:min(fetched, limit)]
-	out := make([]map[string]any, len(list))
-	var last keysetCursor
-	for i, a := range list {
-		out[i] = publicAppBody(a)
-		last = keysetCursor{Created: a.CreatedAt, ID: a.ID}
-	}
-	ok(w, map[string]any{"apps": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "apps", list, limit, noErr(publicAppBody), func(a apps.App) keysetCursor { return keysetCursor{Created: a.CreatedAt, ID: a.ID} })
 }
 
 func (s *Server) catalogApp(w http.ResponseWriter, r *http.Request) error {
@@ -217,16 +191,7 @@ func (s *Server) adminListApps(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fetched := len(list)
-	list = list[:min(fetched, limit)]
-	out := make([]map[string]any, len(list))
-	var last keysetCursor
-	for i, a := range list {
-		out[i] = vendorAppBody(a)
-		last = keysetCursor{Created: a.CreatedAt, ID: a.ID}
-	}
-	ok(w, map[string]any{"apps": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "apps", list, limit, noErr(vendorAppBody), func(a apps.App) keysetCursor { return keysetCursor{Created: a.CreatedAt, ID: a.ID} })
 }
 
 func (s *Server) adminGetApp(w http.ResponseWriter, r *http.Request) error {

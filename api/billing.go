@@ -7,10 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/ledger"
 )
@@ -20,20 +18,9 @@ type ctxBillingKey struct{}
 // billingAuth is installSecret for the hot billing routes: one database read.
 func (s *Server) billingAuth(next handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		secret := r.Header.Get(hdrInstallSecret)
-		if secret == "" {
-			return errUnauthorized
-		}
-		var installID, userID, appID uuid.UUID
-		var err error
-		if raw := r.Header.Get(hdrInstallID); raw != "" {
-			if installID, err = uuid.Parse(raw); err != nil {
-				return apps.ErrInstallNotFound
-			}
-		} else if userID, err = uuid.Parse(r.Header.Get(hdrUserID)); err != nil {
-			return errUnauthorized
-		} else if appID, err = uuid.Parse(r.Header.Get(hdrAppID)); err != nil {
-			return errUnauthorized
+		installID, userID, appID, secret, err := installCredentials(r)
+		if err != nil {
+			return err
 		}
 		c, err := s.billing.Authenticate(r.Context(), installID, userID, appID, secret)
 		if err != nil {
@@ -185,16 +172,9 @@ func (s *Server) walletReservations(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	fetched := len(list)
-	list = list[:min(fetched, limit)]
-	out := make([]map[string]any, len(list))
-	var last keysetCursor
-	for i, res := range list {
-		out[i] = reservationBody(res, nil)
-		last = keysetCursor{Created: res.CreatedAt, ID: res.ID}
-	}
-	ok(w, map[string]any{"reservations": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "reservations", list, limit,
+		noErr(func(res billing.Reservation) map[string]any { return reservationBody(res, nil) }),
+		func(res billing.Reservation) keysetCursor { return keysetCursor{Created: res.CreatedAt, ID: res.ID} })
 }
 
 func (s *Server) walletReservation(w http.ResponseWriter, r *http.Request) error {

@@ -19,28 +19,35 @@ const (
 
 type ctxInstallKey struct{}
 
-// installSecret authenticates an app acting for one install: either
-// x-officex-install-id + secret, or x-officex-user-id + x-officex-app-id + secret.
+// installCredentials reads the install-secret headers in either form of the
+// reference: x-officex-install-id + secret, or x-officex-user-id +
+// x-officex-app-id + secret (installID is then uuid.Nil).
+func installCredentials(r *http.Request) (installID, userID, appID uuid.UUID, secret string, err error) {
+	secret = r.Header.Get(hdrInstallSecret)
+	if secret == "" {
+		return uuid.Nil, uuid.Nil, uuid.Nil, "", errUnauthorized
+	}
+	if raw := r.Header.Get(hdrInstallID); raw != "" {
+		if installID, err = uuid.Parse(raw); err != nil {
+			return uuid.Nil, uuid.Nil, uuid.Nil, "", apps.ErrInstallNotFound
+		}
+		return installID, uuid.Nil, uuid.Nil, secret, nil
+	}
+	if userID, err = uuid.Parse(r.Header.Get(hdrUserID)); err != nil {
+		return uuid.Nil, uuid.Nil, uuid.Nil, "", errUnauthorized
+	}
+	if appID, err = uuid.Parse(r.Header.Get(hdrAppID)); err != nil {
+		return uuid.Nil, uuid.Nil, uuid.Nil, "", errUnauthorized
+	}
+	return uuid.Nil, userID, appID, secret, nil
+}
+
+// installSecret authenticates an app acting for one install.
 func (s *Server) installSecret(next handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		secret := r.Header.Get(hdrInstallSecret)
-		if secret == "" {
-			return errUnauthorized
-		}
-		var installID, userID, appID uuid.UUID
-		var err error
-		if raw := r.Header.Get(hdrInstallID); raw != "" {
-			if installID, err = uuid.Parse(raw); err != nil {
-				return apps.ErrInstallNotFound
-			}
-		} else {
-			userID, err = uuid.Parse(r.Header.Get(hdrUserID))
-			if err != nil {
-				return errUnauthorized
-			}
-			if appID, err = uuid.Parse(r.Header.Get(hdrAppID)); err != nil {
-				return errUnauthorized
-			}
+		installID, userID, appID, secret, err := installCredentials(r)
+		if err != nil {
+			return err
 		}
 		caller, err := s.apps.AuthenticateInstall(r.Context(), installID, userID, appID, secret)
 		if err != nil {
@@ -115,17 +122,10 @@ func (s *Server) myInbox(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fetched := len(list)
-	list = list[:min(fetched, limit)]
-	out := make([]map[string]any, len(list))
-	var last keysetCursor
-	for i, m := range list {
-		out[i] = map[string]any{"message_id": m.ID, "id": m.ExternalID, "title": m.Title, "text": m.Text, "url": m.URL,
+	return writePage(w, "messages", list, limit, noErr(func(m apps.Message) map[string]any {
+		return map[string]any{"message_id": m.ID, "id": m.ExternalID, "title": m.Title, "text": m.Text, "url": m.URL,
 			"icon": m.Icon, "app": map[string]any{"app_id": m.AppID, "name": m.AppName}, "read": m.Read, "created_at": m.CreatedAt}
-		last = keysetCursor{Created: m.CreatedAt, ID: uuid.MustParse(m.ID)}
-	}
-	ok(w, map[string]any{"messages": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	}), func(m apps.Message) keysetCursor { return keysetCursor{Created: m.CreatedAt, ID: uuid.MustParse(m.ID)} })
 }
 
 func (s *Server) markInboxRead(w http.ResponseWriter, r *http.Request) error {

@@ -64,3 +64,28 @@ func cursorParts(c *keysetCursor) (*time.Time, uuid.UUID) {
 	}
 	return &c.Created, c.ID
 }
+
+// writePage answers one page of a list fetched with limit+1 rows: the items
+// under key, each rendered by body, and the pagination object, whose cursor
+// is the last item's position.
+func writePage[T any](w http.ResponseWriter, key string, items []T, limit int,
+	body func(T) (map[string]any, error), position func(T) keysetCursor) error {
+	fetched := len(items)
+	items = items[:min(fetched, limit)]
+	out := make([]map[string]any, len(items))
+	var last keysetCursor
+	for i, it := range items {
+		b, err := body(it)
+		if err != nil {
+			return err
+		}
+		out[i], last = b, position(it)
+	}
+	ok(w, map[string]any{key: out, "pagination": pagination(fetched, limit, last)})
+	return nil
+}
+
+// noErr adapts a body function that cannot fail for writePage.
+func noErr[T any](f func(T) map[string]any) func(T) (map[string]any, error) {
+	return func(t T) (map[string]any, error) { return f(t), nil }
+}

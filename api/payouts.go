@@ -86,16 +86,9 @@ func (s *Server) walletPayouts(w http.ResponseWriter, r *http.Request) error {
 }
 
 func writePayouts(w http.ResponseWriter, list []payouts.Payout, limit int) error {
-	fetched := len(list)
-	list = list[:min(fetched, limit)]
-	out := make([]map[string]any, len(list))
-	var last keysetCursor
-	for i, p := range list {
-		out[i] = payoutBody(p, nil)
-		last = keysetCursor{Created: p.CreatedAt, ID: p.ID}
-	}
-	ok(w, map[string]any{"payouts": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "payouts", list, limit,
+		noErr(func(p payouts.Payout) map[string]any { return payoutBody(p, nil) }),
+		func(p payouts.Payout) keysetCursor { return keysetCursor{Created: p.CreatedAt, ID: p.ID} })
 }
 
 func (s *Server) walletPayout(w http.ResponseWriter, r *http.Request) error {

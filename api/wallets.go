@@ -70,16 +70,8 @@ func (s *Server) listTransactions(w http.ResponseWriter, r *http.Request, wallet
 	if err != nil {
 		return err
 	}
-	fetched := len(txs)
-	txs = txs[:min(fetched, limit)]
-	out := make([]map[string]any, len(txs))
-	var last keysetCursor
-	for i, t := range txs {
-		out[i] = transactionBody(t)
-		last = keysetCursor{Created: t.CreatedAt, ID: t.ID}
-	}
-	ok(w, map[string]any{"transactions": out, "pagination": pagination(fetched, limit, last)})
-	return nil
+	return writePage(w, "transactions", txs, limit, noErr(transactionBody),
+		func(t ledger.Transaction) keysetCursor { return keysetCursor{Created: t.CreatedAt, ID: t.ID} })
 }
 
 func (s *Server) walletTransaction(w http.ResponseWriter, r *http.Request) error {

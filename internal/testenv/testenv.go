@@ -147,10 +147,7 @@ func Start() (*Env, func(), error) {
 	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
 		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret}
 	env.Config.StripeAPIBase = simServer.URL
-	w := worker.New(tc, cfg.TaskQueue, worker.Deps{Pool: pool, Box: box,
-		Stripe: activities.NewStripeClient(cfg.StripeSecretKey, simServer.URL),
-		Apps:   env.Apps(), Billing: billing.New(pool), Payouts: payouts.New(pool, false),
-		WebhookClient: activities.NewWebhookClient(true)})
+	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
 	if err := w.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start worker: %w", err)
 	}
@@ -262,10 +259,7 @@ func (e *Env) StopWorker(t testing.TB) (restart func()) {
 	t.Helper()
 	e.worker.Stop()
 	return func() {
-		w := worker.New(e.Temporal, e.Config.TaskQueue, worker.Deps{Pool: e.Pool, Box: e.Box,
-			Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
-			Apps:   e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false),
-			WebhookClient: activities.NewWebhookClient(true)})
+		w := worker.New(e.Temporal, e.Config.TaskQueue, e.WorkerDeps())
 		if err := w.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -285,8 +279,7 @@ func (e *Env) StartWorkerWith(t testing.TB, edit func(*worker.Deps)) (string, fu
 // restarted after a stop).
 func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker.Deps)) (string, func()) {
 	t.Helper()
-	d := worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
-		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true)}
+	d := e.WorkerDeps()
 	edit(&d)
 	w := worker.New(e.Temporal, queue, d)
 	if err := w.Start(); err != nil {
@@ -296,4 +289,11 @@ func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker
 	stop := func() { once.Do(w.Stop) }
 	t.Cleanup(stop)
 	return queue, stop
+}
+
+// WorkerDeps are the dependencies of the package's workers: Stripe through
+// the simulator, webhooks allowed to loopback, no USDC.
+func (e *Env) WorkerDeps() worker.Deps {
+	return worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
+		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true)}
 }
