@@ -24,7 +24,9 @@ func (a *payoutActs) run(t *testing.T, transferErr error) PayoutResult {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-	reg(BurnPayoutActivity, func(context.Context, string) (PayoutState, error) { return PayoutState{Status: "burned", Type: a.typ}, nil })
+	reg(BurnPayoutActivity, func(context.Context, string) (PayoutState, error) {
+		return PayoutState{Status: "burned", Type: a.typ}, nil
+	})
 	reg(StripeTransferActivity, func(context.Context, string) (string, error) { return "tr_1", transferErr })
 	reg(PrepareUSDCActivity, func(context.Context, string) (string, error) { a.prepared++; return "sig", nil })
 	reg(SendUSDCActivity, func(context.Context, string) error { return nil })
