@@ -111,15 +111,11 @@ func (s *Server) settleByPath(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) cancelReservation(w http.ResponseWriter, r *http.Request) error {
-	before, _, err := s.billing.Get(r.Context(), billingCaller(r), mux.Vars(r)["id"])
+	res, refunded, err := s.billing.Cancel(r.Context(), billingCaller(r), mux.Vars(r)["id"])
 	if err != nil {
 		return err
 	}
-	res, err := s.billing.Cancel(r.Context(), billingCaller(r), mux.Vars(r)["id"])
-	if err != nil {
-		return err
-	}
-	ok(w, map[string]any{"reservation_id": res.PublicID(), "refunded_amount": res.Refunded - before.Refunded, "status": res.Status})
+	ok(w, map[string]any{"reservation_id": res.PublicID(), "refunded_amount": refunded, "status": res.Status})
 	return nil
 }
 

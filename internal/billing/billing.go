@@ -255,11 +255,15 @@ func (s *Service) Settle(ctx context.Context, c Caller, reservationID string, am
 	})
 }
 
-// Cancel refunds what is still reserved and closes the reservation.
-func (s *Service) Cancel(ctx context.Context, c Caller, reservationID string) (Reservation, error) {
-	return s.withOpenReservation(ctx, c, reservationID, func(tx pgx.Tx, r Reservation) (Reservation, error) {
-		return s.close(ctx, tx, r, 0, r.Remaining(), "cancelled")
+// Cancel refunds what is still reserved and closes the reservation; it
+// returns the reservation and what this cancel refunded.
+func (s *Service) Cancel(ctx context.Context, c Caller, reservationID string) (Reservation, ledger.Credits, error) {
+	var refunded ledger.Credits
+	res, err := s.withOpenReservation(ctx, c, reservationID, func(tx pgx.Tx, r Reservation) (Reservation, error) {
+		refunded = r.Remaining()
+		return s.close(ctx, tx, r, 0, refunded, "cancelled")
 	})
+	return res, refunded, err
 }
 
 func (s *Service) withOpenReservation(ctx context.Context, c Caller, reservationID string,
