@@ -210,3 +210,41 @@ func TestReconcile_ExitsNonZeroOnAViolation(t *testing.T) {
 		t.Fatalf("err %v, report:\n%s", err, out)
 	}
 }
+
+// TestPayoutsRun_FinanceRunsABatchFromTheCLI starts a worker process and runs
+// a period's batch with "officex payouts run", as finance does.
+func TestPayoutsRun_FinanceRunsABatchFromTheCLI(t *testing.T) {
+	bin := buildBinary(t)
+	environ, _ := testEnviron(t)
+	migrate := exec.Command(bin, "migrate")
+	migrate.Env = environ
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	w := exec.Command(bin, "worker")
+	w.Env = environ
+	var logs bytes.Buffer
+	w.Stdout, w.Stderr = &logs, &logs
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
+	run := exec.Command(bin, "payouts", "run", "--period", "2034-01")
+	run.Env = environ
+	out, err := run.Output()
+	if err != nil {
+		t.Fatalf("payouts run: %v\n%s\nworker:\n%s", err, out, logs.String())
+	}
+	var res struct {
+		Period  string
+		Payouts int
+	}
+	if err := json.Unmarshal(out, &res); err != nil || res.Period != "2034-01" || res.Payouts != 0 {
+		t.Fatalf("summary %s (%v)", out, err)
+	}
+	bad := exec.Command(bin, "payouts", "run", "--period", "2034-13")
+	bad.Env = environ
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "YYYY-MM") {
+		t.Fatalf("a bad period was accepted: %s", out)
+	}
+}
