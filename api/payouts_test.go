@@ -102,6 +102,12 @@ func TestPayout_StripeTransferLifecycle(t *testing.T) {
 	if got := c.Get("/admin/payouts/batches/2031-02", testenv.AdminHeaders()).Expect(t, 200, "").Object("batch"); got["payouts"] != 1.0 {
 		t.Fatalf("batch record %v", got)
 	}
+	inPeriod := c.Get("/admin/payouts?period=2031-02&status=completed", testenv.AdminHeaders()).Expect(t, 200, "").Body["payouts"].([]any)
+	if len(inPeriod) != 1 || inPeriod[0].(map[string]any)["payout_id"] != id {
+		t.Fatalf("payouts of 2031-02: %v", inPeriod)
+	}
+	c.Get("/admin/payouts?period=2031", testenv.AdminHeaders()).Expect(t, 400, "INVALID_REQUEST")
+	c.Get("/admin/payouts/batches/1999-01", testenv.AdminHeaders()).Expect(t, 404, "NOT_FOUND")
 }
 
 func TestPayout_StripeErrorFailsAndRestoresCredits(t *testing.T) {
