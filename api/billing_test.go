@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -387,4 +388,46 @@ func TestWalletReservationsAndVendorInbox(t *testing.T) {
 	}
 	c.Get("/users/me/apps/"+a.ID+"/inbox", in.User.Headers()).Expect(t, 403, "FORBIDDEN")
 	c.Post("/users/me/apps/"+a.ID+"/inbox/999999999/ack", nil, vendor.Headers()).Expect(t, 404, "NOT_FOUND")
+}
+
+// TestBilling_ConcurrentReservesAndSettlesOnOneInstallNeverDeadlock runs full
+// cycles from many clients on one install: reserves lock the install then the
+// wallet, settles the reservation, the install, then the wallets.
+func TestBilling_ConcurrentReservesAndSettlesOnOneInstallNeverDeadlock(t *testing.T) {
+	c := env.Client(t)
+	vendor, a, in := billingSetup(t, c, "1000", nil)
+	var wg sync.WaitGroup
+	var failures atomic.Int32
+	for g := 0; g < 12; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 8; i++ {
+				job := "dl-" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
+				for _, step := range []struct {
+					path string
+					body map[string]any
+				}{
+					{"/reserve", map[string]any{"amount": 2, "job_id": job}},
+					{"/settle", map[string]any{"reservation_id": "RESV#" + job, "amount": 0.5}},
+					{"/settle", map[string]any{"reservation_id": "RESV#" + job, "amount": 0.5, "final": true}},
+				} {
+					if r := c.Post(step.path, step.body, in.Headers()); r.Status != 200 {
+						failures.Add(1)
+						t.Errorf("%s: %s", step.path, r.Raw)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failures.Load() != 0 {
+		t.Fatalf("%d steps failed", failures.Load())
+	}
+	if av, _ := balanceOf(t, c, a.WalletID, vendor); av != 96 {
+		t.Fatalf("app wallet %v, want 96", av)
+	}
+	if av, res := c.Balance(in.User); av != 904 || res != 0 {
+		t.Fatalf("user %v/%v, want 904/0", av, res)
+	}
 }

@@ -304,13 +304,14 @@ func (s *Service) setStatus(ctx context.Context, actor string, id uuid.UUID, sta
 				return err
 			}
 			for _, installID := range ids {
-				if _, err := q.UninstallInstall(ctx, installID); err != nil {
-					return err
-				}
+				// Open reservations first: billing locks a reservation before its install.
 				if s.OnUninstall != nil {
 					if err := s.OnUninstall(ctx, tx, installID); err != nil {
 						return err
 					}
+				}
+				if _, err := q.UninstallInstall(ctx, installID); err != nil {
+					return err
 				}
 			}
 		}

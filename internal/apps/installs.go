@@ -290,16 +290,17 @@ func (s *Service) Uninstall(ctx context.Context, user, id uuid.UUID) error {
 	}
 	return db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbgen.New(tx)
+		// Open reservations first: billing locks a reservation before its install.
+		if s.OnUninstall != nil {
+			if err := s.OnUninstall(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		if _, err := q.UninstallInstall(ctx, id); err != nil {
 			if db.IsNotFound(err) {
 				return ErrUninstalled
 			}
 			return err
-		}
-		if s.OnUninstall != nil {
-			if err := s.OnUninstall(ctx, tx, id); err != nil {
-				return err
-			}
 		}
 		_, err := s.enqueueWebhook(ctx, q, a, id, EventUninstall, map[string]any{
 			"install_id": id, "user_id": in.UserID, "app_id": a.ID, "timestamp": nowRFC3339()})

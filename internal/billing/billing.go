@@ -295,7 +295,16 @@ func (s *Service) withOpenReservation(ctx context.Context, c Caller, reservation
 // new state; status is partial (a sip), completed, cancelled or expired.
 // The caller holds the reservation's row lock.
 func (s *Service) close(ctx context.Context, tx pgx.Tx, r Reservation, settle, refund ledger.Credits, status string) (Reservation, error) {
-	q := dbgen.New(tx)
+	// Locks are taken in one order everywhere: reservation, install, wallets
+	// (a reserve takes install then wallet), so billing never deadlocks. The
+	// reservation's update (which also counts the install's spend) therefore
+	// comes before the money moves.
+	kind, amount := eventOf(status, settle, refund)
+	row, err := dbgen.New(tx).UpdateReservationSettlement(ctx, dbgen.UpdateReservationSettlementParams{ReservationID: r.ID,
+		Settle: int64(settle), Refund: int64(refund), Status: status, Event: kind, EventAmount: int64(amount)})
+	if err != nil {
+		return Reservation{}, fmt.Errorf("update reservation: %w", err)
+	}
 	ref, who := "resv:"+r.ID.String(), "install:"+r.InstallID.String()
 	if settle > 0 {
 		if _, err := ledger.Settle(ctx, tx, r.UserWallet, r.AppWallet, settle, fmt.Sprintf("%s:settle:%d", ref, r.Sips+1), who); err != nil {
@@ -306,12 +315,6 @@ func (s *Service) close(ctx context.Context, tx pgx.Tx, r Reservation, settle, r
 		if _, err := ledger.Refund(ctx, tx, r.UserWallet, refund, ref+":refund", who); err != nil {
 			return Reservation{}, err
 		}
-	}
-	kind, amount := eventOf(status, settle, refund)
-	row, err := q.UpdateReservationSettlement(ctx, dbgen.UpdateReservationSettlementParams{ReservationID: r.ID,
-		Settle: int64(settle), Refund: int64(refund), Status: status, Event: kind, EventAmount: int64(amount)})
-	if err != nil {
-		return Reservation{}, fmt.Errorf("update reservation: %w", err)
 	}
 	return reservationFrom(dbgen.Reservation(row)), nil
 }
