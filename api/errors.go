@@ -79,6 +79,7 @@ var errorTable = []struct {
 	{apps.ErrDeliveryNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{apps.ErrDeliveryRunning, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{apps.ErrMessageNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{apps.ErrNotYourMessage, http.StatusForbidden, "FORBIDDEN"},
 
 	{billing.ErrInstallExpired, http.StatusForbidden, "INSTALL_EXPIRED"},
 	{billing.ErrLifetimeLimit, http.StatusForbidden, "LIFETIME_LIMIT_REACHED"},

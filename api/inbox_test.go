@@ -47,7 +47,8 @@ func TestInbox_IdempotentPerAppAndUserWithLimits(t *testing.T) {
 		t.Fatalf("message %v", oldest)
 	}
 	c.Post("/users/me/inbox/"+oldest["message_id"].(string)+"/read", nil, u.Headers()).Expect(t, 200, "")
-	c.Post("/users/me/inbox/"+oldest["message_id"].(string)+"/read", nil, c.NewUser().Headers()).Expect(t, 404, "NOT_FOUND")
+	c.Post("/users/me/inbox/"+oldest["message_id"].(string)+"/read", nil, c.NewUser().Headers()).Expect(t, 403, "FORBIDDEN")
+	c.Post("/users/me/inbox/00000000-0000-0000-0000-000000000001/read", nil, u.Headers()).Expect(t, 404, "NOT_FOUND")
 	unread := c.Get("/users/me/inbox?unread=true", u.Headers()).Expect(t, 200, "").Body["messages"].([]any)
 	if len(unread) != 1 {
 		t.Fatalf("unread %v", unread)

@@ -29,6 +29,17 @@ func (q *Queries) GetInboxMessageByExternalID(ctx context.Context, arg GetInboxM
 	return id, err
 }
 
+const getInboxMessageOwner = `-- name: GetInboxMessageOwner :one
+SELECT user_id FROM inbox_messages WHERE id = $1
+`
+
+func (q *Queries) GetInboxMessageOwner(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, getInboxMessageOwner, id)
+	var user_id uuid.UUID
+	err := row.Scan(&user_id)
+	return user_id, err
+}
+
 const insertInboxMessage = `-- name: InsertInboxMessage :one
 INSERT INTO inbox_messages (user_id, app_id, install_id, external_id, title, body, url, icon)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -18,3 +18,6 @@ ORDER BY m.created_at DESC, m.id DESC LIMIT sqlc.arg(row_limit);
 
 -- name: MarkInboxMessageRead :one
 UPDATE inbox_messages SET read_at = COALESCE(read_at, now()) WHERE id = $1 AND user_id = $2 RETURNING id;
+
+-- name: GetInboxMessageOwner :one
+SELECT user_id FROM inbox_messages WHERE id = $1;

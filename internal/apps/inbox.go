@@ -122,11 +122,22 @@ func (s *Service) ListMessages(ctx context.Context, user uuid.UUID, unreadOnly b
 	return out, nil
 }
 
+// ErrNotYourMessage is another user's inbox message.
+var ErrNotYourMessage = errors.New("this message belongs to another user")
+
 // MarkRead marks one of the user's messages read.
 func (s *Service) MarkRead(ctx context.Context, user, id uuid.UUID) error {
-	_, err := dbgen.New(s.pool).MarkInboxMessageRead(ctx, dbgen.MarkInboxMessageReadParams{ID: id, UserID: user})
+	q := dbgen.New(s.pool)
+	owner, err := q.GetInboxMessageOwner(ctx, id)
 	if db.IsNotFound(err) {
 		return ErrMessageNotFound
 	}
+	if err != nil {
+		return err
+	}
+	if owner != user {
+		return ErrNotYourMessage
+	}
+	_, err = q.MarkInboxMessageRead(ctx, dbgen.MarkInboxMessageReadParams{ID: id, UserID: user})
 	return err
 }
