@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/testenv"
+	"github.com/officex/officex/workflows"
 )
 
 // billingSetup is a funded user with an install of a fresh app.
@@ -429,5 +431,56 @@ func TestBilling_ConcurrentReservesAndSettlesOnOneInstallNeverDeadlock(t *testin
 	}
 	if av, res := c.Balance(in.User); av != 904 || res != 0 {
 		t.Fatalf("user %v/%v, want 904/0", av, res)
+	}
+}
+
+func reservationUUID(t *testing.T, c *testenv.Client, in testenv.Installed, id string) string {
+	t.Helper()
+	return c.Get("/reservations/"+id, in.Headers()).Expect(t, 200, "").Object("reservation")["id"].(string)
+}
+
+// TestReservationWorkflow_LongLivedIsStartedThenEndsWhenSettled: a
+// reservation still open after the relay's debounce gets its workflow, and
+// settling it ends the workflow through the relay's signal.
+func TestReservationWorkflow_LongLivedIsStartedThenEndsWhenSettled(t *testing.T) {
+	c := env.Client(t)
+	_, _, in := billingSetup(t, c, "10", nil)
+	c.Post("/reserve", map[string]any{"amount": 1, "job_id": "long", "timeout_seconds": 600}, in.Headers()).Expect(t, 200, "")
+	wfID := workflows.ReservationWorkflowID(reservationUUID(t, c, in, "RESV%23long"))
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), wfID, ""); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the relay never started the workflow of a long-lived reservation")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.Post("/settle", map[string]any{"reservation_id": "RESV#long", "amount": 1, "final": true}, in.Headers()).Expect(t, 200, "")
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	var res workflows.ReservationResult
+	if err := env.Temporal.GetWorkflow(ctx, wfID, "").Get(ctx, &res); err != nil || res.Status != "closed" {
+		t.Fatalf("workflow ended %+v, %v; want closed by the settle", res, err)
+	}
+}
+
+// TestReservationWorkflow_ShortLivedNeverReachesTemporal: closed within the
+// debounce, a reservation lives its whole life in the database.
+func TestReservationWorkflow_ShortLivedNeverReachesTemporal(t *testing.T) {
+	c := env.Client(t)
+	_, _, in := billingSetup(t, c, "10", nil)
+	c.Post("/reserve", map[string]any{"amount": 1, "job_id": "quick", "timeout_seconds": 600}, in.Headers()).Expect(t, 200, "")
+	c.Post("/settle", map[string]any{"reservation_id": "RESV#quick", "amount": 1, "final": true}, in.Headers()).Expect(t, 200, "")
+	wfID := workflows.ReservationWorkflowID(reservationUUID(t, c, in, "RESV%23quick"))
+	time.Sleep(billing.RelayDebounce + time.Second)
+	if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), wfID, ""); err == nil {
+		t.Fatal("a reservation closed within the debounce got a workflow")
+	}
+	var left int
+	if err := env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM reservation_outbox o JOIN reservations r ON r.id = o.reservation_id
+		WHERE r.install_id = $1`, in.ID).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("%d outbox rows left (%v)", left, err)
 	}
 }

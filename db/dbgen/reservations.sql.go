@@ -649,9 +649,16 @@ WITH r AS (
 ), e AS (
     INSERT INTO reservation_events (reservation_id, app_id, kind, amount)
     SELECT r.id, r.app_id, $5::text, $6::bigint FROM r
+), d AS (
+    -- Closed before the relay started its workflow: the start row goes and
+    -- Temporal never hears of this reservation.
+    DELETE FROM reservation_outbox ob USING r
+    WHERE ob.reservation_id = r.id AND ob.action = 'start' AND r.status <> 'partial'
+    RETURNING ob.id
 ), o AS (
+    -- Its workflow runs already: the relay signals it to end.
     INSERT INTO reservation_outbox (reservation_id, action)
-    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial'
+    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial' AND NOT EXISTS (SELECT 1 FROM d)
 )
 SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM r
 `
@@ -686,7 +693,7 @@ type UpdateReservationSettlementRow struct {
 
 // A settle, cancel or expiry in one statement: the reservation's new state,
 // the install's spend, the vendor-inbox event and, when it closes, the
-// outbox row that ends its workflow.
+// outbox change that spares or ends its workflow.
 func (q *Queries) UpdateReservationSettlement(ctx context.Context, arg UpdateReservationSettlementParams) (UpdateReservationSettlementRow, error) {
 	row := q.db.QueryRow(ctx, updateReservationSettlement,
 		arg.Settle,

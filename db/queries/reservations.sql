@@ -77,7 +77,7 @@ SELECT * FROM reservations WHERE id = $1 FOR UPDATE;
 -- name: UpdateReservationSettlement :one
 -- A settle, cancel or expiry in one statement: the reservation's new state,
 -- the install's spend, the vendor-inbox event and, when it closes, the
--- outbox row that ends its workflow.
+-- outbox change that spares or ends its workflow.
 WITH r AS (
     UPDATE reservations AS rv SET settled = rv.settled + sqlc.arg(settle)::bigint, refunded = rv.refunded + sqlc.arg(refund)::bigint,
         sips = rv.sips + (sqlc.arg(settle)::bigint > 0)::int, status = sqlc.arg(status)::text,
@@ -91,9 +91,16 @@ WITH r AS (
 ), e AS (
     INSERT INTO reservation_events (reservation_id, app_id, kind, amount)
     SELECT r.id, r.app_id, sqlc.arg(event)::text, sqlc.arg(event_amount)::bigint FROM r
+), d AS (
+    -- Closed before the relay started its workflow: the start row goes and
+    -- Temporal never hears of this reservation.
+    DELETE FROM reservation_outbox ob USING r
+    WHERE ob.reservation_id = r.id AND ob.action = 'start' AND r.status <> 'partial'
+    RETURNING ob.id
 ), o AS (
+    -- Its workflow runs already: the relay signals it to end.
     INSERT INTO reservation_outbox (reservation_id, action)
-    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial'
+    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial' AND NOT EXISTS (SELECT 1 FROM d)
 )
 SELECT * FROM r;
 
