@@ -189,7 +189,7 @@ func TestWebhook_FailsTwiceThenDeliveredWithOneID(t *testing.T) {
 	}
 	// Redeliver: the same event, the same webhook-id, once more.
 	c.Post("/users/me/apps/"+a.ID+"/webhooks/"+hooks[0].ID+"/redeliver", nil, vendor.Headers()).Expect(t, 202, "")
-	again := rc.WaitFor(t, 4, 10*time.Second)
+	again := rc.WaitFor(t, 4, 30*time.Second)
 	if again[3].ID != hooks[0].ID {
 		t.Fatalf("redelivery id %s, want %s", again[3].ID, hooks[0].ID)
 	}
