@@ -46,7 +46,7 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in workflows.WebhookDeliv
 	if err != nil {
 		return workflows.WebhookDeliveryResult{}, err
 	}
-	d, err := w.Apps.PrepareDelivery(ctx, id)
+	d, err := w.Apps.PrepareDelivery(ctx, id, in.Redeliver)
 	if err != nil {
 		return workflows.WebhookDeliveryResult{}, err
 	}

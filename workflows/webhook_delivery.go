@@ -33,6 +33,7 @@ type WebhookDeliveryInput struct {
 	DeliveryID   string
 	RequestedAt  time.Time
 	InitialRetry time.Duration // first backoff; 0 means DefaultWebhookRetryFirst
+	Redeliver    bool          // send even if delivered before (the vendor asked)
 }
 
 // WebhookDeliveryResult is how the delivery ended.

@@ -198,16 +198,6 @@ func (q *Queries) ListWebhookDeliveriesOfApp(ctx context.Context, arg ListWebhoo
 	return items, nil
 }
 
-const reopenWebhookDelivery = `-- name: ReopenWebhookDelivery :exec
-UPDATE webhook_deliveries SET status = 'pending', updated_at = now() WHERE id = $1
-`
-
-// A redelivery: tried again from now, attempts keep counting.
-func (q *Queries) ReopenWebhookDelivery(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, reopenWebhookDelivery, id)
-	return err
-}
-
 const setWebhookDeliveryStatus = `-- name: SetWebhookDeliveryStatus :exec
 UPDATE webhook_deliveries SET status = $2, updated_at = now() WHERE id = $1 AND status <> 'delivered'
 `

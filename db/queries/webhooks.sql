@@ -28,7 +28,3 @@ ORDER BY created_at DESC, id DESC LIMIT sqlc.arg(row_limit);
 
 -- name: ListWebhookAttempts :many
 SELECT * FROM webhook_attempts WHERE delivery_id = ANY(sqlc.arg(ids)::uuid[]) ORDER BY delivery_id, id;
-
--- name: ReopenWebhookDelivery :exec
--- A redelivery: tried again from now, attempts keep counting.
-UPDATE webhook_deliveries SET status = 'pending', updated_at = now() WHERE id = $1;

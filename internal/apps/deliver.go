@@ -64,8 +64,9 @@ type PreparedDelivery struct {
 }
 
 // PrepareDelivery reads a delivery and builds its signed body; the INSTALL
-// event gets the install secret here, decrypted for this request only.
-func (s *Service) PrepareDelivery(ctx context.Context, id uuid.UUID) (PreparedDelivery, error) {
+// event gets the install secret here, decrypted for this request only. A
+// delivered event is done, unless this is a redelivery.
+func (s *Service) PrepareDelivery(ctx context.Context, id uuid.UUID, redeliver bool) (PreparedDelivery, error) {
 	q := dbgen.New(s.pool)
 	d, err := q.GetWebhookDelivery(ctx, id)
 	if db.IsNotFound(err) {
@@ -74,7 +75,7 @@ func (s *Service) PrepareDelivery(ctx context.Context, id uuid.UUID) (PreparedDe
 	if err != nil {
 		return PreparedDelivery{}, fmt.Errorf("get delivery %s: %w", id, err)
 	}
-	if d.Status == "delivered" || d.Status == "skipped" {
+	if d.Status == "skipped" || (d.Status == "delivered" && !redeliver) {
 		return PreparedDelivery{Done: true}, nil
 	}
 	appRow, err := q.GetApp(ctx, d.AppID)

@@ -45,14 +45,21 @@ func (s *Service) enqueueWebhook(ctx context.Context, q *dbgen.Queries, a App, i
 		Event: event, Payload: raw, Status: "pending"}); err != nil {
 		return uuid.Nil, fmt.Errorf("insert delivery: %w", err)
 	}
-	return id, s.startDelivery(ctx, id, enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE)
+	return id, s.startDelivery(ctx, id, false)
 }
 
-func (s *Service) startDelivery(ctx context.Context, id uuid.UUID, reuse enumspb.WorkflowIdReusePolicy) error {
+// startDelivery starts the delivery's workflow; redeliver sends it even if
+// it was delivered before. A run still going is an error, never joined.
+func (s *Service) startDelivery(ctx context.Context, id uuid.UUID, redeliver bool) error {
+	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+	if redeliver {
+		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	}
 	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.WebhookDeliveryWorkflowID(id.String()), TaskQueue: s.opt.TaskQueue, WorkflowIDReusePolicy: reuse,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, workflows.WebhookDeliveryWorkflow, workflows.WebhookDeliveryInput{DeliveryID: id.String(),
-		RequestedAt: time.Now(), InitialRetry: s.opt.WebhookRetryInitial})
+		RequestedAt: time.Now(), InitialRetry: s.opt.WebhookRetryInitial, Redeliver: redeliver})
 	if err != nil {
 		return fmt.Errorf("start webhook delivery: %w", err)
 	}
@@ -130,17 +137,9 @@ func (s *Service) Redeliver(ctx context.Context, owner uuid.UUID, appRef string,
 	if err != nil {
 		return err
 	}
-	// Reopened first, so the new run sends even an event delivered before; a
-	// run still going refuses the start and was pending anyway.
-	if err := dbgen.New(s.pool).ReopenWebhookDelivery(ctx, deliveryID); err != nil {
-		return err
-	}
-	err = s.startDelivery(ctx, deliveryID, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE)
+	err = s.startDelivery(ctx, deliveryID, true)
 	if isAlreadyStarted(err) {
 		return ErrDeliveryRunning
 	}
-	if err != nil {
-		return err
-	}
-	return nil
+	return err
 }
