@@ -13,6 +13,23 @@ import (
 // maxReasonLength bounds free-text reasons admins give.
 const maxReasonLength = 500
 
+// statusChange is an admin's {status, reason?} for a user or an app.
+type statusChange struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+}
+
+func decodeStatusChange(r *http.Request) (statusChange, error) {
+	var body statusChange
+	if err := decode(r, &body); err != nil {
+		return body, err
+	}
+	if len(body.Reason) > maxReasonLength {
+		return body, invalid("reason must be at most %d characters", maxReasonLength)
+	}
+	return body, nil
+}
+
 func pathUUID(r *http.Request, name string, notFound error) (uuid.UUID, error) {
 	id, err := uuid.Parse(mux.Vars(r)[name])
 	if err != nil {
@@ -57,15 +74,9 @@ func (s *Server) adminPatchUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Status string `json:"status"`
-		Reason string `json:"reason"`
-	}
-	if err := decode(r, &body); err != nil {
+	body, err := decodeStatusChange(r)
+	if err != nil {
 		return err
-	}
-	if len(body.Reason) > maxReasonLength {
-		return invalid("reason must be at most %d characters", maxReasonLength)
 	}
 	u, err := s.accounts.SetStatus(r.Context(), "admin", id, body.Status, body.Reason)
 	if err != nil {

@@ -209,15 +209,9 @@ func (s *Server) adminPatchApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var body struct {
-		Status string `json:"status"`
-		Reason string `json:"reason"`
-	}
-	if err := decode(r, &body); err != nil {
+	body, err := decodeStatusChange(r)
+	if err != nil {
 		return err
-	}
-	if len(body.Reason) > maxReasonLength {
-		return invalid("reason must be at most %d characters", maxReasonLength)
 	}
 	a, err := s.apps.AdminSetStatus(r.Context(), id, body.Status, body.Reason)
 	if err != nil {

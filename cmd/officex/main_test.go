@@ -166,11 +166,7 @@ func TestBadConfiguration_ExitsNamingTheVariable(t *testing.T) {
 func TestReconcile_PrintsTheReportAndPassesOnACleanLedger(t *testing.T) {
 	bin := buildBinary(t)
 	environ, _ := testEnviron(t)
-	migrate := exec.Command(bin, "migrate")
-	migrate.Env = environ
-	if out, err := migrate.CombinedOutput(); err != nil {
-		t.Fatalf("migrate: %v\n%s", err, out)
-	}
+	migrateFresh(t, bin, environ)
 	cmd := exec.Command(bin, "reconcile")
 	cmd.Env = environ
 	out, err := cmd.Output()
@@ -189,11 +185,7 @@ func TestReconcile_PrintsTheReportAndPassesOnACleanLedger(t *testing.T) {
 func TestReconcile_ExitsNonZeroOnAViolation(t *testing.T) {
 	bin := buildBinary(t)
 	environ, dsn := testEnviron(t)
-	migrate := exec.Command(bin, "migrate")
-	migrate.Env = environ
-	if out, err := migrate.CombinedOutput(); err != nil {
-		t.Fatalf("migrate: %v\n%s", err, out)
-	}
+	migrateFresh(t, bin, environ)
 	pool, err := db.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -216,11 +208,7 @@ func TestReconcile_ExitsNonZeroOnAViolation(t *testing.T) {
 func TestPayoutsRun_FinanceRunsABatchFromTheCLI(t *testing.T) {
 	bin := buildBinary(t)
 	environ, _ := testEnviron(t)
-	migrate := exec.Command(bin, "migrate")
-	migrate.Env = environ
-	if out, err := migrate.CombinedOutput(); err != nil {
-		t.Fatalf("migrate: %v\n%s", err, out)
-	}
+	migrateFresh(t, bin, environ)
 	w := exec.Command(bin, "worker")
 	w.Env = environ
 	var logs bytes.Buffer
@@ -246,5 +234,15 @@ func TestPayoutsRun_FinanceRunsABatchFromTheCLI(t *testing.T) {
 	bad.Env = environ
 	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "YYYY-MM") {
 		t.Fatalf("a bad period was accepted: %s", out)
+	}
+}
+
+// migrateFresh runs "officex migrate" on the test's database.
+func migrateFresh(t *testing.T, bin string, environ []string) {
+	t.Helper()
+	cmd := exec.Command(bin, "migrate")
+	cmd.Env = environ
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 }
