@@ -11,6 +11,7 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/vouchers"
@@ -97,6 +98,9 @@ var errorTable = []struct {
 	{payouts.ErrWrongState, http.StatusConflict, "INVALID_REQUEST"},
 	{payouts.ErrUSDCNotAvailable, http.StatusBadRequest, "INVALID_REQUEST"},
 
+	{chat.ErrThreadNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{chat.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+
 	{vouchers.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{vouchers.ErrNotRedeemable, http.StatusBadRequest, "INVALID_REQUEST"},
 	{vouchers.ErrAlreadyRedeemed, http.StatusConflict, "DUPLICATE_REQUEST"},
@@ -118,6 +122,10 @@ func toAPIError(r *http.Request, err error) *Error {
 	var limited *billing.RateLimitedError
 	if errors.As(err, &limited) {
 		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", limited.Error(), limited.RetryAfter}
+	}
+	var budget *chat.BudgetExceededError
+	if errors.As(err, &budget) {
+		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", budget.Error(), budget.RetryAfter}
 	}
 	var throttled *accounts.ThrottledError
 	if errors.As(err, &throttled) {

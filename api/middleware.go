@@ -112,9 +112,14 @@ func withRecovery(log *slog.Logger) func(http.Handler) http.Handler {
 }
 
 // withBodyLimit caps every request body at MaxBodyBytes.
-func withBodyLimit(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
+func withBodyLimit(next http.Handler) http.Handler { return withBodyLimitOf(MaxBodyBytes)(next) }
+
+// withBodyLimitOf caps every request body at n bytes.
+func withBodyLimitOf(n int64) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
+			next.ServeHTTP(w, r)
+		})
+	}
 }

@@ -103,6 +103,13 @@ func (s *Server) routes() http.Handler {
 	none("/vouchers/{code}", s.getVoucher, http.MethodGet)
 	mk("/vouchers/{code}/redeem", s.redeemVoucher, http.MethodPost)
 
+	// Chat (the stream itself is on the chat listener: chat_stream.go)
+	mk("/users/me/chats", s.listChats, http.MethodGet)
+	mk("/users/me/chats", s.createChat, http.MethodPost)
+	mk("/users/me/chats/{id}", s.getChat, http.MethodGet)
+	mk("/users/me/chats/{id}", s.patchChat, http.MethodPatch)
+	mk("/users/me/chats/{id}", s.deleteChat, http.MethodDelete)
+
 	// Admin: users
 	admin("/admin/users", s.adminListUsers, http.MethodGet)
 	admin("/admin/users/{id}", s.adminGetUser, http.MethodGet)

@@ -14,6 +14,7 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
@@ -31,6 +32,10 @@ type Server struct {
 	apps      *apps.Service
 	billing   *billing.Service
 	payouts   *payouts.Service
+	chats     *chat.Service
+	agent     *chat.Agent // nil: no model configured, the chat listener answers 503
+	// chatKeepAlive is the stream's keep-alive interval (0: DefaultChatKeepAlive).
+	chatKeepAlive time.Duration
 	// payoutPoll is the bank/Solana check interval of batches started here (0: default).
 	payoutPoll time.Duration
 	log        *slog.Logger
@@ -47,16 +52,22 @@ type Deps struct {
 	Apps      *apps.Service
 	Billing   *billing.Service
 	Payouts   *payouts.Service
+	Chats     *chat.Service
+	Agent     *chat.Agent // nil when OPENAI_API_KEY is not set
+	// ChatKeepAlive overrides DefaultChatKeepAlive (tests).
+	ChatKeepAlive time.Duration
 	// PayoutPoll overrides workflows.DefaultPayoutPoll for batches (tests).
 	PayoutPoll time.Duration
 	Log        *slog.Logger
 }
 
 // NewServer returns the API as an http.Handler.
-func NewServer(d Deps) http.Handler {
-	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
-		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts, payoutPoll: d.PayoutPoll, log: d.Log}
-	return s.routes()
+func NewServer(d Deps) http.Handler { return newServer(d).routes() }
+
+func newServer(d Deps) *Server {
+	return &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
+		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts,
+		chats: d.Chats, agent: d.Agent, chatKeepAlive: d.ChatKeepAlive, payoutPoll: d.PayoutPoll, log: d.Log}
 }
 
 // handlerFunc is a handler that returns its error instead of writing it, so

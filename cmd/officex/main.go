@@ -28,6 +28,7 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/payouts"
@@ -260,7 +261,7 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		sender = smtp
 	}
-	handler := api.NewServer(api.Deps{
+	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
 		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
 		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box),
@@ -268,27 +269,54 @@ func (a *app) serve(ctx context.Context) error {
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
 		Payouts:   payouts.New(a.pool, a.usdc != nil),
-	})
-	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: handler,
+		Chats:     a.chats(),
+		Agent:     a.agent(),
+	}
+	if deps.Agent == nil {
+		a.log.Warn("OPENAI_API_KEY is not set: the chat listener answers 503")
+	}
+	apiSrv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: api.NewServer(deps),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	a.log.Info("serving API", "addr", a.cfg.HTTPAddr, "testing_mode", a.cfg.TestingMode)
+	// A stream lasts up to a turn: no write timeout; the body is small and read first.
+	chatSrv := &http.Server{Addr: a.cfg.ChatAddr, Handler: api.NewChatHandler(deps),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	a.log.Info("serving API and chat", "addr", a.cfg.HTTPAddr, "chat_addr", a.cfg.ChatAddr, "testing_mode", a.cfg.TestingMode)
+	return serveAll(ctx, apiSrv, chatSrv)
+}
+
+// serveAll runs the servers until ctx ends or one fails, then drains them:
+// stop accepting, let in-flight requests finish within the grace.
+func serveAll(ctx context.Context, servers ...*http.Server) error {
+	errc := make(chan error, len(servers))
+	for _, srv := range servers {
+		go func() { errc <- srv.ListenAndServe() }()
+	}
+	var first error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
+	case first = <-errc:
+		first = fmt.Errorf("http server: %w", first)
 	case <-ctx.Done():
 	}
-	// Drain: stop accepting, let in-flight requests finish within the grace.
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+	errs := []error{first}
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown %s: %w", srv.Addr, err))
+		}
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	return errors.Join(errs...)
+}
+
+func (a *app) chats() *chat.Service { return chat.NewService(a.pool, a.cfg.ChatDailyTokens) }
+
+// agent is the chat agent, or nil without OPENAI_API_KEY.
+func (a *app) agent() *chat.Agent {
+	if a.cfg.OpenAIAPIKey == "" {
+		return nil
 	}
-	return nil
+	return chat.NewAgent(a.chats(), a.apps(), chat.AgentConfig{APIKey: a.cfg.OpenAIAPIKey, BaseURL: a.cfg.OpenAIBaseURL,
+		Model: a.cfg.OpenAIModel, AllowPrivateURLs: a.cfg.AllowPrivateURLs})
 }
 
 func (a *app) work(ctx context.Context) error {

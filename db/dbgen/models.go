@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type App struct {
@@ -31,6 +32,43 @@ type AuditLog struct {
 	TargetID   string
 	Details    []byte
 	CreatedAt  time.Time
+}
+
+type ChatMessage struct {
+	ID           uuid.UUID
+	ThreadID     uuid.UUID
+	Seq          *int64
+	Role         string
+	Content      string
+	ToolCalls    []byte
+	ToolCallID   *string
+	InputTokens  *int64
+	OutputTokens *int64
+	CreatedAt    time.Time
+}
+
+type ChatStreamSlot struct {
+	UserID    uuid.UUID
+	Slot      int16
+	StreamID  uuid.UUID
+	ExpiresAt time.Time
+}
+
+type ChatThread struct {
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	Title        string
+	ProjectID    *string
+	TracerID     *string
+	MessageCount int32
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+type ChatTokenUsage struct {
+	UserID uuid.UUID
+	Day    pgtype.Date
+	Tokens int64
 }
 
 type CreditPurchase struct {

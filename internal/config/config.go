@@ -37,6 +37,8 @@ type Config struct {
 	OpenAIAPIKey  string
 	OpenAIBaseURL string
 	OpenAIModel   string
+	// ChatDailyTokens is the model tokens one user may spend a UTC day.
+	ChatDailyTokens int64
 
 	SMTPURL  string
 	MailFrom string
@@ -82,11 +84,19 @@ func Load(getenv func(string) string) (Config, error) {
 		USDCMint:            get("USDC_MINT", ""),
 		OpenAIAPIKey:        get("OPENAI_API_KEY", ""),
 		OpenAIBaseURL:       get("OPENAI_BASE_URL", ""),
-		OpenAIModel:         get("OPENAI_MODEL", ""),
+		OpenAIModel:         get("OPENAI_MODEL", "gpt-4o-mini"),
 		SMTPURL:             get("SMTP_URL", ""),
 		MailFrom:            get("MAIL_FROM", "OfficeX <no-reply@officex.local>"),
 	}
 
+	c.ChatDailyTokens = 2_000_000
+	if raw := get("OFFICEX_CHAT_DAILY_TOKENS", ""); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("OFFICEX_CHAT_DAILY_TOKENS=%q: want a positive integer", raw))
+		}
+		c.ChatDailyTokens = n
+	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		errs = append(errs, fmt.Errorf("DATABASE_URL: want a postgres:// URL"))
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/payouts"
@@ -198,11 +199,39 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Vouchers:  vouchers.New(e.Pool),
 		Apps:      e.Apps(),
 		Billing:   billing.New(e.Pool),
-		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll}
+		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
+		Chats: e.Chats()}
 	if edit != nil {
 		edit(&d)
 	}
 	return api.NewServer(d)
+}
+
+// Chats is the chat service of the test stack.
+func (e *Env) Chats() *chat.Service { return chat.NewService(e.Pool, e.Config.ChatDailyTokens) }
+
+// Agent is a chat agent on this stack that asks the model server at modelURL.
+func (e *Env) Agent(modelURL string) *chat.Agent {
+	return chat.NewAgent(e.Chats(), e.Apps(), chat.AgentConfig{APIKey: "sk-test-officex", BaseURL: modelURL,
+		Model: "fake-model", AllowPrivateURLs: true})
+}
+
+// StartChat serves the chat listener with the agent asking modelURL (no
+// agent when modelURL is empty) and returns its URL; edit may change the
+// dependencies first.
+func (e *Env) StartChat(t testing.TB, modelURL string, edit func(*api.Deps)) string {
+	t.Helper()
+	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Apps: e.Apps(), Chats: e.Chats(),
+		Accounts: accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle)}
+	if modelURL != "" {
+		d.Agent = e.Agent(modelURL)
+	}
+	if edit != nil {
+		edit(&d)
+	}
+	srv := httptest.NewServer(api.NewChatHandler(d))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/"
 }
 
 // CheckInvariants fails t when any ledger invariant is broken.
