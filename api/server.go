@@ -17,6 +17,7 @@ import (
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 )
 
@@ -31,6 +32,10 @@ type Server struct {
 	apps      *apps.Service
 	billing   *billing.Service
 	payouts   *payouts.Service
+	uploads   uploads.Store
+	// localUploads is uploads when it is the local store, whose signed URLs
+	// this API serves; nil with S3.
+	localUploads *uploads.Local
 	// payoutPoll is the bank/Solana check interval of batches started here (0: default).
 	payoutPoll time.Duration
 	log        *slog.Logger
@@ -47,6 +52,7 @@ type Deps struct {
 	Apps      *apps.Service
 	Billing   *billing.Service
 	Payouts   *payouts.Service
+	Uploads   uploads.Store // nil: upload routes answer 404
 	// PayoutPoll overrides workflows.DefaultPayoutPoll for batches (tests).
 	PayoutPoll time.Duration
 	Log        *slog.Logger
@@ -55,7 +61,8 @@ type Deps struct {
 // NewServer returns the API as an http.Handler.
 func NewServer(d Deps) http.Handler {
 	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
-		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts, payoutPoll: d.PayoutPoll, log: d.Log}
+		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts, uploads: d.Uploads, payoutPoll: d.PayoutPoll, log: d.Log}
+	s.localUploads, _ = d.Uploads.(*uploads.Local)
 	return s.routes()
 }
 

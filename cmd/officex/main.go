@@ -34,6 +34,7 @@ import (
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/usdc"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -260,6 +261,10 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		sender = smtp
 	}
+	store, err := uploadStore(ctx, a.cfg)
+	if err != nil {
+		return err
+	}
 	handler := api.NewServer(api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
 		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
@@ -268,6 +273,7 @@ func (a *app) serve(ctx context.Context) error {
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
 		Payouts:   payouts.New(a.pool, a.usdc != nil),
+		Uploads:   store,
 	})
 	srv := &http.Server{Addr: a.cfg.HTTPAddr, Handler: handler,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
@@ -289,6 +295,17 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// uploadStore is S3 when S3_BUCKET is set, else the local store under
+// OFFICEX_UPLOAD_DIR (created if missing) whose files this API serves.
+func uploadStore(ctx context.Context, cfg config.Config) (uploads.Store, error) {
+	if cfg.S3Bucket != "" {
+		return uploads.NewS3(ctx, uploads.S3Options{Bucket: cfg.S3Bucket, Endpoint: cfg.S3Endpoint,
+			Region: cfg.S3Region, MaxBytes: cfg.UploadMaxBytes})
+	}
+	return uploads.NewLocal(uploads.LocalOptions{Dir: cfg.UploadDir, MaxBytes: cfg.UploadMaxBytes,
+		PublicURL: cfg.PublicURL, EncryptionKey: cfg.EncryptionKey})
 }
 
 func (a *app) work(ctx context.Context) error {
