@@ -212,9 +212,8 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Vouchers:  vouchers.New(e.Pool),
 		Apps:      e.Apps(),
 		Billing:   billing.New(e.Pool),
-		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
 		Uploads:   e.Uploads,
-	}
+		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll}
 	if edit != nil {
 		edit(&d)
 	}
