@@ -83,7 +83,7 @@ type testClock struct {
 	at time.Time
 }
 
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
+func (c *testClock) Now() time.Time   { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
 func (c *testClock) Set(at time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.at = at }
 
 // localStore is a local store of its own for one test.
