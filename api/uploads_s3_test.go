@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,7 +55,7 @@ func TestUploadsS3_PresignThroughAPIThenPutAndReadBack(t *testing.T) {
 	data := []byte("col,value\nwidgets,42\n")
 	p := presign(t, c, u, map[string]any{"filename": "Q3 numbers (draft).csv", "content_type": "text/csv", "size": len(data)})
 	if p.Method != http.MethodPut || !strings.HasPrefix(p.URL, endpoint+"/"+testBucket+"/users/"+u.ID+"/") ||
-		!strings.Contains(p.URL, "X-Amz-Signature=") || !strings.Contains(p.URL, "X-Amz-Expires=900") ||
+		!strings.Contains(p.URL, "X-Amz-Signature=") || !strings.Contains(p.URL, "X-Amz-Expires="+strconv.Itoa(int(uploads.PresignLifetime.Seconds()))) ||
 		!strings.Contains(p.URL, "X-Amz-SignedHeaders=content-length%3Bcontent-type%3Bhost") ||
 		p.Headers["Content-Type"] != "text/csv" || !strings.HasSuffix(p.Key, "/Q3 numbers (draft).csv") {
 		t.Fatalf("S3 presign answer %+v", p)
