@@ -8,7 +8,8 @@ import (
 
 // routes registers every route with its auth mode, grouped like the reference.
 // none: no auth; mk: master key; is and bill: install secret (bill: the lean
-// check of the billing hot path); admin: superadmin secret.
+// check of the billing hot path); admin: superadmin secret; signed: the URL's
+// own signature (upload files).
 func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
 	root.NotFoundHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errNotFound })
