@@ -35,6 +35,7 @@ import (
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/usdc"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -261,6 +262,10 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		sender = smtp
 	}
+	store, err := uploadStore(ctx, a.cfg)
+	if err != nil {
+		return err
+	}
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
 		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
@@ -269,6 +274,7 @@ func (a *app) serve(ctx context.Context) error {
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
 		Payouts:   payouts.New(a.pool, a.usdc != nil),
+		Uploads:   store,
 		Chats:     a.chats(),
 		Agent:     a.agent(),
 	}
@@ -317,6 +323,17 @@ func (a *app) agent() *chat.Agent {
 	}
 	return chat.NewAgent(a.chats(), a.apps(), chat.AgentConfig{APIKey: a.cfg.OpenAIAPIKey, BaseURL: a.cfg.OpenAIBaseURL,
 		Model: a.cfg.OpenAIModel, AllowPrivateURLs: a.cfg.AllowPrivateURLs})
+}
+
+// uploadStore is S3 when S3_BUCKET is set, else the local store under
+// OFFICEX_UPLOAD_DIR (created if missing) whose files this API serves.
+func uploadStore(ctx context.Context, cfg config.Config) (uploads.Store, error) {
+	if cfg.S3Bucket != "" {
+		return uploads.NewS3(ctx, uploads.S3Options{Bucket: cfg.S3Bucket, Endpoint: cfg.S3Endpoint,
+			Region: cfg.S3Region, MaxBytes: cfg.UploadMaxBytes})
+	}
+	return uploads.NewLocal(uploads.LocalOptions{Dir: cfg.UploadDir, MaxBytes: cfg.UploadMaxBytes,
+		PublicURL: cfg.PublicURL, EncryptionKey: cfg.EncryptionKey})
 }
 
 func (a *app) work(ctx context.Context) error {
