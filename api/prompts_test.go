@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/officex/officex/internal/prompts"
@@ -211,6 +212,38 @@ func TestPrompts_CapOf500PerUser(t *testing.T) {
 	createPrompt(t, c, c.NewUser(), map[string]any{"title": "t", "content": "c"}) // the cap is per user
 	c.Do(http.MethodDelete, "/users/me/prompts/"+last["prompt_id"].(string), nil, u.Headers()).Expect(t, 200, "")
 	createPrompt(t, c, u, map[string]any{"title": "room again", "content": "c"})
+}
+
+func TestPrompts_ConcurrentCreatesNeverPassTheCap(t *testing.T) {
+	c := env.Client(t)
+	u := c.NewUser()
+	if _, err := env.Pool.Exec(context.Background(), `INSERT INTO prompts (user_id, title, content)
+		SELECT $1, 'p' || g, 'c' FROM generate_series(1, $2::int) g`, u.ID, prompts.MaxPerUser-2); err != nil {
+		t.Fatal(err)
+	}
+	const racers = 8
+	statuses := make(chan int, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			statuses <- c.Post("/users/me/prompts", map[string]any{"title": fmt.Sprint("racer ", i), "content": "c"}, u.Headers()).Status
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	created := 0
+	for s := range statuses {
+		switch s {
+		case 201:
+			created++
+		case 400:
+		default:
+			t.Errorf("status %d", s)
+		}
+	}
+	if created != 2 || countPrompts(t, u.ID) != prompts.MaxPerUser {
+		t.Fatalf("%d of %d racers created a prompt with room for 2; the user has %d", created, racers, countPrompts(t, u.ID))
+	}
 }
 
 func TestPrompts_AnotherUsersPromptIsNotFoundAndUnchanged(t *testing.T) {
