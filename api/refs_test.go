@@ -317,3 +317,16 @@ func TestRefs_AnotherUsersRefIsNotFoundAndUnchanged(t *testing.T) {
 	}
 	c.Get("/refs/"+ref["slug"].(string), nil).Expect(t, 200, "")
 }
+
+func TestRefs_SuspendedUsersRefsAreHiddenUntilReactivated(t *testing.T) {
+	c := env.Client(t)
+	u := c.NewUser()
+	slug := createRef(t, c, u, map[string]any{"content": "shared", "title": "  "})["slug"].(string)
+	if got := c.Get("/refs/"+slug, nil).Expect(t, 200, "").Object("ref"); got["title"] != refs.DefaultTextTitle {
+		t.Fatalf("a blank title is not the default: %v", got)
+	}
+	c.Do(http.MethodPatch, "/admin/users/"+u.ID, map[string]any{"status": "suspended"}, testenv.AdminHeaders()).Expect(t, 200, "")
+	c.Get("/refs/"+slug, nil).Expect(t, 404, "NOT_FOUND")
+	c.Do(http.MethodPatch, "/admin/users/"+u.ID, map[string]any{"status": "active"}, testenv.AdminHeaders()).Expect(t, 200, "")
+	c.Get("/refs/"+slug, nil).Expect(t, 200, "")
+}

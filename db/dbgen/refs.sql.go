@@ -32,7 +32,9 @@ func (q *Queries) DeleteRef(ctx context.Context, arg DeleteRefParams) (int64, er
 }
 
 const getPublicRef = `-- name: GetPublicRef :one
-SELECT slug, title, content, messages, created_at FROM refs WHERE slug = $1 AND deleted_at IS NULL
+SELECT r.slug, r.title, r.content, r.messages, r.created_at FROM refs r
+JOIN users u ON u.id = r.user_id
+WHERE r.slug = $1 AND r.deleted_at IS NULL AND u.status = 'active'
 `
 
 type GetPublicRefRow struct {
@@ -43,7 +45,8 @@ type GetPublicRefRow struct {
 	CreatedAt time.Time
 }
 
-// The public view selects only what anyone may see.
+// The public view selects only what anyone may see. A suspended user's refs
+// are hidden while the suspension lasts.
 func (q *Queries) GetPublicRef(ctx context.Context, slug string) (GetPublicRefRow, error) {
 	row := q.db.QueryRow(ctx, getPublicRef, slug)
 	var i GetPublicRefRow

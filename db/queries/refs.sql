@@ -18,8 +18,11 @@ RETURNING *;
 SELECT * FROM refs WHERE slug = $1 AND user_id = $2 AND deleted_at IS NULL;
 
 -- name: GetPublicRef :one
--- The public view selects only what anyone may see.
-SELECT slug, title, content, messages, created_at FROM refs WHERE slug = $1 AND deleted_at IS NULL;
+-- The public view selects only what anyone may see. A suspended user's refs
+-- are hidden while the suspension lasts.
+SELECT r.slug, r.title, r.content, r.messages, r.created_at FROM refs r
+JOIN users u ON u.id = r.user_id
+WHERE r.slug = $1 AND r.deleted_at IS NULL AND u.status = 'active';
 
 -- name: ListRefs :many
 -- The owner's list: a summary of each ref, without its content.

@@ -235,7 +235,7 @@ func (s *Service) insert(ctx context.Context, user uuid.UUID, slug string, n New
 			if err != nil {
 				return err
 			}
-			if p.Title == "" {
+			if strings.TrimSpace(p.Title) == "" {
 				p.Title = title
 			}
 			if p.Messages, err = json.Marshal(msgs); err != nil {
@@ -243,7 +243,7 @@ func (s *Service) insert(ctx context.Context, user uuid.UUID, slug string, n New
 			}
 			p.SourceThreadID = uuid.NullUUID{UUID: *n.ThreadID, Valid: true}
 		}
-		if p.Title == "" {
+		if strings.TrimSpace(p.Title) == "" {
 			p.Title = DefaultTextTitle
 		}
 		r, err := q.InsertRef(ctx, p)
@@ -304,7 +304,8 @@ func (s *Service) Get(ctx context.Context, user uuid.UUID, slug string) (Ref, er
 	return from(r)
 }
 
-// GetPublic returns what anyone may see of a ref; a deleted one is ErrNotFound.
+// GetPublic returns what anyone may see of a ref; a deleted one, or one of
+// a suspended user, is ErrNotFound.
 func (s *Service) GetPublic(ctx context.Context, slug string) (PublicRef, error) {
 	r, err := dbgen.New(s.pool).GetPublicRef(ctx, slug)
 	if db.IsNotFound(err) {
