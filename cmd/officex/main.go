@@ -32,7 +32,9 @@ import (
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/payouts"
+	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/refs"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
 	"github.com/officex/officex/internal/uploads"
@@ -277,6 +279,8 @@ func (a *app) serve(ctx context.Context) error {
 		Uploads:   store,
 		Chats:     a.chats(),
 		Agent:     a.agent(),
+		Prompts:   prompts.New(a.pool),
+		Refs:      refs.New(a.pool),
 	}
 	if deps.Agent == nil {
 		a.log.Warn("OPENAI_API_KEY is not set: the chat listener answers 503")
