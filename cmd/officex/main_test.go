@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/officex/officex/db"
+	"github.com/officex/officex/internal/fake/openaiserver"
 )
 
 // buildBinary compiles officex once for the tests of this file.
@@ -81,15 +83,45 @@ func post(t *testing.T, url string, body any, headers map[string]string) map[str
 	return out
 }
 
+// streamOneTurn asks the chat listener one question and checks the answer
+// streams through to [DONE].
+func streamOneTurn(t *testing.T, url string, creds map[string]any, want string) {
+	t.Helper()
+	raw, _ := json.Marshal(map[string]any{"messages": []map[string]string{{"role": "user", "content": "hi"}}})
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	req.Header.Set("x-officex-user-id", creds["user_id"].(string))
+	req.Header.Set("x-officex-master-key", creds["api_key"].(string))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("chat stream: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var text strings.Builder
+	for _, line := range strings.Split(string(body), "\n") {
+		var e struct{ Type, Delta string }
+		if d, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(d), &e) == nil && e.Type == "text-delta" {
+			text.WriteString(e.Delta)
+		}
+	}
+	if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "t:") || text.String() != want ||
+		!strings.HasSuffix(string(body), "data: [DONE]\n\n") {
+		t.Fatalf("chat stream %d:\n%s", resp.StatusCode, body)
+	}
+}
+
 // TestDev_QuickStartThenGracefulStop runs the real binary as make dev does:
 // it creates and migrates a fresh database, serves and works, answers the
 // reference's quick start, and exits 0 on SIGTERM.
 func TestDev_QuickStartThenGracefulStop(t *testing.T) {
 	bin := buildBinary(t)
 	environ, _ := testEnviron(t)
-	addr := freePort(t)
+	addr, chatAddr := freePort(t), freePort(t)
+	model := openaiserver.New(openaiserver.Say("Hello from the model.", 4))
+	defer model.Close()
 	cmd := exec.Command(bin, "dev")
-	cmd.Env = append(environ, "OFFICEX_HTTP_ADDR="+addr)
+	cmd.Env = append(environ, "OFFICEX_HTTP_ADDR="+addr, "OFFICEX_CHAT_ADDR="+chatAddr,
+		"OPENAI_API_KEY=sk-dev-test", "OPENAI_BASE_URL="+model.URL)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -122,6 +154,7 @@ func TestDev_QuickStartThenGracefulStop(t *testing.T) {
 		t.Fatalf("GET /users/me: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	streamOneTurn(t, "http://"+chatAddr+"/", creds, "Hello from the model.")
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
