@@ -38,7 +38,7 @@ func TestFillCredentials_OnlyForTheOwnOrigin(t *testing.T) {
 	}
 	for _, bad := range []string{
 		"https://evil.example/?k={{agent_context.api_key}}",
-		"http://api.leads.example/?k={{agent_context.api_key}}",      // another scheme
+		"http://api.leads.example/?k={{agent_context.api_key}}",       // another scheme
 		"https://api.leads.example:8443/?k={{agent_context.api_key}}", // another port
 		"https://api.leads.example@evil.example/{{agent_context.api_key}}",
 		"https://{{agent_context.api_key}}.evil.example/",
