@@ -16,6 +16,10 @@ import (
 // app's 50,000-character documentation plus its other fields) fits well.
 const MaxBodyBytes = 256 << 10
 
+// MaxTextBodyBytes bounds the bodies of routes that take a long text (a
+// ref's content): its character limit in 4-byte characters, JSON-escaped.
+const MaxTextBodyBytes = 1 << 20
+
 // decode reads the body strictly into dst: one JSON object, no unknown
 // fields, no trailing data, within MaxBodyBytes (enforced by middleware).
 func decode(r *http.Request, dst any) error {

@@ -175,7 +175,7 @@ func TestRefs_EveryLimitAtAndOver(t *testing.T) {
 	slug64 := strings.Repeat("a-9", 21) + "z"
 	createRef(t, c, u, map[string]any{"slug": "abc", "content": "x"})
 	createRef(t, c, u, map[string]any{"slug": slug64, "title": strings.Repeat("é", refs.MaxTitleLen),
-		"content": strings.Repeat("c", refs.MaxContentLen)})
+		"content": strings.Repeat("字", refs.MaxContentLen)})
 	before := countRefs(t, u.ID)
 
 	with := func(kv ...any) map[string]any {

@@ -25,6 +25,11 @@ func (s *Server) routes() http.Handler {
 	route := func(path string, h handlerFunc, method string) {
 		root.Handle("/v1"+path, withBodyLimit(h)).Methods(method)
 	}
+	// mkText: master key, for bodies that carry a long text in any script
+	// (a ref's 100,000 characters can take 4 bytes each).
+	mkText := func(path string, h handlerFunc, method string) {
+		root.Handle("/v1"+path, withBodyLimitOf(MaxTextBodyBytes)(s.masterKey(h))).Methods(method)
+	}
 	// signed: authenticated by the URL's signature alone; no body limit here,
 	// the handler reads the body through the upload store's own cap.
 	signed := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, h).Methods(method) }
@@ -132,7 +137,7 @@ func (s *Server) routes() http.Handler {
 	mk("/users/me/prompts/{id}", s.patchPrompt, http.MethodPatch)
 	mk("/users/me/prompts/{id}", s.deletePrompt, http.MethodDelete)
 	mk("/users/me/refs", s.listRefs, http.MethodGet)
-	mk("/users/me/refs", s.createRef, http.MethodPost)
+	mkText("/users/me/refs", s.createRef, http.MethodPost)
 	mk("/users/me/refs/{slug}", s.getRef, http.MethodGet)
 	mk("/users/me/refs/{slug}", s.deleteRef, http.MethodDelete)
 	none("/refs/{slug}", s.publicRef, http.MethodGet)
