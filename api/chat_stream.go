@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,20 +95,19 @@ func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	user := currentUser(r).ID
+	ctx, user := r.Context(), currentUser(r).ID
 	turn, err := in.turn(user)
 	if err != nil {
 		return err
 	}
-	thread, err := s.streamThread(r.Context(), user, &in, turn)
+	if err := s.checkStreamThread(ctx, user, &in); err != nil {
+		return err
+	}
+	prepared, err := s.agent.Prepare(ctx, turn)
 	if err != nil {
 		return err
 	}
-	prepared, err := s.agent.Prepare(r.Context(), turn)
-	if err != nil {
-		return err
-	}
-	release, err := s.chats.ClaimStream(r.Context(), user)
+	release, err := s.chats.ClaimStream(ctx, user)
 	if errors.Is(err, chat.ErrTooManyStreams) {
 		return &Error{http.StatusTooManyRequests, "RATE_LIMITED",
 			fmt.Sprintf("at most %d chat streams at once; wait for one to finish", chat.MaxStreamsPerUser), streamRetryAfter}
@@ -116,56 +116,58 @@ func (s *Server) chatStream(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer release()
-	if in.ThreadID == nil {
-		// A new thread keeps the conversation it was started with.
-		if thread, err = s.createStreamThread(r.Context(), user, &in, turn); err != nil {
-			return err
-		}
+	thread, err := s.streamThread(ctx, user, &in, turn)
+	if err != nil {
+		return err
 	}
 	prepared.InThread(thread.ID)
-	tracer := thread.TracerID
-	if in.TracerID != nil {
-		tracer = in.TracerID
-	}
 	sse := startSSE(w, s.chatKeepAlive)
 	defer sse.stop()
 	sse.line("t:" + thread.ID.String())
-	if tracer != nil {
+	if tracer := cmp.Or(in.TracerID, thread.TracerID); tracer != nil {
 		sse.line("tracer:" + *tracer)
 	}
-	res, err := s.agent.Run(r.Context(), prepared, sse)
-	if r.Context().Err() != nil {
-		return nil // the client is gone; what completed is saved
+	res, err := s.agent.Run(ctx, prepared, sse)
+	if ctx.Err() == nil { // else the client is gone; what completed is saved
+		s.endStream(ctx, sse, thread, res, err)
 	}
-	if err != nil {
-		code, msg := "INTERNAL_ERROR", "unexpected server error"
-		if errors.Is(err, chat.ErrModel) {
-			code, msg = "MODEL_ERROR", err.Error()
-		} else {
-			s.log.ErrorContext(r.Context(), "chat turn failed", "thread", thread.ID, "error", err.Error())
-		}
-		sse.event(map[string]any{"type": "error", "code": code, "message": msg})
-	} else {
-		sse.event(map[string]any{"type": "finish", "message_id": res.MessageID, "finish_reason": res.FinishReason, "usage": res.Usage})
-	}
-	sse.Status(chat.StatusDone, "")
-	sse.data("[DONE]")
 	return nil
 }
 
-// streamThread is the request's existing thread (404 when it is not the
-// user's); a new thread is made only once the turn is sure to run.
-func (s *Server) streamThread(ctx context.Context, user uuid.UUID, in *streamRequest, turn chat.Turn) (chat.Thread, error) {
-	if in.ThreadID == nil {
-		if in.ProjectID != nil && (*in.ProjectID == "" || utf8.RuneCountInString(*in.ProjectID) > chat.MaxProjectIDLen) {
-			return chat.Thread{}, invalid("project_id: 1-%d characters", chat.MaxProjectIDLen)
-		}
-		return chat.Thread{}, nil
+// endStream writes the turn's last event: finish, or the error that ended it.
+func (s *Server) endStream(ctx context.Context, sse *sseWriter, thread chat.Thread, res chat.TurnResult, err error) {
+	switch {
+	case err == nil:
+		sse.event(map[string]any{"type": "finish", "message_id": res.MessageID, "finish_reason": res.FinishReason, "usage": res.Usage})
+	case errors.Is(err, chat.ErrModel):
+		sse.event(map[string]any{"type": "error", "code": "MODEL_ERROR", "message": err.Error()})
+	default:
+		s.log.ErrorContext(ctx, "chat turn failed", "thread", thread.ID, "error", err.Error())
+		sse.event(map[string]any{"type": "error", "code": "INTERNAL_ERROR", "message": "unexpected server error"})
 	}
-	return s.chats.GetThread(ctx, user, *in.ThreadID)
+	sse.Status(chat.StatusDone, "")
+	sse.data("[DONE]")
 }
 
-func (s *Server) createStreamThread(ctx context.Context, user uuid.UUID, in *streamRequest, turn chat.Turn) (chat.Thread, error) {
+// checkStreamThread refuses a thread_id that is not the user's (404) and a
+// bad project_id, before anything is spent.
+func (s *Server) checkStreamThread(ctx context.Context, user uuid.UUID, in *streamRequest) error {
+	if in.ThreadID != nil {
+		_, err := s.chats.GetThread(ctx, user, *in.ThreadID)
+		return err
+	}
+	if in.ProjectID != nil && (*in.ProjectID == "" || utf8.RuneCountInString(*in.ProjectID) > chat.MaxProjectIDLen) {
+		return invalid("project_id: 1-%d characters", chat.MaxProjectIDLen)
+	}
+	return nil
+}
+
+// streamThread is the request's thread, or a new one titled from the first
+// user message that keeps the conversation it was started with.
+func (s *Server) streamThread(ctx context.Context, user uuid.UUID, in *streamRequest, turn chat.Turn) (chat.Thread, error) {
+	if in.ThreadID != nil {
+		return s.chats.GetThread(ctx, user, *in.ThreadID)
+	}
 	first := turn.Prompt
 	for _, m := range turn.History {
 		if m.Role == chat.RoleUser {
