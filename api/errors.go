@@ -14,6 +14,7 @@ import (
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
 )
@@ -100,6 +101,10 @@ var errorTable = []struct {
 
 	{chat.ErrThreadNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{chat.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+
+	{schedules.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{schedules.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+	{schedules.ErrTemporal, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
 
 	{vouchers.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{vouchers.ErrNotRedeemable, http.StatusBadRequest, "INVALID_REQUEST"},

@@ -18,6 +18,7 @@ import (
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/vouchers"
 )
 
@@ -34,6 +35,7 @@ type Server struct {
 	payouts   *payouts.Service
 	chats     *chat.Service
 	agent     *chat.Agent // nil: no model configured, the chat listener answers 503
+	schedules *schedules.Service
 	// chatKeepAlive is the stream's keep-alive interval (0: DefaultChatKeepAlive).
 	chatKeepAlive time.Duration
 	// payoutPoll is the bank/Solana check interval of batches started here (0: default).
@@ -54,6 +56,7 @@ type Deps struct {
 	Payouts   *payouts.Service
 	Chats     *chat.Service
 	Agent     *chat.Agent // nil when OPENAI_API_KEY is not set
+	Schedules *schedules.Service
 	// ChatKeepAlive overrides DefaultChatKeepAlive (tests).
 	ChatKeepAlive time.Duration
 	// PayoutPoll overrides workflows.DefaultPayoutPoll for batches (tests).
@@ -67,7 +70,7 @@ func NewServer(d Deps) http.Handler { return newServer(d).routes() }
 func newServer(d Deps) *Server {
 	return &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
 		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts,
-		chats: d.Chats, agent: d.Agent, chatKeepAlive: d.ChatKeepAlive, payoutPoll: d.PayoutPoll, log: d.Log}
+		chats: d.Chats, agent: d.Agent, schedules: d.Schedules, chatKeepAlive: d.ChatKeepAlive, payoutPoll: d.PayoutPoll, log: d.Log}
 }
 
 // handlerFunc is a handler that returns its error instead of writing it, so

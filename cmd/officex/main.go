@@ -33,6 +33,7 @@ import (
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
 	"github.com/officex/officex/internal/usdc"
@@ -271,6 +272,7 @@ func (a *app) serve(ctx context.Context) error {
 		Payouts:   payouts.New(a.pool, a.usdc != nil),
 		Chats:     a.chats(),
 		Agent:     a.agent(),
+		Schedules: a.schedules(),
 	}
 	if deps.Agent == nil {
 		a.log.Warn("OPENAI_API_KEY is not set: the chat listener answers 503")
@@ -319,10 +321,19 @@ func (a *app) agent() *chat.Agent {
 		Model: a.cfg.OpenAIModel, AllowPrivateURLs: a.cfg.AllowPrivateURLs})
 }
 
+// schedules is the schedules service; its Temporal Schedules run on the task queue.
+func (a *app) schedules() *schedules.Service {
+	return schedules.New(a.pool, a.temporal, a.chats(), schedules.Options{TaskQueue: a.cfg.TaskQueue}, a.log)
+}
+
 func (a *app) work(ctx context.Context) error {
+	agent := a.agent()
+	if agent == nil {
+		a.log.Warn("OPENAI_API_KEY is not set: scheduled chat runs fail until it is")
+	}
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
 		Apps: a.apps(), Billing: billing.New(a.pool), Payouts: payouts.New(a.pool, a.usdc != nil), USDC: a.usdc,
-		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs)})
+		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs), Schedules: a.schedules(), Agent: agent})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -331,8 +342,14 @@ func (a *app) work(ctx context.Context) error {
 	relay := &billing.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
 	relayDone := make(chan struct{})
 	go func() { relay.Run(ctx); close(relayDone) }()
+	// Schedule rows whose Temporal Schedule lags (Temporal was down when
+	// they changed) are applied here until they are in step.
+	reconciler := &schedules.Reconciler{Schedules: a.schedules(), Log: a.log}
+	reconcilerDone := make(chan struct{})
+	go func() { reconciler.Run(ctx); close(reconcilerDone) }()
 	<-ctx.Done()
 	<-relayDone
+	<-reconcilerDone
 	w.Stop() // waits for running activities up to the worker's stop timeout
 	return nil
 }
