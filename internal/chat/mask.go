@@ -71,7 +71,7 @@ func (m *maskedStream) write(delta string) {
 		keep = 0
 	}
 	cut := len(m.pending) - keep
-	for cut > 0 && !utf8.RuneStart(m.pending[cut]) && cut < len(m.pending) {
+	for cut > 0 && cut < len(m.pending) && !utf8.RuneStart(m.pending[cut]) {
 		cut-- // never split a character
 	}
 	if cut <= 0 {
