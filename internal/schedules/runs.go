@@ -107,7 +107,9 @@ func newestAction(desc *client.ScheduleDescription) string {
 	return newest.StartWorkflowResult.WorkflowID
 }
 
-func skipKey(schedule uuid.UUID, n int) string { return "skip-" + schedule.String() + "-" + strconv.Itoa(n) }
+func skipKey(schedule uuid.UUID, n int) string {
+	return "skip-" + schedule.String() + "-" + strconv.Itoa(n)
+}
 
 // ensureRun records the run keyed key as running unless it is recorded.
 func (s *Service) ensureRun(ctx context.Context, row dbgen.ChatSchedule, key string) (Run, error) {
