@@ -273,17 +273,18 @@ func TestSchedules_PauseAndResumeReachTemporal(t *testing.T) {
 		t.Fatalf("created paused %v", sch)
 	}
 	d := mustDescribe(t, id)
-	if !d.Schedule.State.Paused || len(d.Schedule.Spec.CronExpressions) != 1 || d.Schedule.Spec.CronExpressions[0] != "0 9 * * MON" ||
-		d.Schedule.Spec.TimeZoneName != "America/New_York" {
+	// Temporal keeps a cron as the calendar it means.
+	cal := d.Schedule.Spec.Calendars
+	if !d.Schedule.State.Paused || len(cal) != 1 || cal[0].Hour[0].Start != 9 || cal[0].Minute[0].Start != 0 ||
+		cal[0].DayOfWeek[0].Start != 1 || cal[0].DayOfWeek[0].End != 1 || d.Schedule.Spec.TimeZoneName != "America/New_York" {
 		t.Fatalf("paused schedule %+v %+v", d.Schedule.State, d.Schedule.Spec)
 	}
 	got := s.c.Do("PATCH", "/users/me/schedules/"+id, map[string]any{"paused": false}, s.user.Headers()).Expect(t, 200, "").Object("schedule")
 	if got["paused"] != false || got["next_run_at"] == nil {
 		t.Fatalf("resumed %v", got)
 	}
-	if mustDescribe(t, id).Schedule.State.Paused {
-		t.Fatal("Temporal Schedule still paused after resume")
-	}
+	// Temporal applies a change to a Schedule shortly after accepting it.
+	eventually(t, 10*time.Second, "Temporal resumed the schedule", func() bool { return !mustDescribe(t, id).Schedule.State.Paused })
 	// A monday 9:00 in New York.
 	next := s.c.Get("/users/me/schedules/"+id, s.user.Headers()).Expect(t, 200, "").Object("schedule")
 	at, _ := time.Parse(time.RFC3339, next["next_run_at"].(string))
@@ -292,9 +293,7 @@ func TestSchedules_PauseAndResumeReachTemporal(t *testing.T) {
 		t.Fatalf("next run %v (%s)", next["next_run_at"], at)
 	}
 	s.c.Do("PATCH", "/users/me/schedules/"+id, map[string]any{"paused": true}, s.user.Headers()).Expect(t, 200, "")
-	if !mustDescribe(t, id).Schedule.State.Paused {
-		t.Fatal("Temporal Schedule not paused again")
-	}
+	eventually(t, 10*time.Second, "Temporal paused the schedule again", func() bool { return mustDescribe(t, id).Schedule.State.Paused })
 
 	// Switching to an interval replaces the cron, in the row and in Temporal.
 	got = s.c.Do("PATCH", "/users/me/schedules/"+id, map[string]any{"interval_seconds": 7200, "title": "Every two hours"},
@@ -302,9 +301,12 @@ func TestSchedules_PauseAndResumeReachTemporal(t *testing.T) {
 	if got["cron"] != nil || got["interval_seconds"] != 7200.0 || got["title"] != "Every two hours" || got["paused"] != true {
 		t.Fatalf("patched %v", got)
 	}
-	d = mustDescribe(t, id)
-	if len(d.Schedule.Spec.CronExpressions) != 0 || len(d.Schedule.Spec.Intervals) != 1 || d.Schedule.Spec.Intervals[0].Every != 2*time.Hour {
-		t.Fatalf("spec after patch %+v", d.Schedule.Spec)
+	eventually(t, 10*time.Second, "Temporal has the interval", func() bool {
+		d = mustDescribe(t, id)
+		return len(d.Schedule.Spec.Calendars) == 0 && len(d.Schedule.Spec.Intervals) == 1 && d.Schedule.Spec.Intervals[0].Every == 2*time.Hour
+	})
+	if !d.Schedule.State.Paused {
+		t.Fatal("the patch of the spec resumed the schedule")
 	}
 }
 
@@ -437,6 +439,9 @@ func TestSchedules_WorkerStoppedMidRunCompletesOnceAfterRestart(t *testing.T) {
 	}
 	if box := s.inbox(); len(box) != 1 {
 		t.Fatalf("inbox %v", box)
+	}
+	if n := len(s.model.Requests()); n != 2 {
+		t.Fatalf("model asked %d times, want the interrupted attempt and the retry", n)
 	}
 }
 

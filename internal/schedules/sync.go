@@ -169,6 +169,9 @@ func (s *Service) apply(ctx context.Context, row dbgen.ChatSchedule) error {
 		sch.Action = s.action(row)
 		sch.Policy.Overlap = enumspb.SCHEDULE_OVERLAP_POLICY_SKIP
 		sch.Policy.CatchupWindow = CatchupWindow
+		// The update carries the paused state too: Temporal may apply a
+		// pause sent next before this update, which must not undo it.
+		sch.State.Paused = row.Paused
 		return &client.ScheduleUpdate{Schedule: &sch}, nil
 	}})
 	if err != nil {
