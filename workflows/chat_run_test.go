@@ -86,7 +86,9 @@ func (f *fakeChatRun) run(t *testing.T) ChatRunResult {
 	return res
 }
 
-func modelDown() error { return temporal.NewApplicationError("the model failed: the model server answered 503", "ChatModel") }
+func modelDown() error {
+	return temporal.NewApplicationError("the model failed: the model server answered 503", "ChatModel")
+}
 
 func TestChatRunWorkflow_ModelErrorsRetriedThenAnswered(t *testing.T) {
 	f := &fakeChatRun{startStatus: "running", agentErrs: []error{modelDown(), modelDown(), nil}}
