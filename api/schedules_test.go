@@ -638,3 +638,54 @@ func TestSchedules_LimitsAtAndOver(t *testing.T) {
 	c.Do("DELETE", "/users/me/schedules/"+id, nil, h).Expect(t, 200, "")
 	createSchedule(t, pc, u, base(nil))
 }
+
+func TestSchedules_SuspendedUsersRunsAreRecordedSkipped(t *testing.T) {
+	s := newSchedStack(t)
+	s.model.Always(openaiserver.Say("Should not be asked.", 5))
+	id := s.create(map[string]any{"prompt": "p", "interval_seconds": 2})["schedule_id"].(string)
+	s.c.Do("PATCH", "/admin/users/"+s.user.ID, map[string]any{"status": "suspended", "reason": "test"}, testenv.AdminHeaders()).Expect(t, 200, "")
+	var skipped int
+	eventually(t, 30*time.Second, "a run of the suspended user recorded skipped", func() bool {
+		var reason *string
+		err := env.Pool.QueryRow(context.Background(),
+			"SELECT count(*), max(error) FROM chat_schedule_runs WHERE schedule_id = $1 AND status = 'skipped'", id).Scan(&skipped, &reason)
+		return err == nil && skipped > 0 && reason != nil && strings.Contains(*reason, "suspended")
+	})
+	if n := len(s.model.Requests()); n != 0 {
+		t.Fatalf("the model was asked %d times for a suspended user", n)
+	}
+	var threads int
+	if err := env.Pool.QueryRow(context.Background(), "SELECT count(*) FROM chat_threads WHERE user_id = $1", s.user.ID).Scan(&threads); err != nil || threads != 0 {
+		t.Fatalf("%d threads (%v)", threads, err)
+	}
+}
+
+func TestSchedules_WithoutAModelRunsFailSayingSo(t *testing.T) {
+	// The package's worker has no agent, as a worker without OPENAI_API_KEY.
+	url := newServer(t, nil)
+	c := env.ClientFor(t, url)
+	u := c.NewUser()
+	id := createSchedule(t, c, u, map[string]any{"prompt": "p", "interval_seconds": 3600})["schedule_id"].(string)
+	run := c.Post("/users/me/schedules/"+id+"/trigger", nil, u.Headers()).Expect(t, 202, "").Object("run")
+	var got map[string]any
+	eventually(t, 30*time.Second, "the run failed", func() bool {
+		runs := c.Get("/users/me/schedules/"+id+"/runs", u.Headers()).Expect(t, 200, "").Body["runs"].([]any)
+		got = runs[0].(map[string]any)
+		return got["run_id"] == run["run_id"] && got["status"] != "running"
+	})
+	if got["status"] != "failed" || !strings.Contains(fmt.Sprint(got["error"]), "OPENAI_API_KEY") {
+		t.Fatalf("run %v", got)
+	}
+}
+
+func TestSchedules_APausedScheduleCanStillBeTriggered(t *testing.T) {
+	s := newSchedStack(t, openaiserver.Say("On demand.", 4))
+	id := s.create(map[string]any{"prompt": "p", "interval_seconds": 3600, "paused": true})["schedule_id"].(string)
+	run := s.trigger(id)
+	if done := s.waitRun(id, run["run_id"].(string), 30*time.Second); done["status"] != "completed" {
+		t.Fatalf("run %v", done)
+	}
+	if !mustDescribe(t, id).Schedule.State.Paused {
+		t.Fatal("the trigger resumed the schedule")
+	}
+}
