@@ -387,8 +387,8 @@ func (q *Queries) GetChatScheduleSkipsForUpdate(ctx context.Context, id uuid.UUI
 
 const insertChatSchedule = `-- name: InsertChatSchedule :one
 INSERT INTO chat_schedules (user_id, title, prompt, system_prompt, cron, interval_seconds, timezone,
-                            tracer_id, project_id, include_apps, paused)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            tracer_id, project_id, include_apps, paused, sync_next_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => $12::int))
 RETURNING id, user_id, title, prompt, system_prompt, cron, interval_seconds, timezone, tracer_id, project_id, include_apps, paused, version, synced_version, deleted_at, sync_lease_until, sync_attempts, sync_next_at, sync_error, skips_recorded, created_at, updated_at
 `
 
@@ -404,8 +404,10 @@ type InsertChatScheduleParams struct {
 	ProjectID       *string
 	IncludeApps     []string
 	Paused          bool
+	GraceSeconds    int32
 }
 
+// The reconciler leaves the row to the request that wrote it for grace_seconds.
 func (q *Queries) InsertChatSchedule(ctx context.Context, arg InsertChatScheduleParams) (ChatSchedule, error) {
 	row := q.db.QueryRow(ctx, insertChatSchedule,
 		arg.UserID,
@@ -419,6 +421,7 @@ func (q *Queries) InsertChatSchedule(ctx context.Context, arg InsertChatSchedule
 		arg.ProjectID,
 		arg.IncludeApps,
 		arg.Paused,
+		arg.GraceSeconds,
 	)
 	var i ChatSchedule
 	err := row.Scan(
@@ -737,18 +740,20 @@ func (q *Queries) LockUserSchedules(ctx context.Context, id uuid.UUID) (uuid.UUI
 
 const markChatScheduleDeleted = `-- name: MarkChatScheduleDeleted :one
 UPDATE chat_schedules
-SET deleted_at = now(), version = version + 1, sync_next_at = now(), sync_attempts = 0, updated_at = now()
+SET deleted_at = now(), version = version + 1, sync_next_at = now() + make_interval(secs => $3::int),
+    sync_attempts = 0, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL
 RETURNING id, user_id, title, prompt, system_prompt, cron, interval_seconds, timezone, tracer_id, project_id, include_apps, paused, version, synced_version, deleted_at, sync_lease_until, sync_attempts, sync_next_at, sync_error, skips_recorded, created_at, updated_at
 `
 
 type MarkChatScheduleDeletedParams struct {
-	ID     uuid.UUID
-	UserID uuid.UUID
+	ID           uuid.UUID
+	UserID       uuid.UUID
+	GraceSeconds int32
 }
 
 func (q *Queries) MarkChatScheduleDeleted(ctx context.Context, arg MarkChatScheduleDeletedParams) (ChatSchedule, error) {
-	row := q.db.QueryRow(ctx, markChatScheduleDeleted, arg.ID, arg.UserID)
+	row := q.db.QueryRow(ctx, markChatScheduleDeleted, arg.ID, arg.UserID, arg.GraceSeconds)
 	var i ChatSchedule
 	err := row.Scan(
 		&i.ID,
@@ -870,7 +875,8 @@ const updateChatSchedule = `-- name: UpdateChatSchedule :one
 UPDATE chat_schedules
 SET title = $3, prompt = $4, system_prompt = $5, cron = $6, interval_seconds = $7, timezone = $8,
     tracer_id = $9, project_id = $10, include_apps = $11, paused = $12,
-    version = version + 1, sync_next_at = now(), sync_attempts = 0, updated_at = now()
+    version = version + 1, sync_next_at = now() + make_interval(secs => $13::int),
+    sync_attempts = 0, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL
 RETURNING id, user_id, title, prompt, system_prompt, cron, interval_seconds, timezone, tracer_id, project_id, include_apps, paused, version, synced_version, deleted_at, sync_lease_until, sync_attempts, sync_next_at, sync_error, skips_recorded, created_at, updated_at
 `
@@ -888,6 +894,7 @@ type UpdateChatScheduleParams struct {
 	ProjectID       *string
 	IncludeApps     []string
 	Paused          bool
+	GraceSeconds    int32
 }
 
 func (q *Queries) UpdateChatSchedule(ctx context.Context, arg UpdateChatScheduleParams) (ChatSchedule, error) {
@@ -904,6 +911,7 @@ func (q *Queries) UpdateChatSchedule(ctx context.Context, arg UpdateChatSchedule
 		arg.ProjectID,
 		arg.IncludeApps,
 		arg.Paused,
+		arg.GraceSeconds,
 	)
 	var i ChatSchedule
 	err := row.Scan(

@@ -7,9 +7,10 @@ SELECT id FROM users WHERE id = $1 FOR UPDATE;
 SELECT count(*)::int FROM chat_schedules WHERE user_id = $1 AND deleted_at IS NULL;
 
 -- name: InsertChatSchedule :one
+-- The reconciler leaves the row to the request that wrote it for grace_seconds.
 INSERT INTO chat_schedules (user_id, title, prompt, system_prompt, cron, interval_seconds, timezone,
-                            tracer_id, project_id, include_apps, paused)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                            tracer_id, project_id, include_apps, paused, sync_next_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now() + make_interval(secs => sqlc.arg(grace_seconds)::int))
 RETURNING *;
 
 -- name: GetChatSchedule :one
@@ -34,13 +35,15 @@ ORDER BY created_at DESC, id DESC LIMIT sqlc.arg(row_limit);
 UPDATE chat_schedules
 SET title = $3, prompt = $4, system_prompt = $5, cron = $6, interval_seconds = $7, timezone = $8,
     tracer_id = $9, project_id = $10, include_apps = $11, paused = $12,
-    version = version + 1, sync_next_at = now(), sync_attempts = 0, updated_at = now()
+    version = version + 1, sync_next_at = now() + make_interval(secs => sqlc.arg(grace_seconds)::int),
+    sync_attempts = 0, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL
 RETURNING *;
 
 -- name: MarkChatScheduleDeleted :one
 UPDATE chat_schedules
-SET deleted_at = now(), version = version + 1, sync_next_at = now(), sync_attempts = 0, updated_at = now()
+SET deleted_at = now(), version = version + 1, sync_next_at = now() + make_interval(secs => sqlc.arg(grace_seconds)::int),
+    sync_attempts = 0, updated_at = now()
 WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL
 RETURNING *;
 

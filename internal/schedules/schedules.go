@@ -246,8 +246,10 @@ func (s *Service) Create(ctx context.Context, user uuid.UUID, f Fields) (Schedul
 func insertParams(user uuid.UUID, f Fields) dbgen.InsertChatScheduleParams {
 	return dbgen.InsertChatScheduleParams{UserID: user, Title: f.Title, Prompt: f.Prompt, SystemPrompt: f.SystemPrompt,
 		Cron: f.Cron, IntervalSeconds: int32Ptr(f.IntervalSeconds), Timezone: f.Timezone, TracerID: f.TracerID,
-		ProjectID: f.ProjectID, IncludeApps: nonNil(f.IncludeApps), Paused: f.Paused}
+		ProjectID: f.ProjectID, IncludeApps: nonNil(f.IncludeApps), Paused: f.Paused, GraceSeconds: graceSeconds}
 }
+
+var graceSeconds = int32(SyncGrace / time.Second)
 
 func int32Ptr(p *int) *int32 {
 	if p == nil {
@@ -429,7 +431,8 @@ func (s *Service) Update(ctx context.Context, user, id uuid.UUID, p Patch) (Sche
 		}
 		row, err = q.UpdateChatSchedule(ctx, dbgen.UpdateChatScheduleParams{ID: id, UserID: user, Title: f.Title, Prompt: f.Prompt,
 			SystemPrompt: f.SystemPrompt, Cron: f.Cron, IntervalSeconds: int32Ptr(f.IntervalSeconds), Timezone: f.Timezone,
-			TracerID: f.TracerID, ProjectID: f.ProjectID, IncludeApps: nonNil(f.IncludeApps), Paused: f.Paused})
+			TracerID: f.TracerID, ProjectID: f.ProjectID, IncludeApps: nonNil(f.IncludeApps), Paused: f.Paused,
+			GraceSeconds: graceSeconds})
 		return err
 	})
 	if err != nil {
@@ -446,7 +449,8 @@ func (s *Service) Update(ctx context.Context, user, id uuid.UUID, p Patch) (Sche
 // then the row; when Temporal does not answer, the reconciler finishes it.
 // Runs already going finish; the runs stay in the tracer's timeline.
 func (s *Service) Delete(ctx context.Context, user, id uuid.UUID) error {
-	row, err := dbgen.New(s.pool).MarkChatScheduleDeleted(ctx, dbgen.MarkChatScheduleDeletedParams{ID: id, UserID: user})
+	row, err := dbgen.New(s.pool).MarkChatScheduleDeleted(ctx, dbgen.MarkChatScheduleDeletedParams{ID: id, UserID: user,
+		GraceSeconds: graceSeconds})
 	if db.IsNotFound(err) {
 		return ErrNotFound
 	}

@@ -36,6 +36,10 @@ const (
 	DefaultSyncTimeout = 10 * time.Second
 	// SyncLease outlasts any application (SyncTimeout plus the database writes).
 	SyncLease = time.Minute
+	// SyncGrace: the reconciler leaves a fresh change this long to the
+	// request that made it (which applies it at once), and takes it after
+	// that when the request's process died in between.
+	SyncGrace = 15 * time.Second
 	// MaxSyncRounds bounds how often Sync re-applies a row changed meanwhile.
 	MaxSyncRounds = 3
 	// MaxSyncBackoff bounds the reconciler's wait between attempts on one row.
