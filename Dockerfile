@@ -21,6 +21,9 @@ RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache
 FROM debian:bookworm-slim
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/officex /usr/local/bin/officex
+# The local upload store's directory (OFFICEX_UPLOAD_DIR in docker-compose.yml),
+# owned by the runtime user so a volume mounted there starts writable.
+RUN install -d -o 65532 -g 65532 /data/uploads
 USER 65532:65532
 EXPOSE 8080 8081
 ENTRYPOINT ["officex"]

@@ -15,6 +15,7 @@ import (
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/schedules"
+	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
 )
@@ -111,6 +112,11 @@ var errorTable = []struct {
 	{vouchers.ErrAlreadyRedeemed, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{vouchers.ErrExists, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{vouchers.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+
+	{uploads.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+	{uploads.ErrForbidden, http.StatusForbidden, "FORBIDDEN"},
+	{uploads.ErrTooLarge, http.StatusRequestEntityTooLarge, "INVALID_REQUEST"},
+	{uploads.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 }
 
 // toAPIError turns any handler error into the answer to send, logging the

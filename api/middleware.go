@@ -111,7 +111,12 @@ func withRecovery(log *slog.Logger) func(http.Handler) http.Handler {
 	}
 }
 
-// withBodyLimit caps every request body at MaxBodyBytes.
+// Unwrap lets http.ResponseController reach the connection (an upload PUT
+// extends its read deadline).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// withBodyLimit caps a request body at MaxBodyBytes. router.go applies it to
+// every route but the signed upload files, whose store sets its own cap.
 func withBodyLimit(next http.Handler) http.Handler { return withBodyLimitOf(MaxBodyBytes)(next) }
 
 // withBodyLimitOf caps every request body at n bytes.

@@ -8,7 +8,8 @@ import (
 
 // routes registers every route with its auth mode, grouped like the reference.
 // none: no auth; mk: master key; is and bill: install secret (bill: the lean
-// check of the billing hot path); admin: superadmin secret.
+// check of the billing hot path); admin: superadmin secret; signed: the URL's
+// own signature (upload files).
 func (s *Server) routes() http.Handler {
 	root := mux.NewRouter()
 	root.NotFoundHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errNotFound })
@@ -17,8 +18,16 @@ func (s *Server) routes() http.Handler {
 	root.Handle("/readyz", handlerFunc(s.readyz)).Methods(http.MethodGet)
 
 	// Routes are registered on root with the /v1 prefix (not a subrouter) so
-	// a wrong method answers 405, which mux subrouters do not.
-	route := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, h).Methods(method) }
+	// a wrong method answers 405, which mux subrouters do not. Every body is
+	// capped at MaxBodyBytes here, per route rather than around the whole
+	// router, so the signed upload files below can take the store's own cap
+	// (25 MiB by default) without a path exemption in the middleware.
+	route := func(path string, h handlerFunc, method string) {
+		root.Handle("/v1"+path, withBodyLimit(h)).Methods(method)
+	}
+	// signed: authenticated by the URL's signature alone; no body limit here,
+	// the handler reads the body through the upload store's own cap.
+	signed := func(path string, h handlerFunc, method string) { root.Handle("/v1"+path, h).Methods(method) }
 	none := route
 	mk := func(path string, h handlerFunc, method string) { route(path, s.masterKey(h), method) }
 	is := func(path string, h handlerFunc, method string) { route(path, s.installSecret(h), method) }
@@ -120,6 +129,12 @@ func (s *Server) routes() http.Handler {
 	mk("/users/me/schedules/{id}/trigger", s.triggerSchedule, http.MethodPost)
 	mk("/users/me/schedules/{id}/runs", s.scheduleRuns, http.MethodGet)
 
+	// Uploads (the local store's files: PUT and GET at URLs presign signed;
+	// keys contain "/", so {key} takes the rest of the path)
+	mk("/uploads/presign", s.presignUpload, http.MethodPost)
+	signed("/uploads/files/{key:.+}", s.putUploadFile, http.MethodPut)
+	signed("/uploads/files/{key:.+}", s.getUploadFile, http.MethodGet)
+
 	// Admin: users
 	admin("/admin/users", s.adminListUsers, http.MethodGet)
 	admin("/admin/users/{id}", s.adminGetUser, http.MethodGet)
@@ -155,7 +170,7 @@ func (s *Server) routes() http.Handler {
 	admin("/admin/vouchers/{code}", s.adminPatchVoucher, http.MethodPatch)
 	admin("/admin/vouchers/{code}", s.adminDeleteVoucher, http.MethodDelete)
 
-	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log), withBodyLimit)
+	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log))
 }
 
 // chain wraps h so the first middleware listed runs first.

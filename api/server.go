@@ -19,6 +19,7 @@ import (
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/schedules"
+	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 )
 
@@ -38,6 +39,10 @@ type Server struct {
 	schedules *schedules.Service
 	// chatKeepAlive is the stream's keep-alive interval (0: DefaultChatKeepAlive).
 	chatKeepAlive time.Duration
+	uploads       uploads.Store
+	// localUploads is uploads when it is the local store, whose signed URLs
+	// this API serves; nil with S3.
+	localUploads *uploads.Local
 	// payoutPoll is the bank/Solana check interval of batches started here (0: default).
 	payoutPoll time.Duration
 	log        *slog.Logger
@@ -59,6 +64,7 @@ type Deps struct {
 	Schedules *schedules.Service
 	// ChatKeepAlive overrides DefaultChatKeepAlive (tests).
 	ChatKeepAlive time.Duration
+	Uploads       uploads.Store // nil: upload routes answer 404
 	// PayoutPoll overrides workflows.DefaultPayoutPoll for batches (tests).
 	PayoutPoll time.Duration
 	Log        *slog.Logger
@@ -68,9 +74,12 @@ type Deps struct {
 func NewServer(d Deps) http.Handler { return newServer(d).routes() }
 
 func newServer(d Deps) *Server {
-	return &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
+	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
 		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts,
-		chats: d.Chats, agent: d.Agent, schedules: d.Schedules, chatKeepAlive: d.ChatKeepAlive, payoutPoll: d.PayoutPoll, log: d.Log}
+		chats: d.Chats, agent: d.Agent, schedules: d.Schedules, chatKeepAlive: d.ChatKeepAlive, uploads: d.Uploads,
+		payoutPoll: d.PayoutPoll, log: d.Log}
+	s.localUploads, _ = d.Uploads.(*uploads.Local)
+	return s
 }
 
 // handlerFunc is a handler that returns its error instead of writing it, so

@@ -27,6 +27,8 @@ var designVariables = []string{
 	"SOLANA_RPC_URL", "SOLANA_PAYER_KEYPAIR", "USDC_MINT",
 	"OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL",
 	"SMTP_URL", "MAIL_FROM",
+	"OFFICEX_PUBLIC_URL", "OFFICEX_UPLOAD_DIR", "OFFICEX_UPLOAD_MAX_BYTES",
+	"S3_BUCKET", "S3_ENDPOINT", "S3_REGION",
 }
 
 // userEnv is what the file's header tells a user to export before

@@ -36,6 +36,7 @@ import (
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/usdc"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -262,6 +263,10 @@ func (a *app) serve(ctx context.Context) error {
 		}
 		sender = smtp
 	}
+	store, err := uploadStore(ctx, a.cfg)
+	if err != nil {
+		return err
+	}
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
 		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
@@ -270,6 +275,7 @@ func (a *app) serve(ctx context.Context) error {
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
 		Payouts:   payouts.New(a.pool, a.usdc != nil),
+		Uploads:   store,
 		Chats:     a.chats(),
 		Agent:     a.agent(),
 		Schedules: a.schedules(),
@@ -321,9 +327,21 @@ func (a *app) agent() *chat.Agent {
 		Model: a.cfg.OpenAIModel, AllowPrivateURLs: a.cfg.AllowPrivateURLs})
 }
 
-// schedules is the schedules service; its Temporal Schedules run on the task queue.
+// schedules is the schedules service; its Temporal Schedules run on the task
+// queue, its inbox messages link threads under OFFICEX_PUBLIC_URL.
 func (a *app) schedules() *schedules.Service {
-	return schedules.New(a.pool, a.temporal, a.chats(), schedules.Options{TaskQueue: a.cfg.TaskQueue}, a.log)
+	return schedules.New(a.pool, a.temporal, a.chats(), schedules.Options{TaskQueue: a.cfg.TaskQueue, PublicURL: a.cfg.PublicURL}, a.log)
+}
+
+// uploadStore is S3 when S3_BUCKET is set, else the local store under
+// OFFICEX_UPLOAD_DIR (created if missing) whose files this API serves.
+func uploadStore(ctx context.Context, cfg config.Config) (uploads.Store, error) {
+	if cfg.S3Bucket != "" {
+		return uploads.NewS3(ctx, uploads.S3Options{Bucket: cfg.S3Bucket, Endpoint: cfg.S3Endpoint,
+			Region: cfg.S3Region, MaxBytes: cfg.UploadMaxBytes})
+	}
+	return uploads.NewLocal(uploads.LocalOptions{Dir: cfg.UploadDir, MaxBytes: cfg.UploadMaxBytes,
+		PublicURL: cfg.PublicURL, EncryptionKey: cfg.EncryptionKey})
 }
 
 func (a *app) work(ctx context.Context) error {

@@ -42,7 +42,17 @@ type Config struct {
 
 	SMTPURL  string
 	MailFrom string
+
+	PublicURL      string // "": the scheme and host of each request; never ends in "/"
+	UploadDir      string
+	UploadMaxBytes int64
+	S3Bucket       string // set: uploads go to S3 instead of UploadDir
+	S3Endpoint     string
+	S3Region       string
 }
+
+// DefaultUploadMaxBytes is the default of OFFICEX_UPLOAD_MAX_BYTES (25 MiB).
+const DefaultUploadMaxBytes = 25 << 20
 
 // MinAdminSecretLength keeps a guessable superadmin secret out of production.
 const MinAdminSecretLength = 16
@@ -87,6 +97,11 @@ func Load(getenv func(string) string) (Config, error) {
 		OpenAIModel:         get("OPENAI_MODEL", "gpt-4o-mini"),
 		SMTPURL:             get("SMTP_URL", ""),
 		MailFrom:            get("MAIL_FROM", "OfficeX <no-reply@officex.local>"),
+		PublicURL:           strings.TrimRight(get("OFFICEX_PUBLIC_URL", ""), "/"),
+		UploadDir:           get("OFFICEX_UPLOAD_DIR", ".data/uploads"),
+		S3Bucket:            get("S3_BUCKET", ""),
+		S3Endpoint:          get("S3_ENDPOINT", ""),
+		S3Region:            get("S3_REGION", ""),
 	}
 
 	c.ChatDailyTokens = 2_000_000
@@ -127,7 +142,30 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("STRIPE_API_BASE=%q: want an http(s) URL", c.StripeAPIBase))
 		}
 	}
+	if c.PublicURL != "" && !isHTTPURL(c.PublicURL) {
+		errs = append(errs, fmt.Errorf("OFFICEX_PUBLIC_URL=%q: want an absolute http(s) URL without query or fragment, e.g. https://api.example.com", c.PublicURL))
+	}
+	raw := get("OFFICEX_UPLOAD_MAX_BYTES", strconv.Itoa(DefaultUploadMaxBytes))
+	if n, err := strconv.ParseInt(raw, 10, 64); err != nil || n < 1 {
+		errs = append(errs, fmt.Errorf("OFFICEX_UPLOAD_MAX_BYTES=%q: want a positive whole number of bytes", raw))
+	} else {
+		c.UploadMaxBytes = n
+	}
+	if c.S3Endpoint != "" && !isHTTPURL(c.S3Endpoint) {
+		errs = append(errs, fmt.Errorf("S3_ENDPOINT=%q: want an absolute http(s) URL", c.S3Endpoint))
+	}
+	if c.S3Endpoint != "" && c.S3Bucket == "" {
+		errs = append(errs, errors.New("S3_ENDPOINT is set but S3_BUCKET is not: uploads would silently stay on local disk"))
+	}
 	return c, errors.Join(errs...)
+}
+
+// isHTTPURL reports whether raw is an absolute http(s) URL with a host and
+// no query or fragment (it is a base other URLs are built on).
+func isHTTPURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.RawQuery == "" && u.Fragment == "" && u.User == nil && !strings.HasSuffix(raw, "?") && !strings.HasSuffix(raw, "#")
 }
 
 // FromEnv loads the process environment.

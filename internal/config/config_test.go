@@ -55,3 +55,42 @@ func TestLoad_RequiresKeyAndMailOutsideTestingMode(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoad_UploadDefaultsAndValues(t *testing.T) {
+	base := map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true"}
+	c, err := Load(env(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicURL != "" || c.UploadDir != ".data/uploads" || c.UploadMaxBytes != 26214400 || c.S3Bucket != "" {
+		t.Fatalf("upload defaults: %+v", c)
+	}
+	base["OFFICEX_PUBLIC_URL"] = "https://api.example.com/base/"
+	base["OFFICEX_UPLOAD_MAX_BYTES"] = "1"
+	base["S3_BUCKET"], base["S3_ENDPOINT"], base["S3_REGION"] = "files", "http://127.0.0.1:9000", "eu-west-1"
+	if c, err = Load(env(base)); err != nil {
+		t.Fatal(err)
+	}
+	if c.PublicURL != "https://api.example.com/base" || c.UploadMaxBytes != 1 || c.S3Endpoint != "http://127.0.0.1:9000" || c.S3Region != "eu-west-1" {
+		t.Fatalf("upload values: %+v", c)
+	}
+}
+
+func TestLoad_RefusesBadUploadValues(t *testing.T) {
+	for name, bad := range map[string][]string{
+		"OFFICEX_PUBLIC_URL":       {"api.example.com", "/v1", "ftp://example.com", "https://", "https://example.com?x=1", "https://u:p@example.com"},
+		"OFFICEX_UPLOAD_MAX_BYTES": {"0", "-1", "25MiB", "1.5", "99999999999999999999"},
+		"S3_ENDPOINT":              {"minio:9000"},
+	} {
+		for _, v := range bad {
+			_, err := Load(env(map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true", "S3_BUCKET": "b", name: v}))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: err = %v", name, v, err)
+			}
+		}
+	}
+	_, err := Load(env(map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true", "S3_ENDPOINT": "http://minio:9000"}))
+	if err == nil || !strings.Contains(err.Error(), "S3_BUCKET") {
+		t.Fatalf("endpoint without bucket: %v", err)
+	}
+}

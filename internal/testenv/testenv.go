@@ -40,6 +40,7 @@ import (
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/worker"
@@ -62,7 +63,9 @@ type Env struct {
 	Stripe              *stripesim.Server
 	StripeURL           string
 	StripeWebhookSecret string
-	worker              sdkworker.Worker
+	// Uploads is the local upload store, in a temp directory of the package.
+	Uploads *uploads.Local
+	worker  sdkworker.Worker
 }
 
 // TestPayoutPoll is how often test payouts check a bank payout or a
@@ -106,6 +109,10 @@ func Start() (*Env, func(), error) {
 		return nil, nil, err
 	}
 	dsn.Path = "/" + name
+	uploadDir, err := os.MkdirTemp("", "officex-uploads-")
+	if err != nil {
+		return nil, nil, err
+	}
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	cfg, err := config.Load(func(k string) string {
@@ -119,6 +126,7 @@ func Start() (*Env, func(), error) {
 			"OFFICEX_ALLOW_PRIVATE_URLS": "true",
 			"STRIPE_SECRET_KEY":          "sk_test_123",
 			"STRIPE_WEBHOOK_SECRET":      StripeWebhookSecret,
+			"OFFICEX_UPLOAD_DIR":         uploadDir,
 		}[k]
 	})
 	if err != nil {
@@ -144,10 +152,15 @@ func Start() (*Env, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	store, err := uploads.NewLocal(uploads.LocalOptions{Dir: cfg.UploadDir, MaxBytes: cfg.UploadMaxBytes,
+		PublicURL: cfg.PublicURL, EncryptionKey: cfg.EncryptionKey})
+	if err != nil {
+		return nil, nil, err
+	}
 	sim := stripesim.New()
 	simServer := httptest.NewServer(sim)
 	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
-		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret}
+		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store}
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
 	if err := w.Start(); err != nil {
@@ -180,6 +193,7 @@ func Start() (*Env, func(), error) {
 		if err := db.DropDatabase(ctx, cfg.DatabaseURL); err != nil {
 			fmt.Fprintf(os.Stderr, "testenv: drop %s: %v\n", name, err)
 		}
+		os.RemoveAll(uploadDir)
 	}
 	return env, teardown, nil
 }
@@ -205,6 +219,7 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Vouchers:  vouchers.New(e.Pool),
 		Apps:      e.Apps(),
 		Billing:   billing.New(e.Pool),
+		Uploads:   e.Uploads,
 		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
 		Chats: e.Chats(), Schedules: e.Schedules(e.Config.TaskQueue)}
 	if edit != nil {
