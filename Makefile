@@ -33,6 +33,10 @@ tools:
 # test-mode simulator, so Stripe's test tokens (tok_visa succeeds,
 # tok_chargeDeclined declines) work offline. To send the same requests to
 # stripe-mock instead: STRIPE_SECRET_KEY=sk_test_123 STRIPE_API_BASE=$(STRIPE_MOCK_URL).
+# The chat agent needs a model: point it at any OpenAI-compatible server, e.g. a
+# local Ollama: OPENAI_API_KEY=local OPENAI_BASE_URL=http://127.0.0.1:11434/v1
+# OPENAI_MODEL=llama3.1 make dev (without OPENAI_API_KEY the chat listener, on
+# :8081, answers 503).
 dev: tools $(ENCRYPTION_KEY_FILE)
 	@export OFFICEX_TESTING_MODE="$${OFFICEX_TESTING_MODE:-true}" \
 		OFFICEX_ALLOW_PRIVATE_URLS="$${OFFICEX_ALLOW_PRIVATE_URLS:-true}" \

@@ -13,7 +13,9 @@ import (
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/payouts"
+	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/refs"
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
@@ -102,6 +104,14 @@ var errorTable = []struct {
 
 	{chat.ErrThreadNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{chat.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+
+	{prompts.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{prompts.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+
+	{refs.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{refs.ErrThreadNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{refs.ErrSlugTaken, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{refs.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 
 	{schedules.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{schedules.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},

@@ -135,6 +135,18 @@ func (s *Server) routes() http.Handler {
 	signed("/uploads/files/{key:.+}", s.putUploadFile, http.MethodPut)
 	signed("/uploads/files/{key:.+}", s.getUploadFile, http.MethodGet)
 
+	// Prompts, refs (a ref's public page needs no auth: anyone with the link reads it)
+	mk("/users/me/prompts", s.listPrompts, http.MethodGet)
+	mk("/users/me/prompts", s.createPrompt, http.MethodPost)
+	mk("/users/me/prompts/{id}", s.getPrompt, http.MethodGet)
+	mk("/users/me/prompts/{id}", s.patchPrompt, http.MethodPatch)
+	mk("/users/me/prompts/{id}", s.deletePrompt, http.MethodDelete)
+	mk("/users/me/refs", s.listRefs, http.MethodGet)
+	mk("/users/me/refs", s.createRef, http.MethodPost)
+	mk("/users/me/refs/{slug}", s.getRef, http.MethodGet)
+	mk("/users/me/refs/{slug}", s.deleteRef, http.MethodDelete)
+	none("/refs/{slug}", s.publicRef, http.MethodGet)
+
 	// Admin: users
 	admin("/admin/users", s.adminListUsers, http.MethodGet)
 	admin("/admin/users/{id}", s.adminGetUser, http.MethodGet)

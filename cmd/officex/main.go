@@ -32,7 +32,9 @@ import (
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/payouts"
+	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/refs"
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
@@ -278,6 +280,8 @@ func (a *app) serve(ctx context.Context) error {
 		Uploads:   store,
 		Chats:     a.chats(),
 		Agent:     a.agent(),
+		Prompts:   prompts.New(a.pool),
+		Refs:      refs.New(a.pool),
 		Schedules: a.schedules(),
 	}
 	if deps.Agent == nil {

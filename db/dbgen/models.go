@@ -264,6 +264,28 @@ type PayoutEvent struct {
 	CreatedAt time.Time
 }
 
+type Prompt struct {
+	ID        uuid.UUID
+	UserID    uuid.UUID
+	Title     string
+	Content   string
+	Tags      []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+type Ref struct {
+	ID             uuid.UUID
+	Slug           string
+	UserID         uuid.UUID
+	Title          string
+	Content        *string
+	Messages       []byte
+	SourceThreadID uuid.NullUUID
+	CreatedAt      time.Time
+	DeletedAt      *time.Time
+}
+
 type Reservation struct {
 	ID           uuid.UUID
 	InstallID    uuid.UUID

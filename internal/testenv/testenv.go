@@ -36,7 +36,9 @@ import (
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/payouts"
+	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
+	"github.com/officex/officex/internal/refs"
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
@@ -221,7 +223,7 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Billing:   billing.New(e.Pool),
 		Uploads:   e.Uploads,
 		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
-		Chats: e.Chats(), Schedules: e.Schedules(e.Config.TaskQueue)}
+		Chats: e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool), Schedules: e.Schedules(e.Config.TaskQueue)}
 	if edit != nil {
 		edit(&d)
 	}
