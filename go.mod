@@ -16,6 +16,7 @@ require (
 	github.com/mr-tron/base58 v1.2.0
 	github.com/openai/openai-go/v3 v3.98.0
 	github.com/pressly/goose/v3 v3.30.0
+	github.com/robfig/cron/v3 v3.0.1
 	github.com/wneessen/go-mail v0.8.1
 	go.temporal.io/sdk v1.51.0
 )

@@ -16,6 +16,7 @@ import (
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/refs"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -111,6 +112,10 @@ var errorTable = []struct {
 	{refs.ErrThreadNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{refs.ErrSlugTaken, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{refs.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+
+	{schedules.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{schedules.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
+	{schedules.ErrTemporal, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
 
 	{vouchers.ErrNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{vouchers.ErrNotRedeemable, http.StatusBadRequest, "INVALID_REQUEST"},

@@ -123,8 +123,12 @@ func (s *Server) myInbox(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writePage(w, "messages", list, limit, noErr(func(m apps.Message) map[string]any {
+		var app any // null: a message from OfficeX itself (a scheduled run)
+		if m.AppID != nil {
+			app = map[string]any{"app_id": *m.AppID, "name": m.AppName}
+		}
 		return map[string]any{"message_id": m.ID, "id": m.ExternalID, "title": m.Title, "text": m.Text, "url": m.URL,
-			"icon": m.Icon, "app": map[string]any{"app_id": m.AppID, "name": m.AppName}, "read": m.Read, "created_at": m.CreatedAt}
+			"icon": m.Icon, "app": app, "read": m.Read, "created_at": m.CreatedAt}
 	}), func(m apps.Message) keysetCursor { return keysetCursor{Created: m.CreatedAt, ID: uuid.MustParse(m.ID)} })
 }
 

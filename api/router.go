@@ -123,6 +123,16 @@ func (s *Server) routes() http.Handler {
 	mk("/users/me/chats/{id}", s.getChat, http.MethodGet)
 	mk("/users/me/chats/{id}", s.patchChat, http.MethodPatch)
 	mk("/users/me/chats/{id}", s.deleteChat, http.MethodDelete)
+	mk("/users/me/tracers/{tracer_id}", s.tracer, http.MethodGet)
+
+	// Schedules (scheduled agent runs; each is a Temporal Schedule chat-schedule-<id>)
+	mk("/users/me/schedules", s.listSchedules, http.MethodGet)
+	mk("/users/me/schedules", s.createSchedule, http.MethodPost)
+	mk("/users/me/schedules/{id}", s.getSchedule, http.MethodGet)
+	mk("/users/me/schedules/{id}", s.patchSchedule, http.MethodPatch)
+	mk("/users/me/schedules/{id}", s.deleteSchedule, http.MethodDelete)
+	mk("/users/me/schedules/{id}/trigger", s.triggerSchedule, http.MethodPost)
+	mk("/users/me/schedules/{id}/runs", s.scheduleRuns, http.MethodGet)
 
 	// Uploads (the local store's files: PUT and GET at URLs presign signed;
 	// keys contain "/", so {key} takes the rest of the path)

@@ -20,6 +20,7 @@ import (
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/refs"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 )
@@ -39,6 +40,7 @@ type Server struct {
 	agent     *chat.Agent // nil: no model configured, the chat listener answers 503
 	prompts   *prompts.Service
 	refs      *refs.Service
+	schedules *schedules.Service
 	// chatKeepAlive is the stream's keep-alive interval (0: DefaultChatKeepAlive).
 	chatKeepAlive time.Duration
 	uploads       uploads.Store
@@ -65,6 +67,7 @@ type Deps struct {
 	Agent     *chat.Agent // nil when OPENAI_API_KEY is not set
 	Prompts   *prompts.Service
 	Refs      *refs.Service
+	Schedules *schedules.Service
 	// ChatKeepAlive overrides DefaultChatKeepAlive (tests).
 	ChatKeepAlive time.Duration
 	Uploads       uploads.Store // nil: upload routes answer 404
@@ -79,8 +82,8 @@ func NewServer(d Deps) http.Handler { return newServer(d).routes() }
 func newServer(d Deps) *Server {
 	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
 		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts,
-		chats: d.Chats, agent: d.Agent, prompts: d.Prompts, refs: d.Refs, chatKeepAlive: d.ChatKeepAlive,
-		uploads: d.Uploads, payoutPoll: d.PayoutPoll, log: d.Log}
+		chats: d.Chats, agent: d.Agent, prompts: d.Prompts, refs: d.Refs, schedules: d.Schedules,
+		chatKeepAlive: d.ChatKeepAlive, uploads: d.Uploads, payoutPoll: d.PayoutPoll, log: d.Log}
 	s.localUploads, _ = d.Uploads.(*uploads.Local)
 	return s
 }

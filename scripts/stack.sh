@@ -122,6 +122,31 @@ stack_temporal() {
 	fi
 }
 
+# Search attributes every ChatRunWorkflow carries (set on its Schedule's
+# action), so the Temporal UI finds a user's or a tracer's runs.
+STACK_SEARCH_ATTRIBUTES=(OfficexUserId OfficexTracerId)
+
+# stack_search_attributes: register the Keyword search attributes on the
+# Temporal server when missing (whether this script started it or not).
+stack_search_attributes() {
+	local bin name existing
+	bin=$(tool_path temporal)
+	existing=$("$bin" operator search-attribute list --address "$STACK_HOST:$STACK_TEMPORAL_PORT" 2>/dev/null) || {
+		stack_log "could not list Temporal search attributes"
+		return 1
+	}
+	for name in "${STACK_SEARCH_ATTRIBUTES[@]}"; do
+		if ! grep -qw "$name" <<<"$existing"; then
+			"$bin" operator search-attribute create --name "$name" --type Keyword \
+				--address "$STACK_HOST:$STACK_TEMPORAL_PORT" >/dev/null || {
+				stack_log "could not create the Temporal search attribute $name"
+				return 1
+			}
+			stack_log "Temporal search attribute $name (Keyword) created"
+		fi
+	done
+}
+
 # stack_stripe_mock: Stripe's own API mock, unless one answers.
 stack_stripe_mock() {
 	local bin
@@ -166,6 +191,7 @@ stack_up() {
 	esac
 	stack_ensure_postgres &&
 		stack_temporal "$1" &&
+		stack_search_attributes &&
 		stack_stripe_mock
 }
 

@@ -14,11 +14,14 @@ import (
 	tclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/officex/officex/activities"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/payouts"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/usdc"
 	"github.com/officex/officex/workflows"
@@ -34,6 +37,8 @@ type Deps struct {
 	Payouts       *payouts.Service
 	USDC          *usdc.Client // nil: USDC payouts are not configured
 	WebhookClient *http.Client
+	Schedules     *schedules.Service
+	Agent         *chat.Agent // nil: OPENAI_API_KEY unset, scheduled runs fail saying so
 }
 
 // New returns a worker on taskQueue with everything registered; the caller
@@ -79,6 +84,12 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	} {
 		register(name, fn)
 	}
+
+	// ChatRunWorkflow calls its activities by method reference on this struct.
+	chatRun := &activities.Chat{Schedules: d.Schedules, Agent: d.Agent}
+	w.RegisterWorkflowWithOptions(workflows.ChatRun{Acts: chatRun}.ChatRunWorkflow,
+		workflow.RegisterOptions{Name: workflows.ChatRunWorkflowName})
+	w.RegisterActivity(chatRun)
 
 	w.RegisterWorkflow(workflows.ReconcileWorkflow)
 	rec := &activities.Reconcile{Pool: d.Pool}

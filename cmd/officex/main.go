@@ -35,6 +35,7 @@ import (
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/refs"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
 	"github.com/officex/officex/internal/uploads"
@@ -281,6 +282,7 @@ func (a *app) serve(ctx context.Context) error {
 		Agent:     a.agent(),
 		Prompts:   prompts.New(a.pool),
 		Refs:      refs.New(a.pool),
+		Schedules: a.schedules(),
 	}
 	if deps.Agent == nil {
 		a.log.Warn("OPENAI_API_KEY is not set: the chat listener answers 503")
@@ -329,6 +331,12 @@ func (a *app) agent() *chat.Agent {
 		Model: a.cfg.OpenAIModel, AllowPrivateURLs: a.cfg.AllowPrivateURLs})
 }
 
+// schedules is the schedules service; its Temporal Schedules run on the task
+// queue, its inbox messages link threads under OFFICEX_PUBLIC_URL.
+func (a *app) schedules() *schedules.Service {
+	return schedules.New(a.pool, a.temporal, a.chats(), schedules.Options{TaskQueue: a.cfg.TaskQueue, PublicURL: a.cfg.PublicURL}, a.log)
+}
+
 // uploadStore is S3 when S3_BUCKET is set, else the local store under
 // OFFICEX_UPLOAD_DIR (created if missing) whose files this API serves.
 func uploadStore(ctx context.Context, cfg config.Config) (uploads.Store, error) {
@@ -341,9 +349,13 @@ func uploadStore(ctx context.Context, cfg config.Config) (uploads.Store, error) 
 }
 
 func (a *app) work(ctx context.Context) error {
+	agent := a.agent()
+	if agent == nil {
+		a.log.Warn("OPENAI_API_KEY is not set: scheduled chat runs fail until it is")
+	}
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
 		Apps: a.apps(), Billing: billing.New(a.pool), Payouts: payouts.New(a.pool, a.usdc != nil), USDC: a.usdc,
-		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs)})
+		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs), Schedules: a.schedules(), Agent: agent})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -352,8 +364,14 @@ func (a *app) work(ctx context.Context) error {
 	relay := &billing.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
 	relayDone := make(chan struct{})
 	go func() { relay.Run(ctx); close(relayDone) }()
+	// Schedule rows whose Temporal Schedule lags (Temporal was down when
+	// they changed) are applied here until they are in step.
+	reconciler := &schedules.Reconciler{Schedules: a.schedules(), Log: a.log}
+	reconcilerDone := make(chan struct{})
+	go func() { reconciler.Run(ctx); close(reconcilerDone) }()
 	<-ctx.Done()
 	<-relayDone
+	<-reconcilerDone
 	w.Stop() // waits for running activities up to the worker's stop timeout
 	return nil
 }

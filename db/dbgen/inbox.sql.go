@@ -13,17 +13,17 @@ import (
 )
 
 const getInboxMessageByExternalID = `-- name: GetInboxMessageByExternalID :one
-SELECT id FROM inbox_messages WHERE app_id = $1 AND user_id = $2 AND external_id = $3
+SELECT id FROM inbox_messages WHERE app_id = $3::uuid AND user_id = $1 AND external_id = $2
 `
 
 type GetInboxMessageByExternalIDParams struct {
-	AppID      uuid.UUID
 	UserID     uuid.UUID
 	ExternalID string
+	AppID      uuid.UUID
 }
 
 func (q *Queries) GetInboxMessageByExternalID(ctx context.Context, arg GetInboxMessageByExternalIDParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, getInboxMessageByExternalID, arg.AppID, arg.UserID, arg.ExternalID)
+	row := q.db.QueryRow(ctx, getInboxMessageByExternalID, arg.UserID, arg.ExternalID, arg.AppID)
 	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
@@ -42,41 +42,67 @@ func (q *Queries) GetInboxMessageOwner(ctx context.Context, id uuid.UUID) (uuid.
 
 const insertInboxMessage = `-- name: InsertInboxMessage :one
 INSERT INTO inbox_messages (user_id, app_id, install_id, external_id, title, body, url, icon)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+VALUES ($1, $8::uuid, $2, $3, $4, $5, $6, $7)
 ON CONFLICT ON CONSTRAINT inbox_messages_once DO NOTHING
 RETURNING id
 `
 
 type InsertInboxMessageParams struct {
 	UserID     uuid.UUID
-	AppID      uuid.UUID
 	InstallID  uuid.NullUUID
 	ExternalID string
 	Title      string
 	Body       string
 	Url        *string
 	Icon       *string
+	AppID      uuid.UUID
 }
 
 // Idempotent per app, user and the app's id: a repeat returns nothing.
 func (q *Queries) InsertInboxMessage(ctx context.Context, arg InsertInboxMessageParams) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, insertInboxMessage,
 		arg.UserID,
-		arg.AppID,
 		arg.InstallID,
 		arg.ExternalID,
 		arg.Title,
 		arg.Body,
 		arg.Url,
 		arg.Icon,
+		arg.AppID,
 	)
 	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
 }
 
+const insertPlatformInboxMessage = `-- name: InsertPlatformInboxMessage :exec
+INSERT INTO inbox_messages (user_id, external_id, title, body, url)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (user_id, external_id) WHERE app_id IS NULL DO NOTHING
+`
+
+type InsertPlatformInboxMessageParams struct {
+	UserID     uuid.UUID
+	ExternalID string
+	Title      string
+	Body       string
+	Url        *string
+}
+
+// A message from OfficeX itself (no app), once per user and external id.
+func (q *Queries) InsertPlatformInboxMessage(ctx context.Context, arg InsertPlatformInboxMessageParams) error {
+	_, err := q.db.Exec(ctx, insertPlatformInboxMessage,
+		arg.UserID,
+		arg.ExternalID,
+		arg.Title,
+		arg.Body,
+		arg.Url,
+	)
+	return err
+}
+
 const listInboxMessages = `-- name: ListInboxMessages :many
-SELECT m.id, m.user_id, m.app_id, m.install_id, m.external_id, m.title, m.body, m.url, m.icon, m.read_at, m.created_at, (a.profile->>'name')::text AS app_name FROM inbox_messages m JOIN apps a ON a.id = m.app_id
+SELECT m.id, m.user_id, m.app_id, m.install_id, m.external_id, m.title, m.body, m.url, m.icon, m.read_at, m.created_at, COALESCE(a.profile->>'name', '')::text AS app_name FROM inbox_messages m LEFT JOIN apps a ON a.id = m.app_id
 WHERE m.user_id = $1
   AND (NOT $2::bool OR m.read_at IS NULL)
   AND ($3::timestamptz IS NULL
@@ -95,7 +121,7 @@ type ListInboxMessagesParams struct {
 type ListInboxMessagesRow struct {
 	ID         uuid.UUID
 	UserID     uuid.UUID
-	AppID      uuid.UUID
+	AppID      uuid.NullUUID
 	InstallID  uuid.NullUUID
 	ExternalID string
 	Title      string
@@ -107,6 +133,7 @@ type ListInboxMessagesRow struct {
 	AppName    string
 }
 
+// Platform messages (no app) are listed with the apps' messages.
 func (q *Queries) ListInboxMessages(ctx context.Context, arg ListInboxMessagesParams) ([]ListInboxMessagesRow, error) {
 	rows, err := q.db.Query(ctx, listInboxMessages,
 		arg.UserID,

@@ -47,6 +47,51 @@ type ChatMessage struct {
 	CreatedAt    time.Time
 }
 
+type ChatSchedule struct {
+	ID              uuid.UUID
+	UserID          uuid.UUID
+	Title           string
+	Prompt          string
+	SystemPrompt    *string
+	Cron            *string
+	IntervalSeconds *int32
+	Timezone        string
+	TracerID        string
+	ProjectID       *string
+	IncludeApps     []string
+	Paused          bool
+	Version         int64
+	SyncedVersion   int64
+	DeletedAt       *time.Time
+	SyncLeaseUntil  *time.Time
+	SyncAttempts    int32
+	SyncNextAt      time.Time
+	SyncError       *string
+	SkipsRecorded   int32
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+type ChatScheduleRun struct {
+	ID             uuid.UUID
+	ScheduleID     uuid.UUID
+	UserID         uuid.UUID
+	RunKey         string
+	TracerID       string
+	ProjectID      *string
+	Title          string
+	ThreadID       uuid.NullUUID
+	Status         string
+	Error          *string
+	InputTokens    int64
+	OutputTokens   int64
+	ReplyMessageID uuid.NullUUID
+	ReplyExcerpt   *string
+	FinishReason   *string
+	StartedAt      time.Time
+	FinishedAt     *time.Time
+}
+
 type ChatStreamSlot struct {
 	UserID    uuid.UUID
 	Slot      int16
@@ -94,7 +139,7 @@ type CreditPurchase struct {
 type InboxMessage struct {
 	ID         uuid.UUID
 	UserID     uuid.UUID
-	AppID      uuid.UUID
+	AppID      uuid.NullUUID
 	InstallID  uuid.NullUUID
 	ExternalID string
 	Title      string

@@ -388,7 +388,7 @@ ON CONFLICT ON CONSTRAINT inbox_messages_once DO NOTHING
 
 type InsertVendorMessageParams struct {
 	UserID     uuid.UUID
-	AppID      uuid.UUID
+	AppID      uuid.NullUUID
 	ExternalID string
 	Title      string
 	Body       string

@@ -69,11 +69,12 @@ const (
 // ErrMessageNotFound is an unknown inbox message of the user.
 var ErrMessageNotFound = errors.New("message not found")
 
-// Message is an inbox message from an app to a user.
+// Message is an inbox message to a user, from an app or, with AppID nil,
+// from OfficeX itself (a scheduled run's answer).
 type Message struct {
 	ID, ExternalID, Title, Text string
 	URL, Icon                   *string
-	AppID                       uuid.UUID
+	AppID                       *uuid.UUID
 	AppName                     string
 	Read                        bool
 	CreatedAt                   time.Time
@@ -117,7 +118,10 @@ func (s *Service) ListMessages(ctx context.Context, user uuid.UUID, unreadOnly b
 	out := make([]Message, len(rows))
 	for i, r := range rows {
 		out[i] = Message{ID: r.ID.String(), ExternalID: r.ExternalID, Title: r.Title, Text: r.Body, URL: r.Url, Icon: r.Icon,
-			AppID: r.AppID, AppName: r.AppName, Read: r.ReadAt != nil, CreatedAt: r.CreatedAt}
+			AppName: r.AppName, Read: r.ReadAt != nil, CreatedAt: r.CreatedAt}
+		if r.AppID.Valid {
+			out[i].AppID = &r.AppID.UUID
+		}
 	}
 	return out, nil
 }

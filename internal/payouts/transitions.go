@@ -153,7 +153,7 @@ func (s *Service) Fail(ctx context.Context, id uuid.UUID, reason string) error {
 }
 
 func tellVendor(ctx context.Context, q *dbgen.Queries, p dbgen.Payout, outcome, text string) error {
-	return q.InsertVendorMessage(ctx, dbgen.InsertVendorMessageParams{UserID: p.RequestedBy, AppID: p.AppID,
+	return q.InsertVendorMessage(ctx, dbgen.InsertVendorMessageParams{UserID: p.RequestedBy, AppID: uuid.NullUUID{UUID: p.AppID, Valid: true},
 		ExternalID: "officex:payout-" + outcome + ":" + p.ID.String(), Title: "Payout " + outcome, Body: text})
 }
 

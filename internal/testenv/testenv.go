@@ -39,6 +39,7 @@ import (
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/refs"
+	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
 	"github.com/officex/officex/internal/uploads"
@@ -169,15 +170,20 @@ func Start() (*Env, func(), error) {
 	}
 	env.worker = w
 	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{})
+	relayDone := make(chan struct{}, 2)
 	go func() {
 		(&billing.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
-		close(relayDone)
+		relayDone <- struct{}{}
+	}()
+	go func() {
+		(&schedules.Reconciler{Schedules: env.Schedules(cfg.TaskQueue), Log: log}).Run(relayCtx)
+		relayDone <- struct{}{}
 	}()
 	env.Server = httptest.NewServer(env.NewHandler(nil))
 	env.BaseURL = env.Server.URL + "/v1"
 	teardown := func() {
 		stopRelay()
+		<-relayDone
 		<-relayDone
 		env.Server.Close()
 		simServer.Close()
@@ -217,11 +223,55 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Billing:   billing.New(e.Pool),
 		Uploads:   e.Uploads,
 		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
-		Chats: e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool)}
+		Chats: e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool), Schedules: e.Schedules(e.Config.TaskQueue)}
 	if edit != nil {
 		edit(&d)
 	}
 	return api.NewServer(d)
+}
+
+// Schedules bounds of the test stack: runs may be a second apart (production:
+// schedules.MinInterval) and a failed model call is retried after TestRunRetry.
+const (
+	TestMinInterval = time.Second
+	TestRunRetry    = 200 * time.Millisecond
+)
+
+// Schedules is the schedules service of the test stack whose Temporal
+// Schedules start their runs on taskQueue.
+func (e *Env) Schedules(taskQueue string) *schedules.Service {
+	return e.SchedulesWith(e.Temporal, schedules.Options{TaskQueue: taskQueue})
+}
+
+// SchedulesWith is a schedules service on another Temporal client (one that
+// cannot reach the server, say) with opt's test bounds filled in.
+func (e *Env) SchedulesWith(tc client.Client, opt schedules.Options) *schedules.Service {
+	if opt.TaskQueue == "" {
+		opt.TaskQueue = e.Config.TaskQueue
+	}
+	if opt.MinInterval == 0 {
+		opt.MinInterval = TestMinInterval
+	}
+	if opt.RunRetryInitial == 0 {
+		opt.RunRetryInitial = TestRunRetry
+	}
+	return schedules.New(e.Pool, tc, e.Chats(), opt, e.Log)
+}
+
+// StartChatWorker runs a worker on a task queue of its own whose chat agent
+// asks the model server at modelURL, and returns the queue (for a schedules
+// service whose runs it should take) and a stop function (also run at
+// cleanup). RestartChatWorker starts another on the same queue.
+func (e *Env) StartChatWorker(t testing.TB, modelURL string) (string, func()) {
+	t.Helper()
+	return e.StartWorkerWith(t, func(d *worker.Deps) { d.Agent = e.Agent(modelURL) })
+}
+
+// RestartChatWorker is StartChatWorker on queue (after its worker stopped).
+func (e *Env) RestartChatWorker(t testing.TB, queue, modelURL string) func() {
+	t.Helper()
+	_, stop := e.StartWorkerWithQueue(t, queue, func(d *worker.Deps) { d.Agent = e.Agent(modelURL) })
+	return stop
 }
 
 // Chats is the chat service of the test stack.
@@ -341,5 +391,6 @@ func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker
 // the simulator, webhooks allowed to loopback, no USDC.
 func (e *Env) WorkerDeps() worker.Deps {
 	return worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
-		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true)}
+		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true),
+		Schedules: e.Schedules(e.Config.TaskQueue)}
 }
