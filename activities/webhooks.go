@@ -100,7 +100,7 @@ func (w *Webhooks) post(ctx context.Context, d apps.PreparedDelivery) (apps.Atte
 	req.Header.Set("webhook-signature", sig)
 	resp, err := w.Client.Do(req)
 	if err != nil {
-		return fail(err.Error())
+		return fail(safehttp.Describe(err)) // vendors see the attempt log: no internal addresses
 	}
 	defer resp.Body.Close()
 	answer, readErr := safehttp.ReadLimited(resp.Body, maxWebhookAnswer)

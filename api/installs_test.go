@@ -301,3 +301,27 @@ func TestWebhookClient_RefusesPrivateAddressesAtDialTime(t *testing.T) {
 	}
 	_ = safehttp.ErrForbiddenAddress
 }
+
+func TestWebhooks_AttemptLogNamesNoInternalAddress(t *testing.T) {
+	c := env.Client(t)
+	vendor := c.NewUser()
+	a := c.RegisterApp(vendor, map[string]any{"webhook_url": "http://officex-no-such-host.invalid/hook"})
+	c.Install(c.NewUser(), a.ID, nil)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		list := c.Get("/users/me/apps/"+a.ID+"/webhooks", vendor.Headers()).Expect(t, 200, "").Body["webhooks"].([]any)
+		if len(list) > 0 {
+			d := list[0].(map[string]any)
+			if tries, _ := d["attempt_log"].([]any); len(tries) > 0 {
+				if got := tries[0].(map[string]any)["error"]; got != "could not resolve host" {
+					t.Fatalf("attempt error %v, want the safe description", got)
+				}
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no attempt was recorded")
+		}
+		<-time.After(50 * time.Millisecond)
+	}
+}

@@ -145,7 +145,7 @@ func (a *Agent) httpRequest(ctx context.Context, p *Prepared, raw string) toolOu
 	}
 	resp, err := a.web.Do(req)
 	if err != nil {
-		return toolError("%s failed: %s", summary, requestError(err))
+		return toolError("%s failed: %s", summary, safehttp.Describe(err))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxToolResponseBytes+1))
@@ -162,21 +162,6 @@ func (a *Agent) httpRequest(ctx context.Context, p *Prepared, raw string) toolOu
 	out, _ := json.Marshal(map[string]any{"status": resp.StatusCode, "headers": headers,
 		"body": strings.ToValidUTF8(string(body), "\uFFFD"), "truncated": truncated})
 	return toolOutcome{ok: resp.StatusCode < 400, content: string(out), summary: fmt.Sprintf("%s → %d", summary, resp.StatusCode)}
-}
-
-// requestError names a failed request's cause without a raw Go error chain.
-func requestError(err error) string {
-	switch {
-	case strings.Contains(err.Error(), safehttp.ErrForbiddenAddress.Error()):
-		return "the address is private or reserved"
-	case strings.Contains(err.Error(), "deadline exceeded"), strings.Contains(err.Error(), "Timeout"):
-		return fmt.Sprintf("no answer within %s", ToolRequestTimeout)
-	}
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	return truncate(msg, 200)
 }
 
 // fillCredentials replaces every {{agent_context.KEY}} with the value of the

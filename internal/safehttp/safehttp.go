@@ -26,6 +26,7 @@
 package safehttp
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -377,4 +378,30 @@ func ReadLimited(r io.Reader, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrBodyTooLarge, max)
 	}
 	return data, nil
+}
+
+// Describe says why a request failed in words safe to show a vendor or a
+// model: never the internal address that was refused, nor the resolver's.
+func Describe(err error) string {
+	var dnsErr *net.DNSError
+	var netErr net.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrForbiddenAddress):
+		return "destination not allowed"
+	case errors.As(err, &dnsErr):
+		return "could not resolve host"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed by the server"
+	case strings.Contains(err.Error(), "tls:"), strings.Contains(err.Error(), "x509:"):
+		return "TLS handshake failed"
+	case errors.Is(err, context.Canceled):
+		return "cancelled"
+	}
+	return "request failed"
 }

@@ -381,3 +381,28 @@ func (endless) Read(p []byte) (int, error) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestDescribe_NamesNoInternalAddress(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	closed := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	closedURL := closed.URL
+	closed.Close()
+	for _, tc := range []struct {
+		allowPrivate bool
+		url, want    string
+	}{
+		{false, srv.URL, "destination not allowed"},
+		{true, "http://officex-no-such-host.invalid/hook", "could not resolve host"},
+		{true, closedURL, "connection refused"},
+	} {
+		_, err := New(Options{AllowPrivate: tc.allowPrivate, Timeout: 5 * time.Second}).Get(tc.url)
+		if err == nil {
+			t.Fatalf("%s: no error", tc.url)
+		}
+		got := Describe(err)
+		if got != tc.want || strings.Contains(got, "127.0.0.1") {
+			t.Errorf("%s: %q (from %v), want %q", tc.url, got, err, tc.want)
+		}
+	}
+}
