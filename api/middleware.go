@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -82,13 +83,31 @@ func withLogging(log *slog.Logger) func(http.Handler) http.Handler {
 			log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("request_id", RequestID(r.Context())),
 				slog.String("method", r.Method),
-				slog.String("path", r.URL.Path),
+				slog.String("path", loggedPath(r.URL.Path)),
 				slog.Int("status", rec.status),
 				slog.Int("bytes", rec.bytes),
 				slog.Duration("duration", time.Since(start)),
 			)
 		})
 	}
+}
+
+// secretPathPrefixes are paths whose next segment is a bearer secret: a
+// voucher code is money to whoever reads it.
+var secretPathPrefixes = []string{"/v1/vouchers/", "/v1/admin/vouchers/"}
+
+// loggedPath is path with any bearer secret in it replaced.
+func loggedPath(path string) string {
+	for _, p := range secretPathPrefixes {
+		if rest, ok := strings.CutPrefix(path, p); ok && rest != "" {
+			_, tail, _ := strings.Cut(rest, "/")
+			if tail != "" {
+				tail = "/" + tail
+			}
+			return p + "[redacted]" + tail
+		}
+	}
+	return path
 }
 
 // withRecovery turns a panic into 500 INTERNAL_ERROR; the stack goes to the

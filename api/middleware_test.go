@@ -62,3 +62,14 @@ func TestLogging_NeverWritesCredentialHeaders(t *testing.T) {
 		t.Fatalf("credentials in the log: %s", logs.String())
 	}
 }
+
+func TestLogging_RedactsVoucherCodesInPaths(t *testing.T) {
+	var logs bytes.Buffer
+	h := withLogging(slog.New(slog.NewJSONHandler(&logs, nil)))(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	for _, path := range []string{"/v1/vouchers/OFX-CANARY-CODE", "/v1/vouchers/OFX-CANARY-CODE/redeem", "/v1/admin/vouchers/OFX-CANARY-CODE"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	if strings.Contains(logs.String(), "CANARY") || !strings.Contains(logs.String(), `/v1/vouchers/[redacted]/redeem`) {
+		t.Fatalf("voucher code in the log: %s", logs.String())
+	}
+}
