@@ -3,6 +3,7 @@ package workflows
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -160,5 +161,25 @@ func TestCreditPurchase_CreditingRetriesPastTheOldLimitAndCreditsOnce(t *testing
 	// 40 backoffs: 1+2+...+32 s, then capped at a minute.
 	if took := finished.Sub(started); took > 40*DatabaseRetryMaxInterval {
 		t.Fatalf("crediting took %v of workflow time: the backoff is not capped", took)
+	}
+}
+
+// Histories recorded from real runs (api's TestPurchase_RecordHistories),
+// before (v0) and after (v1) the issue 12 changes, replay on today's code:
+// a change that is not behind workflow.GetVersion fails here.
+func TestCreditPurchase_RecordedHistoriesReplay(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "histories", "credit_purchase_*.json"))
+	if err != nil || len(files) < 8 {
+		t.Fatalf("recorded histories: %v %v", files, err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			r.RegisterWorkflowWithOptions(CreditPurchase{Acts: &purchaseActs{}}.CreditPurchaseWorkflow,
+				workflow.RegisterOptions{Name: CreditPurchaseWorkflowName})
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
