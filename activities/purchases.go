@@ -8,24 +8,28 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/secretbox"
-	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/workflows"
 )
 
-// Purchases are the activities of CreditPurchaseWorkflow.
+// Purchases are the activities of CreditPurchaseWorkflow
+// (workflows.PurchaseActivities).
 type Purchases struct {
 	Pool   *pgxpool.Pool
 	Stripe *client.API
 	Box    *secretbox.Box
 }
+
+var _ workflows.PurchaseActivities = (*Purchases)(nil)
 
 // commitGrace is how long LoadPurchase waits for the API's transaction, which
 // commits just after it starts the workflow.
@@ -108,7 +112,7 @@ func (p *Purchases) ChargeCard(ctx context.Context, in workflows.CreditPurchaseI
 // is kept encrypted so replays can show it again. Idempotent: it only moves
 // an open purchase to requires_action.
 func (p *Purchases) MarkRequiresAction(ctx context.Context, purchaseID string, charge workflows.ChargeResult) error {
-	id, err := uuid.Parse(purchaseID)
+	id, err := parsePurchaseID(purchaseID)
 	if err != nil {
 		return err
 	}
@@ -116,54 +120,81 @@ func (p *Purchases) MarkRequiresAction(ctx context.Context, purchaseID string, c
 	if charge.ClientSecret != "" {
 		sealed = p.Box.Seal([]byte(charge.ClientSecret), "purchase:"+purchaseID)
 	}
-	return dbgen.New(p.Pool).SetCreditPurchaseRequiresAction(ctx, dbgen.SetCreditPurchaseRequiresActionParams{
+	err = dbgen.New(p.Pool).SetCreditPurchaseRequiresAction(ctx, dbgen.SetCreditPurchaseRequiresActionParams{
 		ID: id, StripePaymentIntentID: &charge.PaymentIntentID, ClientSecretEnc: sealed})
+	return alertIfStuck(ctx, purchaseID, "mark_requires_action", err)
+}
+
+// DatabaseRetryAlertAttempts is the attempt past which a purchase step that
+// only touches our database after a PaymentIntent exists alerts: each failed
+// attempt then logs at error level with the purchase id. The step keeps
+// retrying (workflows.DatabaseRetryMaxInterval apart) until the database
+// answers; about 5 minutes of failures with the workflow's backoff.
+const DatabaseRetryAlertAttempts = 10
+
+// parsePurchaseID parses a purchase id; a malformed one is a bug no retry
+// fixes, so the error is non-retryable (these steps retry without limit).
+func parsePurchaseID(s string) (uuid.UUID, error) {
+	id, err := uuid.Parse(s)
+	if err != nil {
+		return uuid.Nil, temporal.NewNonRetryableApplicationError("malformed purchase id "+s, "MalformedPurchaseID", err)
+	}
+	return id, nil
+}
+
+// alertIfStuck logs err at error level once the attempt passes
+// DatabaseRetryAlertAttempts, and returns it for Temporal to retry.
+func alertIfStuck(ctx context.Context, purchaseID, step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if n := activity.GetInfo(ctx).Attempt; n > DatabaseRetryAlertAttempts {
+		activity.GetLogger(ctx).Error("purchase step still failing after its payment started; retrying without limit",
+			"purchase_id", purchaseID, "step", step, "attempt", n, "error", err)
+	}
+	return err
 }
 
 // CreditPurchase posts the ledger purchase and marks the purchase succeeded,
-// in one transaction. Idempotent: the row lock and the journal's unique
-// (kind, reference) make a retry return the first transaction.
+// in one transaction (purchases.CreditPaid); a purchase we had failed is
+// credited too, with an audit entry, since Stripe says the money was taken.
+// Idempotent: the row lock and the journal's unique (kind, reference) make a
+// retry return the first transaction.
 func (p *Purchases) CreditPurchase(ctx context.Context, purchaseID, paymentIntentID string) (string, error) {
-	id, err := uuid.Parse(purchaseID)
+	id, err := parsePurchaseID(purchaseID)
 	if err != nil {
 		return "", err
 	}
-	var txID uuid.UUID
-	err = db.InTx(ctx, p.Pool, func(tx pgx.Tx) error {
-		q := dbgen.New(tx)
-		row, err := q.GetCreditPurchaseForUpdate(ctx, id)
-		if err != nil {
-			return fmt.Errorf("lock purchase %s: %w", id, err)
-		}
-		if row.Status == "succeeded" {
-			txID = row.JournalTransactionID.UUID
-			return nil
-		}
-		if row.Status == "failed" {
-			return fmt.Errorf("purchase %s already failed; refusing to credit", id)
-		}
-		posted, err := ledger.Purchase(ctx, tx, row.WalletID, ledger.Credits(row.Amount), purchaseID, "user:"+row.UserID.String())
-		if err != nil {
-			return fmt.Errorf("post purchase %s: %w", id, err)
-		}
-		txID = posted.TransactionID
-		balance := posted.Wallets[row.WalletID].Available
-		if err := q.SetCreditPurchaseIntent(ctx, dbgen.SetCreditPurchaseIntentParams{ID: id, StripePaymentIntentID: &paymentIntentID}); err != nil {
-			return err
-		}
-		return q.SetCreditPurchaseSucceeded(ctx, dbgen.SetCreditPurchaseSucceededParams{ID: id, JournalTransactionID: uuid.NullUUID{UUID: txID, Valid: true}, BalanceAfter: &balance})
-	})
-	return txID.String(), err
+	txID, err := purchases.CreditPaid(ctx, p.Pool, id, paymentIntentID, "credit_purchase_workflow")
+	if err != nil {
+		return "", alertIfStuck(ctx, purchaseID, "credit", err)
+	}
+	return txID.String(), nil
 }
 
 // FailPurchase marks an open purchase failed; nothing was credited.
 // Idempotent: a closed purchase is left as it is.
 func (p *Purchases) FailPurchase(ctx context.Context, purchaseID, code, message string) error {
-	id, err := uuid.Parse(purchaseID)
+	id, err := parsePurchaseID(purchaseID)
 	if err != nil {
 		return err
 	}
-	return dbgen.New(p.Pool).SetCreditPurchaseFailed(ctx, dbgen.SetCreditPurchaseFailedParams{ID: id, FailureCode: &code, FailureMessage: &message})
+	err = dbgen.New(p.Pool).SetCreditPurchaseFailed(ctx, dbgen.SetCreditPurchaseFailedParams{ID: id, FailureCode: &code, FailureMessage: &message})
+	return alertIfStuck(ctx, purchaseID, "fail", err)
+}
+
+// FailCanceledPurchase marks an open purchase failed once its PaymentIntent
+// is cancelled, storing the PaymentIntent id so a success Stripe reports
+// later still finds (and credits) the purchase. Idempotent: a closed purchase
+// is left as it is.
+func (p *Purchases) FailCanceledPurchase(ctx context.Context, in workflows.PurchaseFailure) error {
+	id, err := parsePurchaseID(in.PurchaseID)
+	if err != nil {
+		return err
+	}
+	err = dbgen.New(p.Pool).SetCreditPurchaseFailedCanceled(ctx, dbgen.SetCreditPurchaseFailedCanceledParams{
+		ID: id, PaymentIntentID: in.PaymentIntentID, FailureCode: &in.Code, FailureMessage: &in.Message})
+	return alertIfStuck(ctx, in.PurchaseID, "fail", err)
 }
 
 // CancelPayment cancels a PaymentIntent nobody completed and returns its final

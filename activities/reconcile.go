@@ -14,7 +14,8 @@ import (
 type Reconcile struct{ Pool *pgxpool.Pool }
 
 // CheckLedger runs every ledger invariant. It only reads, so it is idempotent.
-// Violations are logged with what they concern, for the Temporal UI's log.
+// Violations and warnings (purchases left open) are logged at error level
+// with what they concern, for the worker's log and its alerts.
 func (r *Reconcile) CheckLedger(ctx context.Context) (workflows.ReconcileResult, error) {
 	rep, err := ledger.CheckInvariants(ctx, r.Pool)
 	if err != nil {
@@ -23,5 +24,8 @@ func (r *Reconcile) CheckLedger(ctx context.Context) (workflows.ReconcileResult,
 	for _, v := range rep.Violations {
 		activity.GetLogger(ctx).Error("ledger invariant violated", "invariant", v.Invariant, "subject", v.Subject, "detail", v.Detail)
 	}
-	return workflows.ReconcileResult{OK: rep.OK, Violations: len(rep.Violations)}, nil
+	for _, w := range rep.Warnings {
+		activity.GetLogger(ctx).Error("reconcile warning", "check", w.Check, "subject", w.Subject, "detail", w.Detail)
+	}
+	return workflows.ReconcileResult{OK: rep.OK, Violations: len(rep.Violations), Warnings: len(rep.Warnings)}, nil
 }

@@ -8,12 +8,14 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/workflows"
 )
 
 // stripeWebhook receives Stripe's events, verifies their signature
 // (STRIPE_WEBHOOK_SECRET) and forwards payment outcomes to the purchase
-// workflow. A 5xx makes Stripe deliver again, so nothing is lost.
+// workflow, or credits a purchase we failed that Stripe reports paid after
+// all. A 5xx makes Stripe deliver again, so nothing is lost.
 func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.StripeWebhookSecret == "" {
 		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)"}
@@ -44,7 +46,8 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
 		outcome.Message = pi.LastPaymentError.Msg
 	}
-	handled, err := s.purchases.PaymentOutcome(r.Context(), pi.ID, outcome)
+	handled, err := s.purchases.PaymentOutcome(r.Context(), purchases.PaymentEvent{PaymentIntentID: pi.ID,
+		PurchaseID: pi.Metadata["purchase_id"], AmountCents: pi.Amount, Outcome: outcome})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -15,10 +16,46 @@ type Violation struct {
 	Detail    string `json:"detail"`
 }
 
-// Report is the result of an invariant check.
+// Warning is something an operator must look at that breaks no invariant
+// (yet), such as a purchase left open: the books balance, but a customer may
+// have paid for credits they don't have.
+type Warning struct {
+	Check   string `json:"check"`
+	Subject string `json:"subject"` // e.g. "purchase <id>"
+	Detail  string `json:"detail"`
+}
+
+// Report is the result of an invariant check. Warnings don't make it fail.
 type Report struct {
 	OK         bool        `json:"ok"`
 	Violations []Violation `json:"violations"`
+	Warnings   []Warning   `json:"warnings"`
+}
+
+// How long a purchase may stay open before the report lists it. A purchase
+// is processing for seconds while Stripe answers; requires_action lasts up
+// to the workflow's 24 h PaymentActionTimeout, then the PaymentIntent is
+// cancelled. Past these, its workflow has stopped or is stuck retrying.
+const (
+	StuckProcessingAfter     = time.Hour
+	StuckRequiresActionAfter = 25 * time.Hour
+)
+
+// maxWarnings bounds the warnings of a report.
+const maxWarnings = 1000
+
+// warningChecks are the checks that list what needs an operator; each
+// returns (subject, detail) rows and takes ($1 limit, $2 processing age in
+// seconds, $3 requires_action age in seconds).
+var warningChecks = []struct{ name, sql string }{
+	{"purchase_stuck", `SELECT 'purchase ' || id,
+			status || ' since ' || to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') ||
+			': ' || trim_scale(amount::numeric / 1000000) || ' credits (' || amount_cents || ' cents) for user ' || user_id ||
+			', PaymentIntent ' || COALESCE(stripe_payment_intent_id, 'none') || '; see workflow credit-purchase-' || id
+		FROM credit_purchases
+		WHERE (status = 'processing' AND updated_at < now() - make_interval(secs => $2))
+		   OR (status = 'requires_action' AND updated_at < now() - make_interval(secs => $3))
+		ORDER BY updated_at, id LIMIT $1`},
 }
 
 // querier is what the check reads through: a pool, a connection or a tx.
@@ -82,7 +119,8 @@ var invariantChecks = []struct{ name, sql string }{
 }
 
 // CheckInvariants runs every ledger invariant check and reports each
-// violation with what it concerns. It only reads.
+// violation with what it concerns, and the warnings (purchases left open).
+// It only reads.
 func CheckInvariants(ctx context.Context, q querier) (Report, error) {
 	vs := []Violation{}
 	for _, c := range invariantChecks {
@@ -98,7 +136,29 @@ func CheckInvariants(ctx context.Context, q querier) (Report, error) {
 			return Report{}, fmt.Errorf("invariant %s: %w", c.name, err)
 		}
 	}
-	return Report{OK: len(vs) == 0, Violations: vs}, nil
+	ws, err := checkWarnings(ctx, q)
+	if err != nil {
+		return Report{}, err
+	}
+	return Report{OK: len(vs) == 0, Violations: vs, Warnings: ws}, nil
+}
+
+func checkWarnings(ctx context.Context, q querier) ([]Warning, error) {
+	ws := []Warning{}
+	for _, c := range warningChecks {
+		rows, err := q.Query(ctx, c.sql, maxWarnings, StuckProcessingAfter.Seconds(), StuckRequiresActionAfter.Seconds())
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", c.name, err)
+		}
+		ws, err = pgx.AppendRows(ws, rows, func(row pgx.CollectableRow) (Warning, error) {
+			w := Warning{Check: c.name}
+			return w, row.Scan(&w.Subject, &w.Detail)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("check %s: %w", c.name, err)
+		}
+	}
+	return ws[:min(len(ws), maxWarnings)], nil
 }
 
 func collect(rows pgx.Rows, invariant string, vs []Violation) ([]Violation, error) {

@@ -53,14 +53,12 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	ping := &activities.Ping{Pool: d.Pool}
 	register(workflows.PingActivityName, ping.DatabaseTime)
 
-	w.RegisterWorkflow(workflows.CreditPurchaseWorkflow)
+	// CreditPurchaseWorkflow calls its activities by method reference on
+	// this struct; they are registered under their method names.
 	p := &activities.Purchases{Pool: d.Pool, Stripe: d.Stripe, Box: d.Box}
-	register(workflows.LoadPurchaseActivity, p.LoadPurchase)
-	register(workflows.ChargeCardActivity, p.ChargeCard)
-	register(workflows.MarkRequiresActionActivity, p.MarkRequiresAction)
-	register(workflows.CreditPurchaseActivity, p.CreditPurchase)
-	register(workflows.FailPurchaseActivity, p.FailPurchase)
-	register(workflows.CancelPaymentActivity, p.CancelPayment)
+	w.RegisterWorkflowWithOptions(workflows.CreditPurchase{Acts: p}.CreditPurchaseWorkflow,
+		workflow.RegisterOptions{Name: workflows.CreditPurchaseWorkflowName})
+	w.RegisterActivity(p)
 
 	w.RegisterWorkflow(workflows.WebhookDeliveryWorkflow)
 	hooks := &activities.Webhooks{Apps: d.Apps, Client: d.WebhookClient}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -19,6 +20,30 @@ const PaymentOutcomeSignal = "payment_outcome"
 // PaymentActionTimeout is how long a purchase waits for the customer to
 // complete a required action before the PaymentIntent is cancelled.
 const PaymentActionTimeout = 24 * time.Hour
+
+// CreditPurchaseWorkflowName is the name CreditPurchaseWorkflow is registered
+// and started under; recorded histories carry it, so it never changes.
+const CreditPurchaseWorkflowName = "CreditPurchaseWorkflow"
+
+// DatabaseRetryMaxInterval caps the backoff of the purchase steps that only
+// touch our database once a PaymentIntent exists: they retry without a limit
+// (the money may have moved), at least once a minute, and
+// activities.DatabaseRetryAlertAttempts makes a long run of failures alert.
+const DatabaseRetryMaxInterval = time.Minute
+
+// Versioning: a change to CreditPurchaseWorkflow's commands goes behind
+// workflow.GetVersion with a change id named after the issue point it fixes,
+// so histories recorded before the change replay on the old branch.
+const (
+	// ChangeCancelBeforeFail (issue 12 point 4): a purchase with a
+	// PaymentIntent cancels it before failing, and is credited instead when
+	// the cancel finds it succeeded; the failure stores the PaymentIntent id
+	// so a later success reported by Stripe finds the purchase.
+	ChangeCancelBeforeFail = "issue12-4-cancel-payment-before-fail"
+	// ChangeUnboundedDatabaseRetry (issue 12 point 5): the database steps
+	// after a PaymentIntent exists retry without a limit.
+	ChangeUnboundedDatabaseRetry = "issue12-5-unbounded-database-retry"
+)
 
 // CreditPurchaseInput starts a purchase. Token is Stripe's single-use card
 // token or test payment method (never card data).
@@ -52,16 +77,6 @@ type ChargeResult struct {
 	Message         string
 }
 
-// Activity names of the purchase (methods of activities.Purchases).
-const (
-	LoadPurchaseActivity       = "LoadPurchase"
-	ChargeCardActivity         = "ChargeCard"
-	MarkRequiresActionActivity = "MarkRequiresAction"
-	CreditPurchaseActivity     = "CreditPurchase"
-	FailPurchaseActivity       = "FailPurchase"
-	CancelPaymentActivity      = "CancelPayment"
-)
-
 // PaymentRejectedError is the non-retryable error type of a charge Stripe
 // refused as invalid (no money moved).
 const PaymentRejectedError = "PaymentRejected"
@@ -72,17 +87,48 @@ type PurchaseState struct {
 	Status string
 }
 
+// PurchaseFailure closes a purchase whose PaymentIntent was cancelled.
+type PurchaseFailure struct {
+	PurchaseID      string
+	PaymentIntentID string
+	Code            string
+	Message         string
+}
+
+// PurchaseActivities are the activities of CreditPurchaseWorkflow; the worker
+// binds activities.Purchases, tests a fake. Each is idempotent by the
+// purchase id or the PaymentIntent id (see there).
+type PurchaseActivities interface {
+	LoadPurchase(ctx context.Context, in CreditPurchaseInput) (PurchaseState, error)
+	ChargeCard(ctx context.Context, in CreditPurchaseInput) (ChargeResult, error)
+	MarkRequiresAction(ctx context.Context, purchaseID string, charge ChargeResult) error
+	CreditPurchase(ctx context.Context, purchaseID, paymentIntentID string) (string, error)
+	FailPurchase(ctx context.Context, purchaseID, code, message string) error
+	CancelPayment(ctx context.Context, paymentIntentID string) (string, error)
+	FailCanceledPurchase(ctx context.Context, in PurchaseFailure) error
+}
+
+// CreditPurchase is CreditPurchaseWorkflow bound to its activities, which it
+// calls by method reference (an interface, since activities/ imports this
+// package). Register it under CreditPurchaseWorkflowName.
+type CreditPurchase struct {
+	Acts PurchaseActivities
+}
+
 // CreditPurchaseWorkflow charges the card through Stripe, then posts the
 // ledger purchase. Every activity is keyed by the purchase id, so a retry
-// never charges or credits twice.
-func CreditPurchaseWorkflow(ctx workflow.Context, in CreditPurchaseInput) (CreditPurchaseResult, error) {
+// never charges or credits twice. A purchase that fails once its
+// PaymentIntent exists cancels the PaymentIntent first, so Stripe can't take
+// money for a purchase we failed.
+func (w CreditPurchase) CreditPurchaseWorkflow(ctx workflow.Context, in CreditPurchaseInput) (CreditPurchaseResult, error) {
+	r := purchaseRun{acts: w.Acts, in: in}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
 			MaximumInterval: time.Minute, MaximumAttempts: 20},
 	})
 	var state PurchaseState
-	if err := workflow.ExecuteActivity(ctx, LoadPurchaseActivity, in).Get(ctx, &state); err != nil {
+	if err := workflow.ExecuteActivity(ctx, r.acts.LoadPurchase, in).Get(ctx, &state); err != nil {
 		return CreditPurchaseResult{}, err
 	}
 	if !state.Exists { // the API's transaction never committed: nothing to charge
@@ -92,70 +138,112 @@ func CreditPurchaseWorkflow(ctx workflow.Context, in CreditPurchaseInput) (Credi
 		return CreditPurchaseResult{Status: state.Status}, nil
 	}
 	var charge ChargeResult
-	if err := workflow.ExecuteActivity(ctx, ChargeCardActivity, in).Get(ctx, &charge); err != nil {
-		// Stripe refused the request itself: nothing was charged. Any other
-		// error leaves the purchase open for an operator to retry, since a
-		// charge may have gone through.
+	if err := workflow.ExecuteActivity(ctx, r.acts.ChargeCard, in).Get(ctx, &charge); err != nil {
+		// Stripe refused the request itself: nothing was charged and no
+		// PaymentIntent exists. Any other error leaves the purchase open
+		// (the reconcile report lists it), since a charge may have gone
+		// through.
 		var appErr *temporal.ApplicationError
 		if errors.As(err, &appErr) && appErr.Type() == PaymentRejectedError {
-			return fail(ctx, in, "payment_rejected", appErr.Message())
+			return r.fail(ctx, "", false, "payment_rejected", appErr.Message())
 		}
 		return CreditPurchaseResult{}, err
 	}
 	switch charge.Status {
 	case "succeeded":
-		return credit(ctx, in, charge.PaymentIntentID)
+		return r.credit(ctx, charge.PaymentIntentID)
 	case "requires_action", "processing": // Stripe tells the outcome by webhook
-		return awaitAction(ctx, in, charge)
+		return r.awaitAction(ctx, charge)
 	default:
 		code := charge.DeclineCode
 		if code == "" {
 			code = charge.Status
 		}
-		return fail(ctx, in, code, charge.Message)
+		return r.fail(ctx, charge.PaymentIntentID, false, code, charge.Message)
 	}
+}
+
+// purchaseRun is one execution's input and activities.
+type purchaseRun struct {
+	acts PurchaseActivities
+	in   CreditPurchaseInput
+}
+
+// databaseStep gives ctx the retry policy of a step that only touches our
+// database after a PaymentIntent exists: no attempt limit, capped backoff.
+// Histories from before ChangeUnboundedDatabaseRetry keep the 20 attempts.
+func databaseStep(ctx workflow.Context) workflow.Context {
+	if workflow.GetVersion(ctx, ChangeUnboundedDatabaseRetry, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return ctx
+	}
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: DatabaseRetryMaxInterval, MaximumAttempts: 0},
+	})
 }
 
 // awaitAction waits for the webhook's outcome; past PaymentActionTimeout it
 // cancels the PaymentIntent, unless it turns out to have succeeded.
-func awaitAction(ctx workflow.Context, in CreditPurchaseInput, charge ChargeResult) (CreditPurchaseResult, error) {
-	if err := workflow.ExecuteActivity(ctx, MarkRequiresActionActivity, in.PurchaseID, charge).Get(ctx, nil); err != nil {
+func (r purchaseRun) awaitAction(ctx workflow.Context, charge ChargeResult) (CreditPurchaseResult, error) {
+	if err := workflow.ExecuteActivity(databaseStep(ctx), r.acts.MarkRequiresAction, r.in.PurchaseID, charge).Get(ctx, nil); err != nil {
 		return CreditPurchaseResult{}, err
 	}
 	var outcome PaymentOutcome
 	got, _ := workflow.GetSignalChannel(ctx, PaymentOutcomeSignal).ReceiveWithTimeout(ctx, PaymentActionTimeout, &outcome)
 	if !got {
 		var status string
-		if err := workflow.ExecuteActivity(ctx, CancelPaymentActivity, charge.PaymentIntentID).Get(ctx, &status); err != nil {
+		if err := workflow.ExecuteActivity(ctx, r.acts.CancelPayment, charge.PaymentIntentID).Get(ctx, &status); err != nil {
 			return CreditPurchaseResult{}, err
 		}
 		if status == "succeeded" {
-			return credit(ctx, in, charge.PaymentIntentID)
+			return r.credit(ctx, charge.PaymentIntentID)
 		}
-		return fail(ctx, in, "action_timeout", "the payment was not completed in time")
+		return r.fail(ctx, charge.PaymentIntentID, true, "action_timeout", "the payment was not completed in time")
 	}
 	if outcome.Succeeded {
-		return credit(ctx, in, charge.PaymentIntentID)
+		return r.credit(ctx, charge.PaymentIntentID)
 	}
-	return fail(ctx, in, outcome.Code, outcome.Message)
+	// A failed attempt leaves the PaymentIntent confirmable: fail cancels it.
+	return r.fail(ctx, charge.PaymentIntentID, false, outcome.Code, outcome.Message)
 }
 
-func credit(ctx workflow.Context, in CreditPurchaseInput, paymentIntentID string) (CreditPurchaseResult, error) {
+func (r purchaseRun) credit(ctx workflow.Context, paymentIntentID string) (CreditPurchaseResult, error) {
 	var txID string
-	if err := workflow.ExecuteActivity(ctx, CreditPurchaseActivity, in.PurchaseID, paymentIntentID).Get(ctx, &txID); err != nil {
+	if err := workflow.ExecuteActivity(databaseStep(ctx), r.acts.CreditPurchase, r.in.PurchaseID, paymentIntentID).Get(ctx, &txID); err != nil {
 		return CreditPurchaseResult{}, err
 	}
 	return CreditPurchaseResult{Status: "succeeded", TransactionID: txID}, nil
 }
 
-func fail(ctx workflow.Context, in CreditPurchaseInput, code, message string) (CreditPurchaseResult, error) {
+// fail closes a purchase whose payment did not succeed. With a PaymentIntent
+// (paymentIntentID set) it first cancels it, unless canceled says that was
+// done, and credits the purchase instead if the cancel finds it succeeded.
+func (r purchaseRun) fail(ctx workflow.Context, paymentIntentID string, canceled bool, code, message string) (CreditPurchaseResult, error) {
 	if code == "" {
 		code = "payment_failed"
 	}
 	if message == "" {
 		message = "the payment was declined"
 	}
-	if err := workflow.ExecuteActivity(ctx, FailPurchaseActivity, in.PurchaseID, code, message).Get(ctx, nil); err != nil {
+	v := workflow.GetVersion(ctx, ChangeCancelBeforeFail, workflow.DefaultVersion, 1)
+	if v == workflow.DefaultVersion || paymentIntentID == "" {
+		if err := workflow.ExecuteActivity(databaseStep(ctx), r.acts.FailPurchase, r.in.PurchaseID, code, message).Get(ctx, nil); err != nil {
+			return CreditPurchaseResult{}, err
+		}
+		return CreditPurchaseResult{Status: "failed", FailureCode: code}, nil
+	}
+	if !canceled {
+		var status string
+		if err := workflow.ExecuteActivity(ctx, r.acts.CancelPayment, paymentIntentID).Get(ctx, &status); err != nil {
+			return CreditPurchaseResult{}, err
+		}
+		if status == "succeeded" { // the customer paid after all: the money was taken
+			return r.credit(ctx, paymentIntentID)
+		}
+	}
+	failure := PurchaseFailure{PurchaseID: r.in.PurchaseID, PaymentIntentID: paymentIntentID, Code: code, Message: message}
+	if err := workflow.ExecuteActivity(databaseStep(ctx), r.acts.FailCanceledPurchase, failure).Get(ctx, nil); err != nil {
 		return CreditPurchaseResult{}, err
 	}
 	return CreditPurchaseResult{Status: "failed", FailureCode: code}, nil

@@ -24,6 +24,7 @@ type ReconcileInput struct{}
 type ReconcileResult struct {
 	OK         bool
 	Violations int
+	Warnings   int // purchases left open; logged, they don't fail the run
 }
 
 // ReconcileViolationError is the error type of a run that found violations,

@@ -200,6 +200,32 @@ func (q *Queries) SetCreditPurchaseFailed(ctx context.Context, arg SetCreditPurc
 	return err
 }
 
+const setCreditPurchaseFailedCanceled = `-- name: SetCreditPurchaseFailedCanceled :exec
+UPDATE credit_purchases
+SET status = 'failed', stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, $1::text),
+    failure_code = $2, failure_message = $3, updated_at = now()
+WHERE id = $4 AND status IN ('processing', 'requires_action')
+`
+
+type SetCreditPurchaseFailedCanceledParams struct {
+	PaymentIntentID string
+	FailureCode     *string
+	FailureMessage  *string
+	ID              uuid.UUID
+}
+
+// Fails an open purchase whose PaymentIntent was cancelled, keeping the
+// PaymentIntent id so a success Stripe reports later finds the purchase.
+func (q *Queries) SetCreditPurchaseFailedCanceled(ctx context.Context, arg SetCreditPurchaseFailedCanceledParams) error {
+	_, err := q.db.Exec(ctx, setCreditPurchaseFailedCanceled,
+		arg.PaymentIntentID,
+		arg.FailureCode,
+		arg.FailureMessage,
+		arg.ID,
+	)
+	return err
+}
+
 const setCreditPurchaseIntent = `-- name: SetCreditPurchaseIntent :exec
 UPDATE credit_purchases SET stripe_payment_intent_id = $2, updated_at = now()
 WHERE id = $1 AND stripe_payment_intent_id IS NULL
@@ -246,5 +272,24 @@ type SetCreditPurchaseSucceededParams struct {
 
 func (q *Queries) SetCreditPurchaseSucceeded(ctx context.Context, arg SetCreditPurchaseSucceededParams) error {
 	_, err := q.db.Exec(ctx, setCreditPurchaseSucceeded, arg.ID, arg.JournalTransactionID, arg.BalanceAfter)
+	return err
+}
+
+const setCreditPurchaseSucceededAfterFailure = `-- name: SetCreditPurchaseSucceededAfterFailure :exec
+UPDATE credit_purchases
+SET status = 'succeeded', journal_transaction_id = $2, balance_after = $3, updated_at = now()
+WHERE id = $1 AND status = 'failed'
+`
+
+type SetCreditPurchaseSucceededAfterFailureParams struct {
+	ID                   uuid.UUID
+	JournalTransactionID uuid.NullUUID
+	BalanceAfter         *int64
+}
+
+// Credits a failed purchase Stripe reports as paid after all; the failure
+// code and message stay as the record of what was believed before.
+func (q *Queries) SetCreditPurchaseSucceededAfterFailure(ctx context.Context, arg SetCreditPurchaseSucceededAfterFailureParams) error {
+	_, err := q.db.Exec(ctx, setCreditPurchaseSucceededAfterFailure, arg.ID, arg.JournalTransactionID, arg.BalanceAfter)
 	return err
 }

@@ -33,3 +33,18 @@ WHERE id = $1 AND status IN ('processing', 'requires_action');
 UPDATE credit_purchases
 SET status = 'failed', failure_code = $2, failure_message = $3, updated_at = now()
 WHERE id = $1 AND status IN ('processing', 'requires_action');
+
+-- name: SetCreditPurchaseFailedCanceled :exec
+-- Fails an open purchase whose PaymentIntent was cancelled, keeping the
+-- PaymentIntent id so a success Stripe reports later finds the purchase.
+UPDATE credit_purchases
+SET status = 'failed', stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, sqlc.arg(payment_intent_id)::text),
+    failure_code = sqlc.arg(failure_code), failure_message = sqlc.arg(failure_message), updated_at = now()
+WHERE id = sqlc.arg(id) AND status IN ('processing', 'requires_action');
+
+-- name: SetCreditPurchaseSucceededAfterFailure :exec
+-- Credits a failed purchase Stripe reports as paid after all; the failure
+-- code and message stay as the record of what was believed before.
+UPDATE credit_purchases
+SET status = 'succeeded', journal_transaction_id = $2, balance_after = $3, updated_at = now()
+WHERE id = $1 AND status = 'failed';

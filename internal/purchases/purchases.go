@@ -143,7 +143,7 @@ func (s *Service) start(ctx context.Context, in workflows.CreditPurchaseInput) e
 	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.CreditPurchaseWorkflowID(in.PurchaseID), TaskQueue: s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.CreditPurchaseWorkflow, in)
+	}, workflows.CreditPurchaseWorkflowName, in)
 	if err != nil {
 		return fmt.Errorf("start purchase workflow: %w", err)
 	}
@@ -220,22 +220,68 @@ func deref(s *string) string {
 	return *s
 }
 
+// PaymentEvent is Stripe's word on a PaymentIntent, from a signed webhook.
+type PaymentEvent struct {
+	PaymentIntentID string
+	// PurchaseID is the PaymentIntent's metadata purchase_id (ChargeCard sets
+	// it): it finds a purchase that failed before its PaymentIntent id was
+	// stored.
+	PurchaseID  string
+	AmountCents int64
+	Outcome     workflows.PaymentOutcome
+}
+
 // PaymentOutcome forwards Stripe's verdict on a payment intent to its
-// purchase's workflow. Unknown intents are ignored (false).
-func (s *Service) PaymentOutcome(ctx context.Context, paymentIntentID string, outcome workflows.PaymentOutcome) (bool, error) {
-	row, err := dbgen.New(s.pool).GetCreditPurchaseByPaymentIntent(ctx, &paymentIntentID)
-	if db.IsNotFound(err) {
-		return false, nil
+// purchase's workflow. A success reported for a purchase we already failed is
+// credited here (the money was taken), once, with an audit entry. Unknown
+// intents are ignored (false).
+func (s *Service) PaymentOutcome(ctx context.Context, ev PaymentEvent) (bool, error) {
+	row, found, err := s.purchaseOf(ctx, ev)
+	if err != nil || !found {
+		return false, err
 	}
-	if err != nil {
-		return false, fmt.Errorf("purchase of %s: %w", paymentIntentID, err)
+	if row.Status == "failed" && ev.Outcome.Succeeded {
+		if ev.AmountCents != row.AmountCents {
+			return false, fmt.Errorf("purchase %s: Stripe reports %d cents paid by %s, the purchase is %d cents",
+				row.ID, ev.AmountCents, ev.PaymentIntentID, row.AmountCents)
+		}
+		if _, err := CreditPaid(ctx, s.pool, row.ID, ev.PaymentIntentID, "stripe_webhook"); err != nil {
+			return false, fmt.Errorf("credit late payment of %s: %w", row.ID, err)
+		}
+		return true, nil
 	}
 	if row.Status != "requires_action" && row.Status != "processing" {
 		return true, nil // already decided; a replayed webhook changes nothing
 	}
-	err = s.temporal.SignalWorkflow(ctx, workflows.CreditPurchaseWorkflowID(row.ID.String()), "", workflows.PaymentOutcomeSignal, outcome)
+	err = s.temporal.SignalWorkflow(ctx, workflows.CreditPurchaseWorkflowID(row.ID.String()), "", workflows.PaymentOutcomeSignal, ev.Outcome)
 	if err != nil {
 		return false, fmt.Errorf("signal purchase %s: %w", row.ID, err)
 	}
 	return true, nil
+}
+
+// purchaseOf finds the purchase of a PaymentIntent: by the id stored on the
+// purchase, else by the PaymentIntent's metadata when the purchase stored no
+// other PaymentIntent.
+func (s *Service) purchaseOf(ctx context.Context, ev PaymentEvent) (dbgen.CreditPurchase, bool, error) {
+	q := dbgen.New(s.pool)
+	row, err := q.GetCreditPurchaseByPaymentIntent(ctx, &ev.PaymentIntentID)
+	if err == nil {
+		return row, true, nil
+	}
+	if !db.IsNotFound(err) {
+		return row, false, fmt.Errorf("purchase of %s: %w", ev.PaymentIntentID, err)
+	}
+	id, perr := uuid.Parse(ev.PurchaseID)
+	if perr != nil {
+		return row, false, nil
+	}
+	row, err = q.GetCreditPurchase(ctx, id)
+	if db.IsNotFound(err) || (err == nil && row.StripePaymentIntentID != nil) {
+		return row, false, nil
+	}
+	if err != nil {
+		return row, false, fmt.Errorf("purchase %s: %w", id, err)
+	}
+	return row, true, nil
 }
