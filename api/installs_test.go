@@ -291,12 +291,12 @@ func TestWebhookClient_RefusesPrivateAddressesAtDialTime(t *testing.T) {
 	}
 	hooks := &activities.Webhooks{Apps: env.Apps(), Client: activities.NewWebhookClient(false)}
 	_, err := hooks.DeliverWebhook(context.Background(), workflows.WebhookDeliveryInput{DeliveryID: deliveryID, RequestedAt: time.Now()})
-	if err == nil || !strings.Contains(err.Error(), "forbidden") {
+	if err == nil || !strings.Contains(err.Error(), "destination not allowed") {
 		t.Fatalf("delivery to loopback: %v", err)
 	}
 	var logged int
 	if err := env.Pool.QueryRow(context.Background(),
-		"SELECT count(*) FROM webhook_attempts WHERE delivery_id = $1 AND error LIKE '%forbidden%'", deliveryID).Scan(&logged); err != nil || logged != 1 {
+		"SELECT count(*) FROM webhook_attempts WHERE delivery_id = $1 AND error = 'destination not allowed'", deliveryID).Scan(&logged); err != nil || logged != 1 {
 		t.Fatalf("refused attempt not recorded (%d, %v)", logged, err)
 	}
 	_ = safehttp.ErrForbiddenAddress
