@@ -194,7 +194,7 @@ func (s *Server) adminRunBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.Period == "" {
-		body.Period = time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
+		body.Period = workflows.PreviousPeriod(time.Now())
 	}
 	if !payouts.ValidPeriod(body.Period) {
 		return invalid("period must be YYYY-MM")
