@@ -145,6 +145,7 @@ func (s *Server) createPayout(c *call) reply {
 		StatementDescriptor: p.optionalString("statement_descriptor"), Status: "pending",
 	}
 	s.put(po.ID, c.account, po)
+	s.payouts = append(s.payouts, po.ID)
 	s.counts.payouts++
 	return ok(po)
 }

@@ -43,6 +43,7 @@ type Server struct {
 	requests   []Request
 	counts     struct{ paymentIntents, charges, transfers, payouts int }
 	transfers  []string         // transfer ids, oldest first, for listing
+	payouts    []string         // payout ids, oldest first (PayoutIDs)
 	faults     []*InjectedFault // see InjectFault
 	offset     time.Duration    // see Advance
 }
@@ -332,6 +333,14 @@ func (s *Server) ChargeCount() int { return s.count(&s.counts.charges) }
 
 // TransferCount is how many transfers were created.
 func (s *Server) TransferCount() int { return s.count(&s.counts.transfers) }
+
+// PayoutIDs are the ids of the payouts created, oldest first: what an
+// operator finds in the Stripe dashboard.
+func (s *Server) PayoutIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.payouts...)
+}
 
 // PayoutCount is how many payouts were created.
 func (s *Server) PayoutCount() int { return s.count(&s.counts.payouts) }
