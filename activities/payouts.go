@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/gagliardetto/solana-go"
 	"github.com/google/uuid"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/officex/officex/internal/payouts"
@@ -50,30 +54,150 @@ func (a *Payouts) BurnPayout(ctx context.Context, id string) (workflows.PayoutSt
 	return workflows.PayoutState{Status: p.Status, Type: p.Type}, err
 }
 
-// StripeTransfer pays a connected account. Idempotent by the payout's key.
+// How a payout never pays twice through Stripe (DESIGN.md section 6):
+//
+//   - The transfer or bank payout id is stored on the payout row by the very
+//     activity that learns it (StoreStripeID), before anything acts on it. A
+//     row with an id is only read, never created again, by any later run.
+//   - Before the first create is sent, its time is stored (BeginStripeCreate).
+//     A row with that time and no id means a create may have reached Stripe
+//     and its answer was lost (a crash, a dropped connection).
+//   - Every create carries an idempotency key derived from the payout id
+//     alone, so within Stripe's 24 hours a repeat gets the first answer.
+//   - Beyond that, Stripe forgets the key. A transfer is then found by its
+//     transfer_group (payout-<id>, checked against metadata payout_id) before
+//     any new create; transfers can be listed by group. Bank payouts cannot
+//     be listed by metadata, so a bank payout whose create went unanswered
+//     for stripeRecreateWindow is not created again: the payout goes to
+//     needs_review with an alert, and an operator decides (Payouts.Review).
+//   - Only a create that Stripe refuses (a 4xx on the create: no such
+//     account, missing capability) fails a payout and restores its credits.
+//     A read that fails is retried and alerts; it never restores.
+
+// stripeRecreateWindow is how long after the first create a create may be
+// sent again with the same key: Stripe keeps keys 24 hours; the hour of
+// margin covers clocks and a request queued at the edge.
+const stripeRecreateWindow = 23 * time.Hour
+
+// statusAlertAfter is how many failed status reads in a row raise an alert
+// (an error log and the payout's alert in the admin view).
+const statusAlertAfter = 3
+
+// maxTransferSearch bounds the transfers read in a payout's transfer group.
+const maxTransferSearch = 100
+
+func payoutTransferGroup(id string) string { return "payout-" + id }
+
+// wrongState refuses to pay a payout that is not burned: only BurnPayout
+// lets money leave.
+func wrongState(p payouts.Payout) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf("payout %s is %s, not burned", p.ID, p.Status), "WrongState", nil)
+}
+
+// needsReview stops the payout for an operator: it may have been paid.
+func (a *Payouts) needsReview(ctx context.Context, p payouts.Payout, reason string) error {
+	logger(ctx).Error("payout needs review", "payout_id", p.ID.String(), "reason", reason)
+	if err := a.Payouts.MarkNeedsReview(ctx, p.ID, reason); err != nil {
+		return err
+	}
+	return temporal.NewNonRetryableApplicationError(reason, workflows.PayoutNeedsReviewError, nil)
+}
+
+// StripeTransfer pays a connected account with one transfer. Idempotent by
+// the payout id: a stored transfer id is read, never paid again; an
+// unanswered earlier create is found by its transfer group before a new one;
+// every create carries the payout's idempotency key.
 func (a *Payouts) StripeTransfer(ctx context.Context, id string) (string, error) {
 	p, err := a.load(ctx, id)
 	if err != nil {
 		return "", err
 	}
+	if p.Status != "burned" {
+		return "", wrongState(p)
+	}
+	if p.StripeID != "" {
+		params := &stripe.TransferParams{}
+		params.Context = ctx
+		tr, err := a.Stripe.Transfers.Get(p.StripeID, params)
+		if err != nil {
+			return "", fmt.Errorf("read transfer %s of payout %s: %v", p.StripeID, id, err) // a read never refuses
+		}
+		return tr.ID, nil
+	}
+	c, err := a.Payouts.BeginStripeCreate(ctx, p.ID)
+	if err != nil {
+		return "", err
+	}
+	if c.SentBefore {
+		found, err := a.findTransfer(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		if found != "" {
+			return found, a.Payouts.StoreStripeID(ctx, p.ID, found, "Stripe transfer "+found+" (found after an unanswered create)")
+		}
+	}
 	params := &stripe.TransferParams{Amount: stripe.Int64(p.PayoutAmount), Currency: stripe.String(string(stripe.CurrencyUSD)),
-		Destination: stripe.String(p.Account), TransferGroup: stripe.String("payout-" + id)}
+		Destination: stripe.String(p.Account), TransferGroup: stripe.String(payoutTransferGroup(id))}
 	params.Context = ctx
 	params.AddMetadata("payout_id", id)
 	params.SetIdempotencyKey(PayoutIdempotencyKey(id, "transfer"))
 	tr, err := a.Stripe.Transfers.New(params)
 	if err != nil {
-		return "", stripeError(err, workflows.PayoutRejectedError)
+		return "", a.createError(ctx, p, err)
 	}
-	return tr.ID, a.Payouts.RecordAttempt(ctx, p.ID, "Stripe transfer "+tr.ID)
+	return tr.ID, a.Payouts.StoreStripeID(ctx, p.ID, tr.ID, "Stripe transfer "+tr.ID)
 }
 
-// StripeBankPayout pays the connected account's bank account. Idempotent by
-// the payout's key.
+// findTransfer returns the transfer of the payout's transfer group, if one
+// was created, checked against its metadata.
+func (a *Payouts) findTransfer(ctx context.Context, id string) (string, error) {
+	params := &stripe.TransferListParams{TransferGroup: stripe.String(payoutTransferGroup(id))}
+	params.Context = ctx
+	params.Limit = stripe.Int64(maxTransferSearch)
+	params.Single = true
+	it := a.Stripe.Transfers.List(params)
+	var found []string
+	for it.Next() {
+		if tr := it.Transfer(); tr.TransferGroup == payoutTransferGroup(id) && tr.Metadata["payout_id"] == id {
+			found = append(found, tr.ID)
+		}
+	}
+	if err := it.Err(); err != nil {
+		return "", fmt.Errorf("search transfers of payout %s: %v", id, err) // a read never refuses
+	}
+	if len(found) > 1 {
+		return "", fmt.Errorf("payout %s has %d transfers (%v): %w", id, len(found), found, payouts.ErrOtherStripeObject)
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	return "", nil
+}
+
+// StripeBankPayout pays the connected account's bank account with one
+// Stripe payout. Idempotent by the payout id: a stored payout id is returned
+// to be read, never paid again; a create is sent again (same idempotency
+// key, so Stripe answers the first) only within stripeRecreateWindow of the
+// first, and after it the payout goes to review instead.
 func (a *Payouts) StripeBankPayout(ctx context.Context, id string) (string, error) {
 	p, err := a.load(ctx, id)
 	if err != nil {
 		return "", err
+	}
+	if p.Status != "burned" {
+		return "", wrongState(p)
+	}
+	if p.StripeID != "" {
+		return p.StripeID, nil // StripePayoutStatus reads it
+	}
+	c, err := a.Payouts.BeginStripeCreate(ctx, p.ID)
+	if err != nil {
+		return "", err
+	}
+	if c.SentBefore && c.SinceFirst >= stripeRecreateWindow {
+		return "", a.needsReview(ctx, p, fmt.Sprintf("a bank payout create sent %s ago got no stored answer and Stripe may have "+
+			"forgotten its idempotency key: look for a payout with metadata payout_id=%s on %s", c.SinceFirst.Round(time.Minute), id, p.ConnectedAccount))
 	}
 	params := &stripe.PayoutParams{Amount: stripe.Int64(p.PayoutAmount), Currency: stripe.String(string(stripe.CurrencyUSD)),
 		Destination: stripe.String(p.Account)}
@@ -83,12 +207,27 @@ func (a *Payouts) StripeBankPayout(ctx context.Context, id string) (string, erro
 	params.SetIdempotencyKey(PayoutIdempotencyKey(id, "bank"))
 	po, err := a.Stripe.Payouts.New(params)
 	if err != nil {
-		return "", stripeError(err, workflows.PayoutRejectedError)
+		return "", a.createError(ctx, p, err)
 	}
-	return po.ID, a.Payouts.RecordAttempt(ctx, p.ID, "Stripe payout "+po.ID)
+	return po.ID, a.Payouts.StoreStripeID(ctx, p.ID, po.ID, "Stripe payout "+po.ID)
 }
 
-// StripePayoutStatus reads a bank payout's status. It only reads.
+// createError classifies a failed create: Stripe's refusal of the request
+// fails the payout; an idempotency error (the key was used for another
+// request) means something was sent before, so the payout goes to review;
+// anything else is retried.
+func (a *Payouts) createError(ctx context.Context, p payouts.Payout, err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) && se.Type == stripe.ErrorTypeIdempotency {
+		return a.needsReview(ctx, p, "Stripe refused the payout's idempotency key: "+se.Msg)
+	}
+	return stripeError(err, workflows.PayoutRejectedError)
+}
+
+// StripePayoutStatus reads a bank payout's status. It only reads, and a
+// failed read (even a 400 or 404) is an error to retry, never a refusal:
+// the payout exists. From the statusAlertAfter-th failure in a row it logs
+// an error and sets the payout's alert; a good read clears it.
 func (a *Payouts) StripePayoutStatus(ctx context.Context, id, stripePayoutID string) (string, error) {
 	p, err := a.load(ctx, id)
 	if err != nil {
@@ -99,9 +238,30 @@ func (a *Payouts) StripePayoutStatus(ctx context.Context, id, stripePayoutID str
 	params.SetStripeAccount(p.ConnectedAccount)
 	po, err := a.Stripe.Payouts.Get(stripePayoutID, params)
 	if err != nil {
-		return "", stripeError(err, workflows.PayoutRejectedError)
+		if activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt >= statusAlertAfter {
+			attempt := activity.GetInfo(ctx).Attempt
+			logger(ctx).Error("bank payout status unreadable", "payout_id", id, "stripe_payout", stripePayoutID, "attempt", attempt, "error", err)
+			if aErr := a.Payouts.Alert(ctx, p.ID, fmt.Sprintf("status of Stripe payout %s unreadable (%d reads): %v", stripePayoutID, attempt, err)); aErr != nil {
+				return "", aErr
+			}
+		}
+		return "", fmt.Errorf("read Stripe payout %s of payout %s: %v", stripePayoutID, id, err)
+	}
+	if p.Alert != "" {
+		if err := a.Payouts.ClearAlert(ctx, p.ID); err != nil {
+			return "", err
+		}
 	}
 	return string(po.Status), nil
+}
+
+// logger is the activity's logger, or the default one outside an activity
+// (a test calling an activity directly).
+func logger(ctx context.Context) log.Logger {
+	if activity.IsActivity(ctx) {
+		return activity.GetLogger(ctx)
+	}
+	return log.NewStructuredLogger(slog.Default())
 }
 
 func (a *Payouts) usdcClient() (*usdc.Client, error) {

@@ -82,12 +82,24 @@ func (s *Server) walletPayouts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writePayouts(w, list, limit)
+	return writePayouts(w, list, limit, false)
 }
 
-func writePayouts(w http.ResponseWriter, list []payouts.Payout, limit int) error {
+// adminFields adds what only finance sees: the Stripe object id and the
+// alert (internal error text, never shown to vendors).
+func adminFields(body map[string]any, p payouts.Payout) {
+	body["stripe_id"], body["alert"], body["alert_at"] = p.StripeID, p.Alert, p.AlertAt
+}
+
+func writePayouts(w http.ResponseWriter, list []payouts.Payout, limit int, admin bool) error {
 	return writePage(w, "payouts", list, limit,
-		noErr(func(p payouts.Payout) map[string]any { return payoutBody(p, nil) }),
+		noErr(func(p payouts.Payout) map[string]any {
+			body := payoutBody(p, nil)
+			if admin {
+				adminFields(body, p)
+			}
+			return body
+		}),
 		func(p payouts.Payout) keysetCursor { return keysetCursor{Created: p.CreatedAt, ID: p.ID} })
 }
 
@@ -107,15 +119,20 @@ func (s *Server) walletPayout(w http.ResponseWriter, r *http.Request) error {
 	if p.WalletID != wl.ID {
 		return payouts.ErrNotFound
 	}
-	return s.writePayout(w, r, p)
+	return s.writePayout(w, r, p, false)
 }
 
-func (s *Server) writePayout(w http.ResponseWriter, r *http.Request, p payouts.Payout) error {
+// writePayout answers a payout with its history (adminFields for finance).
+func (s *Server) writePayout(w http.ResponseWriter, r *http.Request, p payouts.Payout, admin bool) error {
 	history, err := s.payouts.History(r.Context(), p.ID)
 	if err != nil {
 		return err
 	}
-	ok(w, map[string]any{"payout": payoutBody(p, history)})
+	body := payoutBody(p, history)
+	if admin {
+		adminFields(body, p)
+	}
+	ok(w, map[string]any{"payout": body})
 	return nil
 }
 
@@ -130,7 +147,7 @@ func (s *Server) adminListPayouts(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writePayouts(w, list, limit)
+	return writePayouts(w, list, limit, true)
 }
 
 func (s *Server) adminGetPayout(w http.ResponseWriter, r *http.Request) error {
@@ -142,7 +159,36 @@ func (s *Server) adminGetPayout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.writePayout(w, r, p)
+	return s.writePayout(w, r, p, true)
+}
+
+// adminReviewPayout decides on a payout in review: {decision: paid,
+// stripe_id} (found in Stripe: it is read, nothing created), {decision:
+// not_paid} (Stripe has nothing: the next run may create it), or {decision:
+// fail, reason} (credits restored). paid and not_paid finish on the next
+// batch run of the payout's period.
+func (s *Server) adminReviewPayout(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathUUID(r, "id", payouts.ErrNotFound)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Decision string `json:"decision"`
+		StripeID string `json:"stripe_id"`
+		Reason   string `json:"reason"`
+	}
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if len(body.Reason) > maxReasonLength {
+		return invalid("reason must be at most %d characters", maxReasonLength)
+	}
+	p, err := s.payouts.Review(r.Context(), id, body.Decision, body.StripeID, body.Reason)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"payout": payoutBody(p, nil)})
+	return nil
 }
 
 func (s *Server) adminApprovePayout(w http.ResponseWriter, r *http.Request) error {
@@ -194,7 +240,7 @@ func (s *Server) adminRunBatch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if body.Period == "" {
-		body.Period = time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")
+		body.Period = workflows.PreviousPeriod(time.Now())
 	}
 	if !payouts.ValidPeriod(body.Period) {
 		return invalid("period must be YYYY-MM")

@@ -179,6 +179,7 @@ func (s *Server) routes() http.Handler {
 	admin("/admin/payouts/{id}", s.adminGetPayout, http.MethodGet)
 	admin("/admin/payouts/{id}/approve", s.adminApprovePayout, http.MethodPost)
 	admin("/admin/payouts/{id}/reject", s.adminRejectPayout, http.MethodPost)
+	admin("/admin/payouts/{id}/review", s.adminReviewPayout, http.MethodPost)
 
 	// Admin: vouchers
 	admin("/admin/vouchers", s.adminCreateVoucher, http.MethodPost)

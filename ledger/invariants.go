@@ -101,6 +101,7 @@ var invariantChecks = []struct{ name, sql string }{
 		HAVING COALESCE(string_agg(t.kind, ',' ORDER BY t.kind), '') NOT IN (
 			CASE p.status WHEN 'pending' THEN 'payout_hold'
 			              WHEN 'burned' THEN 'payout_burn,payout_hold'
+			              WHEN 'needs_review' THEN 'payout_burn,payout_hold'
 			              WHEN 'completed' THEN 'payout_burn,payout_hold'
 			              WHEN 'rejected' THEN 'payout_hold,payout_release' END,
 			CASE WHEN p.status = 'failed' THEN 'payout_burn,payout_hold,payout_restore' END,

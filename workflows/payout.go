@@ -27,7 +27,27 @@ const (
 	// PayoutRejectedError is the type of a non-retryable refusal by the
 	// payment rail (a bad account, a closed bank account): the payout fails.
 	PayoutRejectedError = "PayoutRejected"
+	// PayoutNeedsReviewError is the type of a payout the pay step stopped
+	// for an operator (it may have been paid; see activities.Payouts): it
+	// is neither completed nor failed.
+	PayoutNeedsReviewError = "PayoutNeedsReview"
 )
+
+// Change ids of PayoutWorkflow (workflow.GetVersion): a history recorded
+// before a change replays the old code path.
+const (
+	// changePayoutNeedsReview: a payout the pay step sent to review ends
+	// the workflow with status needs_review (issue 12, point 1).
+	changePayoutNeedsReview = "payout-needs-review"
+	// changeStatusReadsNeverRefuse: a bank payout's status read retries for
+	// StatusReadRetryFor and its failure never fails the payout (point 2).
+	changeStatusReadsNeverRefuse = "payout-status-reads-never-refuse"
+)
+
+// StatusReadRetryFor bounds how long one status read of a bank payout is
+// retried (capped backoff, alerting from the third failure) before the
+// workflow gives up and leaves the payout burned for an operator.
+const StatusReadRetryFor = 7 * 24 * time.Hour
 
 // Bounds of a payout: how often a pending bank payout or Solana transaction
 // is checked, and for how long or how many times.
@@ -97,6 +117,10 @@ func PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) 
 	}
 	if err != nil {
 		var rejected *temporal.ApplicationError
+		if workflow.GetVersion(ctx, changePayoutNeedsReview, workflow.DefaultVersion, 1) == 1 &&
+			errors.As(err, &rejected) && rejected.Type() == PayoutNeedsReviewError {
+			return PayoutResult{Status: "needs_review", Reason: rejected.Message()}, nil
+		}
 		if !errors.As(err, &rejected) || rejected.Type() != PayoutRejectedError {
 			return PayoutResult{}, err // not a refusal: left burned for an operator to retry
 		}
@@ -121,9 +145,22 @@ func payBank(ctx workflow.Context, in PayoutInput) (string, error) {
 	if err := workflow.ExecuteActivity(ctx, StripeBankPayoutActivity, in.PayoutID).Get(ctx, &id); err != nil {
 		return "", err
 	}
+	readCtx, readsNeverRefuse := ctx, workflow.GetVersion(ctx, changeStatusReadsNeverRefuse, workflow.DefaultVersion, 1) == 1
+	if readsNeverRefuse {
+		readCtx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout:    60 * time.Second,
+			ScheduleToCloseTimeout: StatusReadRetryFor,
+			RetryPolicy: &temporal.RetryPolicy{InitialInterval: min(in.Poll, time.Second), BackoffCoefficient: 2,
+				MaximumInterval: 5 * time.Minute}, // no attempt limit: bounded by StatusReadRetryFor
+		})
+	}
 	for i := 0; i < MaxBankPayoutChecks; i++ {
 		var status string
-		if err := workflow.ExecuteActivity(ctx, StripePayoutStatusActivity, in.PayoutID, id).Get(ctx, &status); err != nil {
+		if err := workflow.ExecuteActivity(readCtx, StripePayoutStatusActivity, in.PayoutID, id).Get(ctx, &status); err != nil {
+			if readsNeverRefuse {
+				// %v, not %w: whatever the read answered, it is no refusal.
+				return "", fmt.Errorf("status of bank payout %s unreadable: %v", id, err)
+			}
 			return "", err
 		}
 		switch status {

@@ -23,6 +23,23 @@ const (
 // PayoutBatchConcurrency bounds the payouts paid at once.
 const PayoutBatchConcurrency = 8
 
+// Change ids of PayoutBatchWorkflow (workflow.GetVersion): a history recorded
+// before a change replays the old code path.
+const (
+	// changeBatchDefaultPeriod: the default period is the calendar month
+	// before the run (PreviousPeriod), not the month of the day before it.
+	changeBatchDefaultPeriod = "batch-default-period"
+)
+
+// PreviousPeriod is the period (YYYY-MM, UTC) of the calendar month before
+// the one now is in. It steps back from the first of the month, because
+// AddDate(0, -1, 0) on 31 March is "31 February", which Go normalizes to
+// 3 March.
+func PreviousPeriod(now time.Time) string {
+	y, m, _ := now.UTC().Date()
+	return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1).Format("2006-01")
+}
+
 // PayoutBatchInput picks the period ("" = the month before the run) and says
 // who started it (schedule, admin, cli).
 type PayoutBatchInput struct {
@@ -51,7 +68,11 @@ type PayoutBatchResult struct {
 // twice: a payout joins one batch, and a finished payout's workflow ends at once.
 func PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInput) (PayoutBatchResult, error) {
 	if in.Period == "" {
-		in.Period = workflow.Now(ctx).UTC().AddDate(0, 0, -1).Format("2006-01")
+		if workflow.GetVersion(ctx, changeBatchDefaultPeriod, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			in.Period = workflow.Now(ctx).UTC().AddDate(0, 0, -1).Format("2006-01")
+		} else {
+			in.Period = PreviousPeriod(workflow.Now(ctx))
+		}
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +19,9 @@ type payoutActs struct {
 	cleared   int
 	completed string
 	failed    string
+	bankErr   error   // StripeBankPayout's answer
+	readErrs  []error // StripePayoutStatus fails with these, in order, then answers "paid"
+	reads     int
 }
 
 func (a *payoutActs) run(t *testing.T, transferErr error) PayoutResult {
@@ -28,6 +33,16 @@ func (a *payoutActs) run(t *testing.T, transferErr error) PayoutResult {
 		return PayoutState{Status: "burned", Type: a.typ}, nil
 	})
 	reg(StripeTransferActivity, func(context.Context, string) (string, error) { return "tr_1", transferErr })
+	reg(StripeBankPayoutActivity, func(context.Context, string) (string, error) { return "po_1", a.bankErr })
+	reg(StripePayoutStatusActivity, func(context.Context, string, string) (string, error) {
+		a.reads++
+		if len(a.readErrs) > 0 {
+			err := a.readErrs[0]
+			a.readErrs = a.readErrs[1:]
+			return "", err
+		}
+		return "paid", nil
+	})
 	reg(PrepareUSDCActivity, func(context.Context, string) (string, error) { a.prepared++; return "sig", nil })
 	reg(SendUSDCActivity, func(context.Context, string) error { return nil })
 	reg(USDCStatusActivity, func(context.Context, string) (USDCCheck, error) {
@@ -70,5 +85,29 @@ func TestPayoutWorkflow_USDCNeverGivesCreditsBackWhileTheTransactionCanLand(t *t
 	res := a.run(t, nil)
 	if res.Status != "error" || a.failed != "" {
 		t.Fatalf("a transaction that may still land must leave the payout burned: %+v, failed %q", res, a.failed)
+	}
+}
+
+func TestPayoutWorkflow_StatusReadRefusalsAreRetriedNeverRestore(t *testing.T) {
+	notFound := temporal.NewNonRetryableApplicationError("No such payout: 'po_1'", PayoutRejectedError, nil)
+	a := &payoutActs{typ: "bank", readErrs: []error{notFound, errors.New("400 bad request"), notFound}}
+	res := a.run(t, nil)
+	if a.failed != "" {
+		t.Fatalf("a status read restored the credits: %q", a.failed)
+	}
+	if res.Status != "error" || !strings.Contains(res.Reason, "unreadable") {
+		t.Fatalf("a read refused for good must leave the payout burned: %+v", res)
+	}
+	b := &payoutActs{typ: "bank", readErrs: []error{errors.New("404"), errors.New("400"), errors.New("404")}}
+	if res := b.run(t, nil); res.Status != "completed" || b.completed != "po_1" || b.failed != "" || b.reads != 4 {
+		t.Fatalf("reads that recover complete the payout: %+v, reads %d", res, b.reads)
+	}
+}
+
+func TestPayoutWorkflow_NeedsReviewEndsWithoutPayingOrRestoring(t *testing.T) {
+	a := &payoutActs{typ: "bank", bankErr: temporal.NewNonRetryableApplicationError("look in Stripe", PayoutNeedsReviewError, nil)}
+	res := a.run(t, nil)
+	if res.Status != "needs_review" || a.failed != "" || a.completed != "" || a.reads != 0 {
+		t.Fatalf("result %+v, failed %q, completed %q", res, a.failed, a.completed)
 	}
 }

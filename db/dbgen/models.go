@@ -241,6 +241,10 @@ type Payout struct {
 	FailureReason      *string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	StripeID           *string
+	StripeCreateAt     *time.Time
+	Alert              *string
+	AlertAt            *time.Time
 }
 
 type PayoutBatch struct {

@@ -15,7 +15,7 @@ import (
 const approvePayout = `-- name: ApprovePayout :one
 UPDATE payouts SET approved_at = now(), updated_at = now()
 WHERE id = $1 AND status = 'pending' AND approved_at IS NULL
-RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at
+RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
 `
 
 func (q *Queries) ApprovePayout(ctx context.Context, id uuid.UUID) (Payout, error) {
@@ -43,6 +43,10 @@ func (q *Queries) ApprovePayout(ctx context.Context, id uuid.UUID) (Payout, erro
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
 	)
 	return i, err
 }
@@ -79,6 +83,39 @@ func (q *Queries) AssignPayoutsToBatch(ctx context.Context, arg AssignPayoutsToB
 		return nil, err
 	}
 	return items, nil
+}
+
+const beginPayoutStripeCreate = `-- name: BeginPayoutStripeCreate :one
+UPDATE payouts p SET stripe_create_at = COALESCE(old.stripe_create_at, now()), updated_at = now()
+FROM (SELECT o.id, o.stripe_create_at FROM payouts o WHERE o.id = $1 FOR UPDATE) old
+WHERE p.id = old.id AND p.status = 'burned' AND p.stripe_id IS NULL
+RETURNING (old.stripe_create_at IS NOT NULL)::bool AS sent_before,
+    EXTRACT(EPOCH FROM now() - COALESCE(old.stripe_create_at, now()))::float8 AS seconds_since_first
+`
+
+type BeginPayoutStripeCreateRow struct {
+	SentBefore        bool
+	SecondsSinceFirst float64
+}
+
+// Notes the first create call with the payout's idempotency key before it is
+// sent, and answers whether one was sent before and how long ago (database
+// clock), so a retry knows whether Stripe still remembers the key.
+func (q *Queries) BeginPayoutStripeCreate(ctx context.Context, id uuid.UUID) (BeginPayoutStripeCreateRow, error) {
+	row := q.db.QueryRow(ctx, beginPayoutStripeCreate, id)
+	var i BeginPayoutStripeCreateRow
+	err := row.Scan(&i.SentBefore, &i.SecondsSinceFirst)
+	return i, err
+}
+
+const clearPayoutAlert = `-- name: ClearPayoutAlert :exec
+UPDATE payouts SET alert = NULL, alert_at = NULL, updated_at = now()
+WHERE id = $1 AND alert IS NOT NULL
+`
+
+func (q *Queries) ClearPayoutAlert(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, clearPayoutAlert, id)
+	return err
 }
 
 const clearPayoutSolanaAttempt = `-- name: ClearPayoutSolanaAttempt :exec
@@ -149,7 +186,7 @@ func (q *Queries) GetAppByWallet(ctx context.Context, walletID uuid.UUID) (App, 
 }
 
 const getPayout = `-- name: GetPayout :one
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at FROM payouts WHERE id = $1
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE id = $1
 `
 
 func (q *Queries) GetPayout(ctx context.Context, id uuid.UUID) (Payout, error) {
@@ -177,6 +214,10 @@ func (q *Queries) GetPayout(ctx context.Context, id uuid.UUID) (Payout, error) {
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
 	)
 	return i, err
 }
@@ -204,7 +245,7 @@ func (q *Queries) GetPayoutBatchByPeriod(ctx context.Context, period string) (Pa
 }
 
 const getPayoutByKey = `-- name: GetPayoutByKey :one
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at FROM payouts WHERE requested_by = $1 AND idempotency_key = $2
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE requested_by = $1 AND idempotency_key = $2
 `
 
 type GetPayoutByKeyParams struct {
@@ -237,12 +278,16 @@ func (q *Queries) GetPayoutByKey(ctx context.Context, arg GetPayoutByKeyParams) 
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
 	)
 	return i, err
 }
 
 const getPayoutForUpdate = `-- name: GetPayoutForUpdate :one
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at FROM payouts WHERE id = $1 FOR UPDATE
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetPayoutForUpdate(ctx context.Context, id uuid.UUID) (Payout, error) {
@@ -270,6 +315,10 @@ func (q *Queries) GetPayoutForUpdate(ctx context.Context, id uuid.UUID) (Payout,
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
 	)
 	return i, err
 }
@@ -279,11 +328,11 @@ WITH p AS (
     INSERT INTO payouts (id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type,
         destination_account, connected_account, idempotency_key, request_hash)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-    RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at
+    RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
 ), e AS (
     INSERT INTO payout_events (payout_id, status, detail) SELECT id, 'pending', 'credits held' FROM p
 )
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at FROM p
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM p
 `
 
 type InsertPayoutParams struct {
@@ -322,6 +371,10 @@ type InsertPayoutRow struct {
 	FailureReason      *string
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+	StripeID           *string
+	StripeCreateAt     *time.Time
+	Alert              *string
+	AlertAt            *time.Time
 }
 
 func (q *Queries) InsertPayout(ctx context.Context, arg InsertPayoutParams) (InsertPayoutRow, error) {
@@ -361,6 +414,10 @@ func (q *Queries) InsertPayout(ctx context.Context, arg InsertPayoutParams) (Ins
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
 	)
 	return i, err
 }
@@ -407,7 +464,7 @@ func (q *Queries) InsertVendorMessage(ctx context.Context, arg InsertVendorMessa
 }
 
 const listAllPayouts = `-- name: ListAllPayouts :many
-SELECT p.id, p.app_id, p.wallet_id, p.requested_by, p.amount, p.payout_amount, p.destination_type, p.destination_account, p.connected_account, p.idempotency_key, p.request_hash, p.status, p.approved_at, p.batch_id, p.external_ref, p.solana_signature, p.solana_tx, p.solana_valid_until, p.failure_reason, p.created_at, p.updated_at FROM payouts p LEFT JOIN payout_batches b ON b.id = p.batch_id
+SELECT p.id, p.app_id, p.wallet_id, p.requested_by, p.amount, p.payout_amount, p.destination_type, p.destination_account, p.connected_account, p.idempotency_key, p.request_hash, p.status, p.approved_at, p.batch_id, p.external_ref, p.solana_signature, p.solana_tx, p.solana_valid_until, p.failure_reason, p.created_at, p.updated_at, p.stripe_id, p.stripe_create_at, p.alert, p.alert_at FROM payouts p LEFT JOIN payout_batches b ON b.id = p.batch_id
 WHERE ($1::text IS NULL OR p.status = $1)
   AND ($2::text IS NULL OR b.period = $2)
   AND ($3::timestamptz IS NULL
@@ -460,6 +517,10 @@ func (q *Queries) ListAllPayouts(ctx context.Context, arg ListAllPayoutsParams) 
 			&i.FailureReason,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.StripeID,
+			&i.StripeCreateAt,
+			&i.Alert,
+			&i.AlertAt,
 		); err != nil {
 			return nil, err
 		}
@@ -526,7 +587,7 @@ func (q *Queries) ListPayoutEvents(ctx context.Context, payoutID uuid.UUID) ([]P
 }
 
 const listWalletPayouts = `-- name: ListWalletPayouts :many
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at FROM payouts WHERE wallet_id = $1
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE wallet_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY created_at DESC, id DESC LIMIT $4
@@ -575,6 +636,10 @@ func (q *Queries) ListWalletPayouts(ctx context.Context, arg ListWalletPayoutsPa
 			&i.FailureReason,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.StripeID,
+			&i.StripeCreateAt,
+			&i.Alert,
+			&i.AlertAt,
 		); err != nil {
 			return nil, err
 		}
@@ -584,6 +649,70 @@ func (q *Queries) ListWalletPayouts(ctx context.Context, arg ListWalletPayoutsPa
 		return nil, err
 	}
 	return items, nil
+}
+
+const reviewPayout = `-- name: ReviewPayout :one
+UPDATE payouts SET status = 'burned', updated_at = now(), alert = NULL, alert_at = NULL,
+    stripe_id = COALESCE($1, stripe_id),
+    stripe_create_at = CASE WHEN $2::bool THEN NULL ELSE stripe_create_at END
+WHERE id = $3 AND status = 'needs_review'
+RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
+`
+
+type ReviewPayoutParams struct {
+	StripeID     *string
+	ForgetCreate bool
+	ID           uuid.UUID
+}
+
+// An operator's decision on a payout in review: back to burned (with the
+// Stripe object found, or allowed to create anew), clearing the alert.
+func (q *Queries) ReviewPayout(ctx context.Context, arg ReviewPayoutParams) (Payout, error) {
+	row := q.db.QueryRow(ctx, reviewPayout, arg.StripeID, arg.ForgetCreate, arg.ID)
+	var i Payout
+	err := row.Scan(
+		&i.ID,
+		&i.AppID,
+		&i.WalletID,
+		&i.RequestedBy,
+		&i.Amount,
+		&i.PayoutAmount,
+		&i.DestinationType,
+		&i.DestinationAccount,
+		&i.ConnectedAccount,
+		&i.IdempotencyKey,
+		&i.RequestHash,
+		&i.Status,
+		&i.ApprovedAt,
+		&i.BatchID,
+		&i.ExternalRef,
+		&i.SolanaSignature,
+		&i.SolanaTx,
+		&i.SolanaValidUntil,
+		&i.FailureReason,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
+	)
+	return i, err
+}
+
+const setPayoutAlert = `-- name: SetPayoutAlert :exec
+UPDATE payouts SET alert = $1, alert_at = COALESCE(alert_at, now()), updated_at = now()
+WHERE id = $2
+`
+
+type SetPayoutAlertParams struct {
+	Alert *string
+	ID    uuid.UUID
+}
+
+func (q *Queries) SetPayoutAlert(ctx context.Context, arg SetPayoutAlertParams) error {
+	_, err := q.db.Exec(ctx, setPayoutAlert, arg.Alert, arg.ID)
+	return err
 }
 
 const setPayoutSolanaAttempt = `-- name: SetPayoutSolanaAttempt :exec
@@ -615,7 +744,7 @@ UPDATE payouts SET status = $1::text, updated_at = now(),
     external_ref = COALESCE($2, external_ref),
     failure_reason = COALESCE($3, failure_reason)
 WHERE id = $4
-RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at
+RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
 `
 
 type SetPayoutStatusParams struct {
@@ -655,8 +784,32 @@ func (q *Queries) SetPayoutStatus(ctx context.Context, arg SetPayoutStatusParams
 		&i.FailureReason,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
 	)
 	return i, err
+}
+
+const setPayoutStripeID = `-- name: SetPayoutStripeID :one
+UPDATE payouts SET stripe_id = $1, updated_at = now()
+WHERE id = $2 AND (stripe_id IS NULL OR stripe_id = $1)
+RETURNING stripe_id
+`
+
+type SetPayoutStripeIDParams struct {
+	StripeID *string
+	ID       uuid.UUID
+}
+
+// Stored by the step that learned it; a different id than the stored one is
+// refused (zero rows): that would be a second payment.
+func (q *Queries) SetPayoutStripeID(ctx context.Context, arg SetPayoutStripeIDParams) (*string, error) {
+	row := q.db.QueryRow(ctx, setPayoutStripeID, arg.StripeID, arg.ID)
+	var stripe_id *string
+	err := row.Scan(&stripe_id)
+	return stripe_id, err
 }
 
 const upsertPayoutBatch = `-- name: UpsertPayoutBatch :one

@@ -98,3 +98,37 @@ SELECT * FROM apps WHERE wallet_id = $1;
 INSERT INTO inbox_messages (user_id, app_id, external_id, title, body)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT ON CONSTRAINT inbox_messages_once DO NOTHING;
+
+-- name: BeginPayoutStripeCreate :one
+-- Notes the first create call with the payout's idempotency key before it is
+-- sent, and answers whether one was sent before and how long ago (database
+-- clock), so a retry knows whether Stripe still remembers the key.
+UPDATE payouts p SET stripe_create_at = COALESCE(old.stripe_create_at, now()), updated_at = now()
+FROM (SELECT o.id, o.stripe_create_at FROM payouts o WHERE o.id = sqlc.arg(id) FOR UPDATE) old
+WHERE p.id = old.id AND p.status = 'burned' AND p.stripe_id IS NULL
+RETURNING (old.stripe_create_at IS NOT NULL)::bool AS sent_before,
+    EXTRACT(EPOCH FROM now() - COALESCE(old.stripe_create_at, now()))::float8 AS seconds_since_first;
+
+-- name: SetPayoutStripeID :one
+-- Stored by the step that learned it; a different id than the stored one is
+-- refused (zero rows): that would be a second payment.
+UPDATE payouts SET stripe_id = sqlc.arg(stripe_id), updated_at = now()
+WHERE id = sqlc.arg(id) AND (stripe_id IS NULL OR stripe_id = sqlc.arg(stripe_id))
+RETURNING stripe_id;
+
+-- name: SetPayoutAlert :exec
+UPDATE payouts SET alert = sqlc.arg(alert), alert_at = COALESCE(alert_at, now()), updated_at = now()
+WHERE id = sqlc.arg(id);
+
+-- name: ClearPayoutAlert :exec
+UPDATE payouts SET alert = NULL, alert_at = NULL, updated_at = now()
+WHERE id = $1 AND alert IS NOT NULL;
+
+-- name: ReviewPayout :one
+-- An operator's decision on a payout in review: back to burned (with the
+-- Stripe object found, or allowed to create anew), clearing the alert.
+UPDATE payouts SET status = 'burned', updated_at = now(), alert = NULL, alert_at = NULL,
+    stripe_id = COALESCE(sqlc.narg(stripe_id), stripe_id),
+    stripe_create_at = CASE WHEN sqlc.arg(forget_create)::bool THEN NULL ELSE stripe_create_at END
+WHERE id = sqlc.arg(id) AND status = 'needs_review'
+RETURNING *;

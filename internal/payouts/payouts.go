@@ -139,6 +139,9 @@ type Payout struct {
 	BatchID                          *uuid.UUID
 	ExternalRef, FailureReason       string
 	SolanaSignature                  string
+	StripeID                         string // tr_ or po_, stored by the step that created it
+	Alert                            string // an unresolved problem for an operator
+	AlertAt                          *time.Time
 	CreatedAt, UpdatedAt             time.Time
 }
 
@@ -147,6 +150,7 @@ func from(p dbgen.Payout) Payout {
 		PayoutAmount: p.PayoutAmount, Type: p.DestinationType, Account: p.DestinationAccount, Status: p.Status,
 		Approved: p.ApprovedAt != nil, ExternalRef: deref(p.ExternalRef), FailureReason: deref(p.FailureReason),
 		SolanaSignature: deref(p.SolanaSignature), ConnectedAccount: deref(p.ConnectedAccount),
+		StripeID: deref(p.StripeID), Alert: deref(p.Alert), AlertAt: p.AlertAt,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if p.BatchID.Valid {
 		out.BatchID = &p.BatchID.UUID

@@ -3,6 +3,7 @@ package stripesim
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -43,12 +44,13 @@ func (s *Server) createTransfer(c *call) reply {
 	}
 	tr := &transfer{
 		ID: newID("tr"), Object: "transfer", Amount: amount, Currency: cur, Destination: dest,
-		BalanceTransaction: newID("txn"), Created: time.Now().Unix(), DestinationPayment: newID("py"),
+		BalanceTransaction: newID("txn"), Created: s.now().Unix(), DestinationPayment: newID("py"),
 		Description: p.optionalString("description"), Metadata: md, SourceType: "card",
 		TransferGroup: p.optionalString("transfer_group"),
 	}
 	tr.Reversals = list{Object: "list", Data: []any{}, URL: "/v1/transfers/" + tr.ID + "/reversals"}
 	s.put(tr.ID, c.account, tr)
+	s.transfers = append(s.transfers, tr.ID)
 	s.counts.transfers++
 	return ok(tr)
 }
@@ -64,6 +66,43 @@ func checkTransferDestination(dest string) *apiError {
 		return errNoSuch(http.StatusBadRequest, "destination", dest, "destination")
 	}
 	return nil
+}
+
+// Listing bounds, as on Stripe.
+const (
+	defaultListLimit = 10
+	maxListLimit     = 100
+)
+
+// listTransfers lists the account's transfers, newest first, filtered by
+// transfer_group and destination; one page of limit (no cursors).
+func (s *Server) listTransfers(c *call) reply {
+	p := c.params
+	if e := p.rejectUnknown("limit", "transfer_group", "destination"); e != nil {
+		return failure(e)
+	}
+	limit := defaultListLimit
+	if v := p.get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListLimit {
+			return failure(invalid("", "limit", "Invalid limit: must be an integer between 1 and %d.", maxListLimit))
+		}
+		limit = n
+	}
+	group, dest := p.get("transfer_group"), p.get("destination")
+	out := list{Object: "list", Data: []any{}, URL: "/v1/transfers"}
+	for i := len(s.transfers) - 1; i >= 0; i-- {
+		tr, found := find[transfer](s, s.transfers[i], c.account)
+		if !found || (group != "" && (tr.TransferGroup == nil || *tr.TransferGroup != group)) || (dest != "" && tr.Destination != dest) {
+			continue
+		}
+		if len(out.Data) == limit {
+			out.HasMore = true
+			break
+		}
+		out.Data = append(out.Data, tr)
+	}
+	return ok(out)
 }
 
 func (s *Server) getTransfer(c *call) reply {
@@ -97,7 +136,7 @@ func (s *Server) createPayout(c *call) reply {
 	if e != nil {
 		return failure(e)
 	}
-	now := time.Now()
+	now := s.now()
 	po := &payout{
 		ID: newID("po"), Object: "payout", Amount: amount, Currency: cur, Destination: dest, Type: typ,
 		ArrivalDate: now.Add(payoutArrival).Unix(), BalanceTransaction: newID("txn"), Created: now.Unix(),
@@ -106,6 +145,7 @@ func (s *Server) createPayout(c *call) reply {
 		StatementDescriptor: p.optionalString("statement_descriptor"), Status: "pending",
 	}
 	s.put(po.ID, c.account, po)
+	s.payouts = append(s.payouts, po.ID)
 	s.counts.payouts++
 	return ok(po)
 }

@@ -18,6 +18,7 @@
 //	POST /v1/payment_intents/{id}/confirm    payment_method
 //	POST /v1/payment_intents/{id}/cancel     cancellation_reason
 //	POST /v1/transfers                       amount, currency, destination=acct_*, ...
+//	GET  /v1/transfers                       limit, transfer_group, destination (one page, newest first)
 //	GET  /v1/transfers/{id}
 //	POST /v1/payouts                         amount, currency, destination=ba_*|card_*, ...
 //	GET  /v1/payouts/{id}
@@ -81,6 +82,15 @@
 // idempotency_error. As on Stripe, only requests that began executing are
 // saved (2xx and 402 card errors); a request refused for bad parameters may
 // be retried with the same key. Keys are kept for 24 hours.
+//
+// # Faults and the clock
+//
+// InjectFault makes matching requests (method and path prefix) fail for a
+// number of times or until removed: DropResponse runs the request and then
+// closes the connection unanswered (the object exists, the caller never
+// learns it), Status answers a Stripe error (400/404 resource_missing, other
+// statuses api_error) without running it. Advance moves the simulator's
+// clock, so saved idempotency keys expire as they do after 24 hours.
 //
 // # Webhooks
 //

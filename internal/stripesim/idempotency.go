@@ -22,7 +22,7 @@ func (s *Server) idempotent(scope, key, endpoint, canonical string, run func() r
 	if len(key) > maxIdempotencyKeyLen {
 		return failure(invalid("", "", "Idempotency-Key must be at most %d characters long.", maxIdempotencyKeyLen))
 	}
-	if saved, ok := s.idem[scope]; ok && time.Since(saved.savedAt) > idempotencyKeyTTL {
+	if saved, ok := s.idem[scope]; ok && s.now().Sub(saved.savedAt) > idempotencyKeyTTL {
 		delete(s.idem, scope) // Stripe forgets keys after 24 hours
 	}
 	if saved, ok := s.idem[scope]; ok {
@@ -33,7 +33,7 @@ func (s *Server) idempotent(scope, key, endpoint, canonical string, run func() r
 		rep.requestID = newID("req") // saved, so a replay repeats it
 	}
 	if executed(rep.status) {
-		s.idem[scope] = &savedResponse{endpoint, canonical, rep, time.Now()}
+		s.idem[scope] = &savedResponse{endpoint, canonical, rep, s.now()}
 	}
 	return rep
 }

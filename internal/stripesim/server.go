@@ -42,6 +42,10 @@ type Server struct {
 	idem       map[string]*savedResponse
 	requests   []Request
 	counts     struct{ paymentIntents, charges, transfers, payouts int }
+	transfers  []string         // transfer ids, oldest first, for listing
+	payouts    []string         // payout ids, oldest first (PayoutIDs)
+	faults     []*InjectedFault // see InjectFault
+	offset     time.Duration    // see Advance
 }
 
 // stored is an object and the account (Stripe-Account header, "" for the
@@ -55,7 +59,7 @@ type stored struct {
 type Request struct {
 	Method, Path   string
 	IdempotencyKey string
-	Status         int
+	Status         int  // 0: the answer was dropped (Fault.DropResponse)
 	Replayed       bool // answered from a saved idempotent response
 }
 
@@ -98,6 +102,7 @@ var routes = []route{
 	{http.MethodPost, "/v1/payment_intents/{id}/confirm", (*Server).confirmPaymentIntent},
 	{http.MethodPost, "/v1/payment_intents/{id}/cancel", (*Server).cancelPaymentIntent},
 	{http.MethodPost, "/v1/transfers", (*Server).createTransfer},
+	{http.MethodGet, "/v1/transfers", (*Server).listTransfers},
 	{http.MethodGet, "/v1/transfers/{id}", (*Server).getTransfer},
 	{http.MethodPost, "/v1/payouts", (*Server).createPayout},
 	{http.MethodGet, "/v1/payouts/{id}", (*Server).getPayout},
@@ -130,9 +135,21 @@ func match(method, path string) (handler, string) {
 // ServeHTTP answers one Stripe API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	rep := s.serve(r, key)
+	s.mu.Lock()
+	f := s.fault(r)
+	s.mu.Unlock()
+	var rep reply
+	if f != nil && !f.DropResponse {
+		rep = faultReply(f, r)
+	} else {
+		rep = s.serve(r, key)
+	}
 	if rep.requestID == "" {
 		rep.requestID = newID("req")
+	}
+	if f != nil && f.DropResponse {
+		s.logRequest(Request{r.Method, r.URL.Path, key, 0, rep.replayed})
+		panic(http.ErrAbortHandler) // the connection closes unanswered
 	}
 	s.logRequest(Request{r.Method, r.URL.Path, key, rep.status, rep.replayed})
 
@@ -316,6 +333,14 @@ func (s *Server) ChargeCount() int { return s.count(&s.counts.charges) }
 
 // TransferCount is how many transfers were created.
 func (s *Server) TransferCount() int { return s.count(&s.counts.transfers) }
+
+// PayoutIDs are the ids of the payouts created, oldest first: what an
+// operator finds in the Stripe dashboard.
+func (s *Server) PayoutIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.payouts...)
+}
 
 // PayoutCount is how many payouts were created.
 func (s *Server) PayoutCount() int { return s.count(&s.counts.payouts) }

@@ -575,6 +575,14 @@ func officexCalls(api *client.API) error {
 	if _, err := api.Transfers.New(tr); err != nil {
 		return fmt.Errorf("transfer: %w", err)
 	}
+	search := &stripe.TransferListParams{TransferGroup: stripe.String("withdrawal_1")}
+	search.Limit, search.Single = stripe.Int64(100), true
+	it := api.Transfers.List(search)
+	for it.Next() {
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("list transfers: %w", err)
+	}
 	po := &stripe.PayoutParams{Amount: stripe.Int64(700), Currency: stripe.String("usd"), Destination: stripe.String("ba_1234567890")}
 	po.AddMetadata("withdrawal_id", "w_1")
 	po.SetStripeAccount(testAcct)
@@ -649,4 +657,89 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	return port
+}
+
+func TestListTransfersByGroup(t *testing.T) {
+	sim, api := startSim(t)
+	for i, group := range []string{"payout-a", "payout-b", "payout-a"} {
+		p := &stripe.TransferParams{Amount: stripe.Int64(int64(100 + i)), Currency: stripe.String("usd"),
+			Destination: stripe.String(testAcct), TransferGroup: stripe.String(group)}
+		if _, err := api.Transfers.New(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(group string, limit int64) (amounts []int64, hasMore bool) {
+		p := &stripe.TransferListParams{TransferGroup: stripe.String(group)}
+		p.Limit, p.Single = stripe.Int64(limit), true
+		it := api.Transfers.List(p)
+		for it.Next() {
+			amounts = append(amounts, it.Transfer().Amount)
+		}
+		if err := it.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return amounts, it.TransferList().HasMore
+	}
+	if got, more := list("payout-a", 100); fmt.Sprint(got) != "[102 100]" || more {
+		t.Fatalf("payout-a: %v (has_more %v), want newest first [102 100]", got, more)
+	}
+	if got, more := list("payout-a", 1); fmt.Sprint(got) != "[102]" || !more {
+		t.Fatalf("payout-a, limit 1: %v (has_more %v)", got, more)
+	}
+	if got, _ := list("payout-c", 100); len(got) != 0 {
+		t.Fatalf("payout-c: %v", got)
+	}
+	if sim.TransferCount() != 3 {
+		t.Fatal("listing created something")
+	}
+}
+
+func TestFaultDropsTheAnswerAfterActing(t *testing.T) {
+	sim, api := startSim(t)
+	drop := sim.InjectFault(Fault{Method: http.MethodPost, Path: "/v1/transfers", DropResponse: true, Times: 1})
+	p := &stripe.TransferParams{Amount: stripe.Int64(500), Currency: stripe.String("usd"), Destination: stripe.String(testAcct)}
+	p.SetIdempotencyKey("k1")
+	if _, err := api.Transfers.New(p); err == nil {
+		t.Fatal("the dropped answer arrived")
+	}
+	if drop.Hits() != 1 || sim.TransferCount() != 1 {
+		t.Fatalf("hits %d, transfers %d: the transfer must exist though its answer was lost", drop.Hits(), sim.TransferCount())
+	}
+	// Times reached: the retry with the key gets the first transfer.
+	tr, err := api.Transfers.New(p)
+	if err != nil || sim.TransferCount() != 1 {
+		t.Fatalf("retry: %v, %d transfers", err, sim.TransferCount())
+	}
+	// 24 hours later Stripe has forgotten the key: the same request pays again.
+	sim.Advance(24*time.Hour + time.Minute)
+	again, err := api.Transfers.New(p)
+	if err != nil || again.ID == tr.ID || sim.TransferCount() != 2 {
+		t.Fatalf("after the key expired: %v, %d transfers", err, sim.TransferCount())
+	}
+}
+
+func TestFaultAnswersAnErrorUntilRemoved(t *testing.T) {
+	sim, api := startSim(t)
+	po := &stripe.PayoutParams{Amount: stripe.Int64(700), Currency: stripe.String("usd"), Destination: stripe.String("ba_1234567890")}
+	po.SetStripeAccount(testAcct)
+	created, err := api.Payouts.New(po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() error {
+		p := &stripe.PayoutParams{}
+		p.SetStripeAccount(testAcct)
+		_, err := api.Payouts.Get(created.ID, p)
+		return err
+	}
+	f := sim.InjectFault(Fault{Method: http.MethodGet, Path: "/v1/payouts/", Status: http.StatusNotFound})
+	for i := 0; i < 3; i++ {
+		if se := stripeErr(t, read()); se.HTTPStatusCode != 404 || se.Code != "resource_missing" {
+			t.Fatalf("read %d: %+v", i, se)
+		}
+	}
+	f.Remove()
+	if err := read(); err != nil || f.Hits() != 3 {
+		t.Fatalf("after removal: %v (hits %d)", err, f.Hits())
+	}
 }
