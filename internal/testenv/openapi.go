@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/officex/officex/api"
 )
@@ -25,7 +28,57 @@ import (
 type contract struct {
 	doc    *openapi3.T
 	router routers.Router
-	errSch *openapi3.Schema // the error envelope, for answers of unrouted paths
+	// Bodies are validated with JSON Schema 2020-12 schemas compiled once per
+	// spec location and kept: openapi3filter compiles the schema again on
+	// every call (milliseconds per exchange, too slow for tests that poll).
+	compiler *jsonschema.Compiler
+	mu       sync.Mutex
+	compiled map[string]*jsonschema.Schema
+}
+
+// specURL names the spec as a JSON Schema resource; its schemas are
+// compiled by JSON pointer, so their $refs to components resolve in it.
+const specURL = "officex:api/openapi.json"
+
+// schemaAt compiles (once) the schema at pointer in the spec.
+func (ct *contract) schemaAt(pointer string) (*jsonschema.Schema, error) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if s, ok := ct.compiled[pointer]; ok {
+		return s, nil
+	}
+	s, err := ct.compiler.Compile(specURL + "#" + pointer)
+	if err != nil {
+		return nil, err
+	}
+	ct.compiled[pointer] = s
+	return s, nil
+}
+
+// pointerEscape escapes one JSON pointer token.
+func pointerEscape(s string) string { return strings.NewReplacer("~", "~0", "/", "~1").Replace(s) }
+
+// jsonSchemaPointer is where an operation's request body or one response's
+// JSON schema is in the spec, following a component $ref.
+func jsonSchemaPointer(ref, inline string) string {
+	base := inline
+	if ref != "" {
+		base = strings.TrimPrefix(ref, "#")
+	}
+	return base + "/content/application~1json/schema"
+}
+
+// validateJSON checks a JSON body against the schema at pointer.
+func (ct *contract) validateJSON(pointer string, raw []byte) error {
+	s, err := ct.schemaAt(pointer)
+	if err != nil {
+		return fmt.Errorf("compile %s: %w", pointer, err)
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("body is not JSON: %w", err)
+	}
+	return s.Validate(v)
 }
 
 var loadContract = sync.OnceValues(func() (*contract, error) {
@@ -42,7 +95,21 @@ var loadContract = sync.OnceValues(func() (*contract, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &contract{doc: doc, router: r, errSch: doc.Components.Schemas["Error"].Value}, nil
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	asJSON, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	comp := jsonschema.NewCompiler()
+	comp.DefaultDraft(jsonschema.Draft2020)
+	comp.AssertFormat()
+	if err := comp.AddResource(specURL, asJSON); err != nil {
+		return nil, err
+	}
+	return &contract{doc: doc, router: r, compiler: comp, compiled: map[string]*jsonschema.Schema{}}, nil
 })
 
 // acceptAuth lets security requirements pass: authentication has tests of
@@ -73,7 +140,7 @@ func (c *Client) checkContract(req *http.Request, body []byte, resp *http.Respon
 		// 404 NOT_FOUND or 405 METHOD_NOT_ALLOWED error.
 		var body any
 		code := ""
-		if jsonErr := jsonUnmarshal(raw, &body); jsonErr == nil {
+		if jsonErr := json.Unmarshal(raw, &body); jsonErr == nil {
 			if m, ok := body.(map[string]any); ok {
 				if e, ok := m["error"].(map[string]any); ok {
 					code, _ = e["code"].(string)
@@ -86,28 +153,46 @@ func (c *Client) checkContract(req *http.Request, body []byte, resp *http.Respon
 			c.t.Errorf("openapi: %s is not in api/openapi.yaml (%v) but answered %d: %.300s", where, err, resp.StatusCode, raw)
 			return
 		}
-		if err := ct.errSch.VisitJSON(body, openapi3.EnableJSONSchema2020()); err != nil {
+		if err := ct.validateError(raw); err != nil {
 			c.t.Errorf("openapi: %s answered %d with a body that is not the error envelope: %v", where, resp.StatusCode, err)
 		}
 		return
 	}
+	// openapi3filter checks parameters, content types, headers and the
+	// status; the JSON bodies are checked by validateJSON, with the same
+	// schemas compiled once.
+	opPointer := "/paths/" + pointerEscape(route.Path) + "/" + strings.ToLower(req.Method)
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route,
-		Options: &openapi3filter.Options{AuthenticationFunc: acceptAuth, MultiError: true}}
+		Options: &openapi3filter.Options{AuthenticationFunc: acceptAuth, MultiError: true, ExcludeRequestBody: true}}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+		err := openapi3filter.ValidateRequest(ctx, in)
+		if rb := route.Operation.RequestBody; err == nil && rb != nil && rb.Value != nil && len(body) > 0 &&
+			rb.Value.Content.Get("application/json") != nil {
+			err = ct.validateJSON(jsonSchemaPointer(rb.Ref, opPointer+"/requestBody"), body)
+		}
+		if err != nil {
 			c.t.Errorf("openapi: request %s was accepted (%d) but does not match api/openapi.yaml:\n%s\nbody: %.500s",
 				where, resp.StatusCode, indent(err), body)
 		}
 	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode,
 		Header: resp.Header, Body: io.NopCloser(bytes.NewReader(raw)),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true}}
-	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: true}}
+	err = openapi3filter.ValidateResponse(ctx, out)
+	status := strconv.Itoa(resp.StatusCode)
+	if r := route.Operation.Responses.Value(status); err == nil && r != nil && r.Value != nil &&
+		r.Value.Content.Get("application/json") != nil {
+		err = ct.validateJSON(jsonSchemaPointer(r.Ref, opPointer+"/responses/"+status), raw)
+	}
+	if err != nil {
 		c.t.Errorf("openapi: answer to %s (%d) does not match api/openapi.yaml:\n%s\nbody: %.500s",
 			where, resp.StatusCode, indent(err), raw)
 	}
 }
 
-func indent(err error) string { return "    " + strings.ReplaceAll(err.Error(), "\n", "\n    ") }
+// validateError checks an answer against the error envelope.
+func (ct *contract) validateError(raw []byte) error {
+	return ct.validateJSON("/components/schemas/Error", raw)
+}
 
-func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+func indent(err error) string { return "    " + strings.ReplaceAll(err.Error(), "\n", "\n    ") }
