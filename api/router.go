@@ -11,11 +11,18 @@ import (
 // check of the billing hot path); admin: superadmin secret; signed: the URL's
 // own signature (upload files).
 func (s *Server) routes() http.Handler {
+	return chain(s.router(), withRequestID, withLogging(s.log), withRecovery(s.log))
+}
+
+// router is the route table without the middleware around it.
+func (s *Server) router() *mux.Router {
 	root := mux.NewRouter()
 	root.NotFoundHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errNotFound })
 	root.MethodNotAllowedHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errMethod })
 	root.Handle("/healthz", handlerFunc(s.healthz)).Methods(http.MethodGet)
 	root.Handle("/readyz", handlerFunc(s.readyz)).Methods(http.MethodGet)
+	// The contract (api/openapi.yaml) and its reference page.
+	root.Handle("/docs", handlerFunc(s.docs)).Methods(http.MethodGet)
 
 	// Routes are registered on root with the /v1 prefix (not a subrouter) so
 	// a wrong method answers 405, which mux subrouters do not. Every body is
@@ -38,6 +45,9 @@ func (s *Server) routes() http.Handler {
 	is := func(path string, h handlerFunc, method string) { route(path, s.installSecret(h), method) }
 	bill := func(path string, h handlerFunc, method string) { route(path, s.billingAuth(h), method) }
 	admin := func(path string, h handlerFunc, method string) { route(path, s.admin(h), method) }
+
+	none("/openapi.yaml", s.openapiYAML, http.MethodGet)
+	none("/openapi.json", s.openapiJSON, http.MethodGet)
 
 	// Auth
 	none("/auth/register", s.register, http.MethodPost)
@@ -188,7 +198,7 @@ func (s *Server) routes() http.Handler {
 	admin("/admin/vouchers/{code}", s.adminPatchVoucher, http.MethodPatch)
 	admin("/admin/vouchers/{code}", s.adminDeleteVoucher, http.MethodDelete)
 
-	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log))
+	return root
 }
 
 // chain wraps h so the first middleware listed runs first.

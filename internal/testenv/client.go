@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -44,22 +43,28 @@ type Response struct {
 type Headers map[string]string
 
 // Do sends method path with body (a Go value marshalled to JSON, a string or
-// []byte sent as is, or nil) and decodes the JSON answer.
+// []byte sent as is, or nil) and decodes the JSON answer. The exchange is
+// checked against api/openapi.yaml (openapi.go): the answer always, the
+// request when the API accepted it.
 func (c *Client) Do(method, path string, body any, h Headers) Response {
 	c.t.Helper()
-	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		sent = b
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
 			c.t.Fatalf("marshal body: %v", err)
 		}
-		rd = bytes.NewReader(raw)
+		sent = raw
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, c.baseURL+path, rd)
 	if err != nil {
@@ -75,6 +80,7 @@ func (c *Client) Do(method, path string, body any, h Headers) Response {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	c.checkContract(req, sent, resp, raw)
 	out := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
