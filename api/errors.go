@@ -69,6 +69,7 @@ var errorTable = []struct {
 	{purchases.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 	{purchases.ErrDuplicate, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{purchases.ErrPreviousFailure, http.StatusConflict, "PREVIOUS_FAILURE"},
+	{purchases.ErrStripeNotConfigured, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
 
 	{apps.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 	{apps.ErrAppNotFound, http.StatusNotFound, "APP_NOT_FOUND"},
