@@ -81,6 +81,8 @@ var errorTable = []struct {
 	{apps.ErrAlreadyInstalled, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{apps.ErrInvalidSecret, http.StatusUnauthorized, "INVALID_SECRET"},
 	{apps.ErrUninstalled, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrUserSuspended, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrVendorSuspended, http.StatusForbidden, "FORBIDDEN"},
 	{apps.ErrDeliveryNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{apps.ErrDeliveryRunning, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{apps.ErrMessageNotFound, http.StatusNotFound, "NOT_FOUND"},
