@@ -172,7 +172,7 @@ func (s *Server) routes() http.Handler {
 	admin("/admin/vouchers/{code}", s.adminPatchVoucher, http.MethodPatch)
 	admin("/admin/vouchers/{code}", s.adminDeleteVoucher, http.MethodDelete)
 
-	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log))
+	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log), withoutNUL)
 }
 
 // chain wraps h so the first middleware listed runs first.
