@@ -10,6 +10,7 @@ import (
 
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/auth"
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/payouts"
@@ -145,6 +146,9 @@ func toAPIError(r *http.Request, err error) *Error {
 	var budget *chat.BudgetExceededError
 	if errors.As(err, &budget) {
 		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", budget.Error(), budget.RetryAfter}
+	}
+	if errors.Is(err, auth.ErrPasswordHashingBusy) {
+		return &Error{http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", err.Error(), auth.PasswordHashRetryAfter}
 	}
 	var throttled *accounts.ThrottledError
 	if errors.As(err, &throttled) {
