@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 
 	"github.com/gorilla/mux"
@@ -73,12 +72,11 @@ func (s *Server) myApp(w http.ResponseWriter, r *http.Request) error {
 
 // patchMyApp merges the body into the app: a field set to null is cleared.
 func (s *Server) patchMyApp(w http.ResponseWriter, r *http.Request) error {
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		return decodeError(err)
-	}
 	var patch map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &patch); err != nil || patch == nil {
+	if err := decode(r, &patch); err != nil {
+		return err
+	}
+	if patch == nil {
 		return invalid("request body must be a JSON object")
 	}
 	a, err := s.apps.Update(r.Context(), currentUser(r).ID, mux.Vars(r)["app_id"], patch)

@@ -39,7 +39,7 @@ func NewChatHandler(d Deps) http.Handler {
 	root.Handle("POST /{$}", s.masterKey(s.chatStream))
 	root.Handle("/{$}", handlerFunc(func(http.ResponseWriter, *http.Request) error { return errMethod }))
 	root.Handle("/", handlerFunc(func(http.ResponseWriter, *http.Request) error { return errNotFound }))
-	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log), withBodyLimitOf(MaxChatBodyBytes))
+	return chain(root, withRequestID, withLogging(s.log), withRecovery(s.log), withoutNUL, withBodyLimitOf(MaxChatBodyBytes))
 }
 
 type streamRequest struct {

@@ -256,7 +256,7 @@ func TestPurchase_RequestsAreValidAgainstStripeMock(t *testing.T) {
 		resp.Body.Close()
 	}
 	queue := env.StartWorker(t, base)
-	srv := newServer(t, func(d *depsEdit) { d.Purchases = purchases.New(env.Pool, env.Temporal, queue, env.Box) })
+	srv := newServer(t, func(d *depsEdit) { d.Purchases = purchases.New(env.Pool, env.Temporal, queue, env.Box, true) })
 	c := env.ClientFor(t, srv)
 	u := c.NewUser()
 	for _, token := range []string{"tok_visa", "pm_card_visa"} {
@@ -273,4 +273,35 @@ func TestPurchase_RequestsAreValidAgainstStripeMock(t *testing.T) {
 	if a, _ := c.Balance(u); a != 0 {
 		t.Fatalf("balance %v", a)
 	}
+}
+
+// TestPurchase_WithoutStripeAnswers503AtOnceAndRecordsNothing: a server with
+// no Stripe key (officex serve without STRIPE_SECRET_KEY) used to record the
+// purchase, wait 30 s for a charge that could never happen and answer 202 with
+// an empty payment_intent_id.
+func TestPurchase_WithoutStripeAnswers503AtOnceAndRecordsNothing(t *testing.T) {
+	srv := newServer(t, func(d *depsEdit) {
+		d.Purchases = purchases.New(env.Pool, env.Temporal, env.Config.TaskQueue, env.Box, false)
+	})
+	c := env.ClientFor(t, srv)
+	u := c.NewUser()
+	start := time.Now()
+	for _, key := range []string{"", "no-stripe-1"} {
+		r := c.Post("/purchase-credits", purchase(100, "tok_visa", key), u.Headers()).Expect(t, 503, "SERVICE_UNAVAILABLE")
+		if !strings.Contains(r.Object("error")["message"].(string), "STRIPE_SECRET_KEY") {
+			t.Fatalf("the answer does not name the missing configuration: %s", r.Raw)
+		}
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("two refusals took %v; they must answer at once", took)
+	}
+	var n int
+	if err := env.Pool.QueryRow(context.Background(), "SELECT count(*) FROM credit_purchases WHERE user_id = $1", u.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d purchases recorded (%v), want none", n, err)
+	}
+	if a, _ := c.Balance(u); a != 0 {
+		t.Fatalf("balance %v", a)
+	}
+	// A bad request is still the caller's to fix first.
+	c.Post("/purchase-credits", purchase(1, "tok_visa", ""), u.Headers()).Expect(t, 400, "INVALID_REQUEST")
 }

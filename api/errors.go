@@ -10,6 +10,7 @@ import (
 
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/auth"
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/payouts"
@@ -70,6 +71,7 @@ var errorTable = []struct {
 	{purchases.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 	{purchases.ErrDuplicate, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{purchases.ErrPreviousFailure, http.StatusConflict, "PREVIOUS_FAILURE"},
+	{purchases.ErrStripeNotConfigured, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
 
 	{apps.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 	{apps.ErrAppNotFound, http.StatusNotFound, "APP_NOT_FOUND"},
@@ -81,6 +83,8 @@ var errorTable = []struct {
 	{apps.ErrAlreadyInstalled, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{apps.ErrInvalidSecret, http.StatusUnauthorized, "INVALID_SECRET"},
 	{apps.ErrUninstalled, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrUserSuspended, http.StatusForbidden, "FORBIDDEN"},
+	{apps.ErrVendorSuspended, http.StatusForbidden, "FORBIDDEN"},
 	{apps.ErrDeliveryNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{apps.ErrDeliveryRunning, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{apps.ErrMessageNotFound, http.StatusNotFound, "NOT_FOUND"},
@@ -147,6 +151,9 @@ func toAPIError(r *http.Request, err error) *Error {
 	var budget *chat.BudgetExceededError
 	if errors.As(err, &budget) {
 		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", budget.Error(), budget.RetryAfter}
+	}
+	if errors.Is(err, auth.ErrPasswordHashingBusy) {
+		return &Error{http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", err.Error(), auth.PasswordHashRetryAfter}
 	}
 	var throttled *accounts.ThrottledError
 	if errors.As(err, &throttled) {

@@ -147,3 +147,23 @@ func withBodyLimitOf(n int64) func(http.Handler) http.Handler {
 		})
 	}
 }
+
+// withoutNUL refuses a NUL byte in the path or the query (decoded, or as
+// %00) before any route runs: PostgreSQL refuses NUL in text, so a NUL that
+// reached a query (a reservation id, a slug, a catalog search) was a 500.
+// Bodies get the same check in the decoder (json.go).
+func withoutNUL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hasNUL(r.URL.Path) || hasNUL(r.URL.RawPath) || hasNUL(r.URL.RawQuery) {
+			writeError(w, r, invalid("the request path or query contains a NUL character (%%00)"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hasNUL reports a NUL byte in s, or its percent-encoding %00 (the only
+// escape that decodes to NUL).
+func hasNUL(s string) bool {
+	return strings.IndexByte(s, 0) >= 0 || strings.Contains(s, "%00")
+}

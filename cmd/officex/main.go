@@ -166,8 +166,10 @@ type app struct {
 	temporal client.Client
 	box      *secretbox.Box
 	stripe   *stripeclient.API
-	usdc     *usdc.Client // nil: USDC payouts are not configured
-	closers  []func()
+	// stripeConfigured: a STRIPE_SECRET_KEY, or the simulator of make dev.
+	stripeConfigured bool
+	usdc             *usdc.Client // nil: USDC payouts are not configured
+	closers          []func()
 }
 
 func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
@@ -227,7 +229,7 @@ func (a *app) connectStripe() error {
 	key, base := a.cfg.StripeSecretKey, a.cfg.StripeAPIBase
 	if key == "" {
 		if !a.cfg.TestingMode {
-			a.log.Warn("STRIPE_SECRET_KEY is not set: credit purchases will fail")
+			a.log.Warn("STRIPE_SECRET_KEY is not set: credit purchases answer 503 SERVICE_UNAVAILABLE")
 		} else {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -240,7 +242,7 @@ func (a *app) connectStripe() error {
 			a.log.Info("no STRIPE_SECRET_KEY: using the Stripe test-mode simulator (tok_visa succeeds, tok_chargeDeclined declines)", "url", base)
 		}
 	}
-	a.stripe = activities.NewStripeClient(key, base)
+	a.stripe, a.stripeConfigured = activities.NewStripeClient(key, base), key != ""
 	return nil
 }
 
@@ -276,7 +278,7 @@ func (a *app) serve(ctx context.Context) error {
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
 		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
-		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box),
+		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured),
 		Vouchers:  vouchers.New(a.pool),
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),

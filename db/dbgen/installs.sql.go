@@ -87,6 +87,28 @@ func (q *Queries) GetInstall(ctx context.Context, id uuid.UUID) (Install, error)
 	return i, err
 }
 
+const getInstallAccountStatuses = `-- name: GetInstallAccountStatuses :one
+SELECT u.status AS user_status, v.status AS vendor_status
+FROM installs i
+JOIN apps a ON a.id = i.app_id
+JOIN users u ON u.id = i.user_id
+JOIN users v ON v.id = a.owner_user_id
+WHERE i.id = $1
+`
+
+type GetInstallAccountStatusesRow struct {
+	UserStatus   string
+	VendorStatus string
+}
+
+// The status of an install's user and of its app's vendor (install-secret auth).
+func (q *Queries) GetInstallAccountStatuses(ctx context.Context, id uuid.UUID) (GetInstallAccountStatusesRow, error) {
+	row := q.db.QueryRow(ctx, getInstallAccountStatuses, id)
+	var i GetInstallAccountStatusesRow
+	err := row.Scan(&i.UserStatus, &i.VendorStatus)
+	return i, err
+}
+
 const getInstallForUpdate = `-- name: GetInstallForUpdate :one
 SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE id = $1 FOR UPDATE
 `

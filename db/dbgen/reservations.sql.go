@@ -142,10 +142,13 @@ func (q *Queries) GetActiveInstallIDOfUserApp(ctx context.Context, arg GetActive
 
 const getInstallForBilling = `-- name: GetInstallForBilling :one
 SELECT i.id, i.user_id, i.app_id, i.secret_hash, i.status, a.status AS app_status,
-       a.wallet_id AS app_wallet_id, w.id AS user_wallet_id
+       a.wallet_id AS app_wallet_id, w.id AS user_wallet_id,
+       u.status AS user_status, v.status AS vendor_status
 FROM installs i
 JOIN apps a ON a.id = i.app_id
 JOIN wallets w ON w.owner_user_id = i.user_id AND w.kind = 'user'
+JOIN users u ON u.id = i.user_id
+JOIN users v ON v.id = a.owner_user_id
 WHERE i.id = $1
 `
 
@@ -158,9 +161,13 @@ type GetInstallForBillingRow struct {
 	AppStatus    string
 	AppWalletID  uuid.UUID
 	UserWalletID uuid.UUID
+	UserStatus   string
+	VendorStatus string
 }
 
-// Everything reserve and settle need to know about the calling install, in one read.
+// Everything reserve and settle need to know about the calling install, in one
+// read: the install, its app, the user's wallet, and the status of the user
+// billed and of the vendor owning the app (suspended accounts don't bill).
 func (q *Queries) GetInstallForBilling(ctx context.Context, id uuid.UUID) (GetInstallForBillingRow, error) {
 	row := q.db.QueryRow(ctx, getInstallForBilling, id)
 	var i GetInstallForBillingRow
@@ -173,6 +180,8 @@ func (q *Queries) GetInstallForBilling(ctx context.Context, id uuid.UUID) (GetIn
 		&i.AppStatus,
 		&i.AppWalletID,
 		&i.UserWalletID,
+		&i.UserStatus,
+		&i.VendorStatus,
 	)
 	return i, err
 }

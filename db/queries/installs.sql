@@ -6,6 +6,15 @@ RETURNING *;
 -- name: GetInstall :one
 SELECT * FROM installs WHERE id = $1;
 
+-- name: GetInstallAccountStatuses :one
+-- The status of an install's user and of its app's vendor (install-secret auth).
+SELECT u.status AS user_status, v.status AS vendor_status
+FROM installs i
+JOIN apps a ON a.id = i.app_id
+JOIN users u ON u.id = i.user_id
+JOIN users v ON v.id = a.owner_user_id
+WHERE i.id = $1;
+
 -- name: GetInstallForUpdate :one
 SELECT * FROM installs WHERE id = $1 FOR UPDATE;
 

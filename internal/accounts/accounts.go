@@ -69,11 +69,22 @@ type Service struct {
 	log         *slog.Logger
 	testingMode bool
 	throttle    Throttle
+	// passwords bounds concurrent argon2id work (process-wide by default).
+	passwords *auth.PasswordHasher
 }
 
 // New makes a Service. In testing mode every code is auth.TestingOTP.
+// Password hashing goes through auth.DefaultPasswordHasher.
 func New(pool *pgxpool.Pool, sender mailer.Sender, log *slog.Logger, testingMode bool, throttle Throttle) *Service {
-	return &Service{pool: pool, q: dbgen.New(pool), mail: sender, log: log, testingMode: testingMode, throttle: throttle}
+	return &Service{pool: pool, q: dbgen.New(pool), mail: sender, log: log, testingMode: testingMode, throttle: throttle,
+		passwords: auth.DefaultPasswordHasher()}
+}
+
+// UsePasswordHasher makes the service hash passwords through h instead of the
+// process-wide hasher (tests: fewer slots, a shorter wait).
+func (s *Service) UsePasswordHasher(h *auth.PasswordHasher) *Service {
+	s.passwords = h
+	return s
 }
 
 // User is the public view of an account.

@@ -33,7 +33,9 @@ func (s *Service) LoginWithCode(ctx context.Context, email string) error {
 func (s *Service) LoginWithPassword(ctx context.Context, rawEmail, password string) (Credentials, error) {
 	email, err := NormalizeEmail(rawEmail)
 	if err != nil || len(password) > auth.MaxPasswordLength {
-		auth.CheckPassword(password, "")
+		if _, err := s.passwords.Check(ctx, password, ""); err != nil {
+			return Credentials{}, err
+		}
 		return Credentials{}, ErrInvalidLogin
 	}
 	user, err := s.q.GetUserByEmail(ctx, email)
@@ -44,7 +46,11 @@ func (s *Service) LoginWithPassword(ctx context.Context, rawEmail, password stri
 	if user.PasswordHash != nil {
 		hash = *user.PasswordHash
 	}
-	if !auth.CheckPassword(password, hash) {
+	match, err := s.passwords.Check(ctx, password, hash)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if !match {
 		return Credentials{}, ErrInvalidLogin
 	}
 	if user.Status != "active" {
@@ -92,31 +98,39 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 
 // ResetPassword sets a new password with a reset_password code. Master keys
 // are left alone: they are revoked by key rotation, not by a password change.
+// The code is checked before the new password is hashed, so a wrong code
+// costs no argon2id work; a busy hasher rolls back and leaves the code live.
 func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword string) error {
-	hash, err := hashPassword(newPassword)
-	if err != nil {
+	if err := validatePassword(newPassword); err != nil {
 		return err
 	}
 	return s.withCode(ctx, email, purposeReset, code, func(q *dbgen.Queries, user dbgen.User) error {
+		hash, err := s.passwords.Hash(ctx, newPassword)
+		if err != nil {
+			return err
+		}
 		return q.UpdateUserPassword(ctx, dbgen.UpdateUserPasswordParams{ID: user.ID, PasswordHash: &hash})
 	})
 }
 
 // SetPassword sets the signed-in user's password.
 func (s *Service) SetPassword(ctx context.Context, userID uuid.UUID, password string) error {
-	hash, err := hashPassword(password)
+	if err := validatePassword(password); err != nil {
+		return err
+	}
+	hash, err := s.passwords.Hash(ctx, password)
 	if err != nil {
 		return err
 	}
 	return s.q.UpdateUserPassword(ctx, dbgen.UpdateUserPasswordParams{ID: userID, PasswordHash: &hash})
 }
 
-func hashPassword(password string) (string, error) {
+func validatePassword(password string) error {
 	n := len([]rune(password))
 	if n < auth.MinPasswordLength || len(password) > auth.MaxPasswordLength {
-		return "", fmt.Errorf("%w: password must be %d-%d characters", ErrInvalidInput, auth.MinPasswordLength, auth.MaxPasswordLength)
+		return fmt.Errorf("%w: password must be %d-%d characters", ErrInvalidInput, auth.MinPasswordLength, auth.MaxPasswordLength)
 	}
-	return auth.HashPassword(password)
+	return nil
 }
 
 // RotateKeyTo replaces every master key of the user with one the user chose.

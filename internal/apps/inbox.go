@@ -56,6 +56,13 @@ func (s *Service) AuthenticateInstall(ctx context.Context, installID, userID, ap
 	if a.Status != StatusActive {
 		return InstallCaller{}, ErrAppSuspended
 	}
+	st, err := q.GetInstallAccountStatuses(ctx, r.ID)
+	if err != nil {
+		return InstallCaller{}, fmt.Errorf("account statuses of install %s: %w", r.ID, err)
+	}
+	if err := CheckAccountStatuses(st.UserStatus, st.VendorStatus); err != nil {
+		return InstallCaller{}, err
+	}
 	return InstallCaller{Install: in, App: a}, nil
 }
 

@@ -24,6 +24,8 @@ var (
 	ErrAlreadyInstalled = errors.New("this app is already installed; rotate its secret or uninstall it first")
 	ErrInvalidSecret    = errors.New("install secret does not match")
 	ErrUninstalled      = errors.New("this install was uninstalled")
+	ErrUserSuspended    = errors.New("the account of this install's user is suspended: it can't be billed")
+	ErrVendorSuspended  = errors.New("the account of this app's vendor is suspended: its apps can't bill")
 )
 
 // Install defaults and limits (the reference's).
@@ -467,4 +469,16 @@ func (s *Service) storeAgentContext(ctx context.Context, q *dbgen.Queries, id uu
 	raw, _ := json.Marshal(c)
 	return q.UpdateInstallAgentContext(ctx, dbgen.UpdateInstallAgentContextParams{ID: id,
 		AgentContextEnc: s.box.Seal(raw, agentContextContext(id))})
+}
+
+// CheckAccountStatuses refuses install-secret calls for a suspended user (no
+// longer billed) or a suspended vendor (its apps no longer bill).
+func CheckAccountStatuses(userStatus, vendorStatus string) error {
+	switch {
+	case userStatus != "active":
+		return ErrUserSuspended
+	case vendorStatus != "active":
+		return ErrVendorSuspended
+	}
+	return nil
 }

@@ -73,7 +73,8 @@ const (
 // 2-core API host (64 MiB, 1 pass, 2 lanes).
 var argonParams = &argon2id.Params{Memory: 64 * 1024, Iterations: 1, Parallelism: 2, SaltLength: 16, KeyLength: 32}
 
-// HashPassword returns the encoded argon2id hash of password.
+// HashPassword returns the encoded argon2id hash of password. It is not
+// bounded: request paths hash through a PasswordHasher.
 func HashPassword(password string) (string, error) {
 	return argon2id.CreateHash(password, argonParams)
 }

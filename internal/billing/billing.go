@@ -102,6 +102,9 @@ func (s *Service) Authenticate(ctx context.Context, installID, userID, appID uui
 	case r.AppStatus != apps.StatusActive:
 		return Caller{}, apps.ErrAppSuspended
 	}
+	if err := apps.CheckAccountStatuses(r.UserStatus, r.VendorStatus); err != nil {
+		return Caller{}, err
+	}
 	return Caller{InstallID: r.ID, UserID: r.UserID, AppID: r.AppID, UserWallet: r.UserWalletID, AppWallet: r.AppWalletID}, nil
 }
 

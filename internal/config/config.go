@@ -54,6 +54,9 @@ type Config struct {
 // DefaultUploadMaxBytes is the default of OFFICEX_UPLOAD_MAX_BYTES (25 MiB).
 const DefaultUploadMaxBytes = 25 << 20
 
+// StripeLiveKeyPrefix starts a Stripe secret key that moves real money.
+const StripeLiveKeyPrefix = "sk_live_"
+
 // MinAdminSecretLength keeps a guessable superadmin secret out of production.
 const MinAdminSecretLength = 16
 
@@ -136,6 +139,10 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	} else if !c.TestingMode {
 		errs = append(errs, errors.New("SMTP_URL is required unless OFFICEX_TESTING_MODE=true (one-time codes go out by email)"))
+	}
+	if c.TestingMode && strings.HasPrefix(c.StripeSecretKey, StripeLiveKeyPrefix) {
+		errs = append(errs, fmt.Errorf("OFFICEX_TESTING_MODE=true with a live STRIPE_SECRET_KEY (%s...): testing mode "+
+			"accepts the one-time code 0000 for every account, so it must never charge real cards; use an sk_test_ key or turn testing mode off", StripeLiveKeyPrefix))
 	}
 	if c.StripeAPIBase != "" {
 		if u, err := url.Parse(c.StripeAPIBase); err != nil || u.Scheme == "" || u.Host == "" {

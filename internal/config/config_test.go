@@ -94,3 +94,22 @@ func TestLoad_RefusesBadUploadValues(t *testing.T) {
 		t.Fatalf("endpoint without bucket: %v", err)
 	}
 }
+
+func TestLoad_RefusesTestingModeWithLiveStripeKey(t *testing.T) {
+	base := map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true", "STRIPE_SECRET_KEY": "sk_live_51Hx"}
+	_, err := Load(env(base))
+	if err == nil || !strings.Contains(err.Error(), "OFFICEX_TESTING_MODE") || !strings.Contains(err.Error(), "STRIPE_SECRET_KEY") {
+		t.Fatalf("testing mode with a live Stripe key: err = %v", err)
+	}
+	if strings.Contains(err.Error(), "sk_live_51Hx") {
+		t.Fatalf("the error shows the key: %v", err)
+	}
+	base["STRIPE_SECRET_KEY"] = "sk_test_51Hx"
+	if _, err := Load(env(base)); err != nil {
+		t.Fatalf("testing mode with a test key: %v", err)
+	}
+	base["OFFICEX_TESTING_MODE"], base["STRIPE_SECRET_KEY"], base["SMTP_URL"] = "false", "sk_live_51Hx", "smtp://127.0.0.1:2525"
+	if _, err := Load(env(base)); err != nil {
+		t.Fatalf("a live key outside testing mode: %v", err)
+	}
+}

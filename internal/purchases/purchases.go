@@ -43,6 +43,9 @@ var (
 	ErrInvalid         = errors.New("invalid purchase")
 	ErrDuplicate       = errors.New("idempotency_key was already used with a different request")
 	ErrPreviousFailure = errors.New("the purchase with this idempotency_key failed; use a new key")
+	// ErrStripeNotConfigured: this process has no Stripe key (STRIPE_SECRET_KEY
+	// outside make dev), so a purchase could never be charged.
+	ErrStripeNotConfigured = errors.New("credit purchases are unavailable: the server has no Stripe configuration (STRIPE_SECRET_KEY is not set)")
 )
 
 // DeclinedError is a payment Stripe declined: nothing was credited.
@@ -77,11 +80,15 @@ type Service struct {
 	temporal  client.Client
 	taskQueue string
 	box       *secretbox.Box
+	// stripeConfigured is false when no Stripe key (nor the dev simulator)
+	// is set up: every purchase is refused at once, before anything is recorded.
+	stripeConfigured bool
 }
 
-// New makes a Service.
-func New(pool *pgxpool.Pool, tc client.Client, taskQueue string, box *secretbox.Box) *Service {
-	return &Service{pool: pool, temporal: tc, taskQueue: taskQueue, box: box}
+// New makes a Service; without stripeConfigured every purchase answers
+// ErrStripeNotConfigured and records nothing.
+func New(pool *pgxpool.Pool, tc client.Client, taskQueue string, box *secretbox.Box, stripeConfigured bool) *Service {
+	return &Service{pool: pool, temporal: tc, taskQueue: taskQueue, box: box, stripeConfigured: stripeConfigured}
 }
 
 // Validate checks a request against the limits and the price grid.
@@ -111,6 +118,9 @@ func requestHash(r Request) []byte {
 func (s *Service) Purchase(ctx context.Context, userID, walletID uuid.UUID, r Request) (Result, error) {
 	if err := Validate(r); err != nil {
 		return Result{}, err
+	}
+	if !s.stripeConfigured {
+		return Result{}, ErrStripeNotConfigured
 	}
 	key := r.IdempotencyKey
 	if key == "" {
