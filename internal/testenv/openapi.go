@@ -134,6 +134,15 @@ func (c *Client) checkContract(req *http.Request, body []byte, resp *http.Respon
 		vreq.Body = http.NoBody
 	}
 	where := req.Method + " " + req.URL.Path
+	if strings.ContainsRune(req.URL.Path, 0) || strings.Contains(strings.ToLower(req.URL.RawQuery), "%00") {
+		// Refused by the NUL middleware before any route: 400 on every path.
+		if resp.StatusCode != http.StatusBadRequest {
+			c.t.Errorf("openapi: %s holds a NUL byte but answered %d: %.300s", where, resp.StatusCode, raw)
+		} else if err := ct.validateError(raw); err != nil {
+			c.t.Errorf("openapi: %s answered 400 with a body that is not the error envelope: %v", where, err)
+		}
+		return
+	}
 	route, params, err := ct.router.FindRoute(vreq)
 	if err != nil {
 		// Not a route of the spec: the API must answer the router's own
