@@ -116,7 +116,7 @@ func TestPayout_TransferAnswerLostPastTheIdempotencyWindowPaysOnce(t *testing.T)
 	done := startBatch(c, "2034-01")
 	// The first attempt (with stripe-go's own retries, same key) is over once
 	// Temporal schedules the second.
-	waitFor(t, "a second attempt of the transfer", func() bool { return activityAttempt(t, id, workflows.StripeTransferActivity) >= 2 })
+	waitFor(t, "a second attempt of the transfer", func() bool { return activityAttempt(t, id, "StripeTransfer") >= 2 })
 	if sim.TransferCount() != 1 || drop.Hits() == 0 {
 		t.Fatalf("%d transfers, %d answers dropped: want the first transfer made and its answer lost", sim.TransferCount(), drop.Hits())
 	}
@@ -163,7 +163,7 @@ func TestPayout_BankAnswerLostPastTheIdempotencyWindowGoesToReview(t *testing.T)
 	id := approvedPayout(t, c, bankPayout(a.WalletID, 300), vendor)
 	drop := sim.InjectFault(stripesim.Fault{Method: http.MethodPost, Path: "/v1/payouts", DropResponse: true})
 	done := startBatch(c, "2034-02")
-	waitFor(t, "a second attempt of the bank payout", func() bool { return activityAttempt(t, id, workflows.StripeBankPayoutActivity) >= 2 })
+	waitFor(t, "a second attempt of the bank payout", func() bool { return activityAttempt(t, id, "StripeBankPayout") >= 2 })
 	aDayLater(t, sim, id)
 	drop.Remove()
 	if r := <-done; r.Status != 200 || r.Body["completed"] != 0.0 || r.Body["failed"] != 0.0 {

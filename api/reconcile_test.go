@@ -15,7 +15,7 @@ func TestReconcileWorkflow_ChecksTheLedgerOnTheWorker(t *testing.T) {
 	ctx := t.Context()
 	run, err := env.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: "reconcile-" + env.Config.TaskQueue, TaskQueue: env.Config.TaskQueue, WorkflowExecutionTimeout: time.Minute,
-	}, workflows.ReconcileWorkflow, workflows.ReconcileInput{})
+	}, workflows.ReconcileWorkflowName, workflows.ReconcileInput{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,52 +47,58 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	// More pollers than the default two: a burst of reservation expiries or
 	// payouts is then pulled from the service in parallel.
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{MaxConcurrentWorkflowTaskPollers: 8, MaxConcurrentActivityTaskPollers: 8})
-	register := func(name string, fn any) { w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-
-	w.RegisterWorkflow(workflows.PingWorkflow)
-	ping := &activities.Ping{Pool: d.Pool}
-	register(workflows.PingActivityName, ping.DatabaseTime)
-
-	// CreditPurchaseWorkflow calls its activities by method reference on
-	// this struct; they are registered under their method names.
-	p := &activities.Purchases{Pool: d.Pool, Stripe: d.Stripe, Box: d.Box}
-	w.RegisterWorkflowWithOptions(workflows.CreditPurchase{Acts: p}.CreditPurchaseWorkflow,
-		workflow.RegisterOptions{Name: workflows.CreditPurchaseWorkflowName})
-	w.RegisterActivity(p)
-
-	w.RegisterWorkflow(workflows.WebhookDeliveryWorkflow)
-	hooks := &activities.Webhooks{Apps: d.Apps, Client: d.WebhookClient}
-	register(workflows.DeliverWebhookActivity, hooks.DeliverWebhook)
-	register(workflows.GiveUpWebhookActivity, hooks.GiveUpWebhook)
-
-	w.RegisterWorkflow(workflows.ReservationWorkflow)
-	resv := &activities.Reservations{Billing: d.Billing}
-	register(workflows.ExpireReservationActivity, resv.ExpireReservation)
-
-	w.RegisterWorkflow(workflows.PayoutWorkflow)
-	w.RegisterWorkflow(workflows.PayoutBatchWorkflow)
-	pay := &activities.Payouts{Payouts: d.Payouts, Stripe: d.Stripe, USDC: d.USDC}
-	for name, fn := range map[string]any{
-		workflows.BurnPayoutActivity: pay.BurnPayout, workflows.StripeTransferActivity: pay.StripeTransfer,
-		workflows.StripeBankPayoutActivity: pay.StripeBankPayout, workflows.StripePayoutStatusActivity: pay.StripePayoutStatus,
-		workflows.PrepareUSDCActivity: pay.PrepareUSDC, workflows.SendUSDCActivity: pay.SendUSDC,
-		workflows.USDCStatusActivity: pay.USDCStatus, workflows.ClearUSDCActivity: pay.ClearUSDC,
-		workflows.CompletePayoutActivity: pay.CompletePayout, workflows.FailPayoutActivity: pay.FailPayout,
-		workflows.StartPayoutBatchActivity: pay.StartPayoutBatch, workflows.FinishPayoutBatchActivity: pay.FinishPayoutBatch,
-	} {
-		register(name, fn)
-	}
-
-	// ChatRunWorkflow calls its activities by method reference on this struct.
-	chatRun := &activities.Chat{Schedules: d.Schedules, Agent: d.Agent}
-	w.RegisterWorkflowWithOptions(workflows.ChatRun{Acts: chatRun}.ChatRunWorkflow,
-		workflow.RegisterOptions{Name: workflows.ChatRunWorkflowName})
-	w.RegisterActivity(chatRun)
-
-	w.RegisterWorkflow(workflows.ReconcileWorkflow)
-	rec := &activities.Reconcile{Pool: d.Pool}
-	register(workflows.ReconcileActivity, rec.CheckLedger)
+	Register(w, d)
 	return w
+}
+
+// Registry is where Register registers: a worker, or a test environment.
+type Registry interface {
+	sdkworker.WorkflowRegistry
+	sdkworker.ActivityRegistry
+}
+
+// Register registers every workflow and activity on r. Workflows call their
+// activities by method reference on the structs bound here, so an activity's
+// type name is its method name; workflows are registered under their fixed
+// names (workflows.*WorkflowName), which recorded histories, running
+// workflows and the Schedules' actions carry.
+func Register(r Registry, d Deps) {
+	r.RegisterWorkflow(workflows.PingWorkflow)
+	ping := &activities.Ping{Pool: d.Pool}
+	r.RegisterActivityWithOptions(ping.DatabaseTime, activity.RegisterOptions{Name: workflows.PingActivityName})
+
+	p := &activities.Purchases{Pool: d.Pool, Stripe: d.Stripe, Box: d.Box}
+	r.RegisterWorkflowWithOptions(workflows.CreditPurchase{Acts: p}.CreditPurchaseWorkflow,
+		workflow.RegisterOptions{Name: workflows.CreditPurchaseWorkflowName})
+	r.RegisterActivity(p)
+
+	hooks := &activities.Webhooks{Apps: d.Apps, Client: d.WebhookClient}
+	r.RegisterWorkflowWithOptions(workflows.WebhookDelivery{Acts: hooks}.WebhookDeliveryWorkflow,
+		workflow.RegisterOptions{Name: workflows.WebhookDeliveryWorkflowName})
+	r.RegisterActivity(hooks)
+
+	resv := &activities.Reservations{Billing: d.Billing}
+	r.RegisterWorkflowWithOptions(workflows.Reservation{Acts: resv}.ReservationWorkflow,
+		workflow.RegisterOptions{Name: workflows.ReservationWorkflowName})
+	r.RegisterActivity(resv)
+
+	// activities.Payouts holds the activities of both payout workflows.
+	pay := &activities.Payouts{Payouts: d.Payouts, Stripe: d.Stripe, USDC: d.USDC}
+	r.RegisterWorkflowWithOptions(workflows.Payout{Acts: pay}.PayoutWorkflow,
+		workflow.RegisterOptions{Name: workflows.PayoutWorkflowName})
+	r.RegisterWorkflowWithOptions(workflows.PayoutBatch{Acts: pay}.PayoutBatchWorkflow,
+		workflow.RegisterOptions{Name: workflows.PayoutBatchWorkflowName})
+	r.RegisterActivity(pay)
+
+	chatRun := &activities.Chat{Schedules: d.Schedules, Agent: d.Agent}
+	r.RegisterWorkflowWithOptions(workflows.ChatRun{Acts: chatRun}.ChatRunWorkflow,
+		workflow.RegisterOptions{Name: workflows.ChatRunWorkflowName})
+	r.RegisterActivity(chatRun)
+
+	rec := &activities.Reconcile{Pool: d.Pool}
+	r.RegisterWorkflowWithOptions(workflows.Reconcile{Acts: rec}.ReconcileWorkflow,
+		workflow.RegisterOptions{Name: workflows.ReconcileWorkflowName})
+	r.RegisterActivity(rec)
 }
 
 // EnsureSchedules creates the Temporal Schedules when they don't exist yet;
@@ -113,7 +119,7 @@ func ensurePayoutSchedule(ctx context.Context, c tclient.Client, taskQueue strin
 			Minute: []tclient.ScheduleRange{{Start: 5}}, Month: []tclient.ScheduleRange{{Start: 1, End: 12}},
 			DayOfWeek: []tclient.ScheduleRange{{Start: 0, End: 6}}, Second: []tclient.ScheduleRange{{Start: 0}},
 		}}, TimeZoneName: "UTC"},
-		Action: &tclient.ScheduleWorkflowAction{ID: "officex-payout-batch", Workflow: workflows.PayoutBatchWorkflow,
+		Action: &tclient.ScheduleWorkflowAction{ID: "officex-payout-batch", Workflow: workflows.PayoutBatchWorkflowName,
 			Args: []any{workflows.PayoutBatchInput{Trigger: "schedule"}}, TaskQueue: taskQueue},
 	})
 	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
@@ -127,7 +133,7 @@ func ensureReconcileSchedule(ctx context.Context, c tclient.Client, taskQueue st
 		ID:   workflows.ReconcileScheduleID,
 		Spec: tclient.ScheduleSpec{Intervals: []tclient.ScheduleIntervalSpec{{Every: workflows.ReconcileInterval}}},
 		Action: &tclient.ScheduleWorkflowAction{
-			ID: "officex-reconcile", Workflow: workflows.ReconcileWorkflow, Args: []any{workflows.ReconcileInput{}},
+			ID: "officex-reconcile", Workflow: workflows.ReconcileWorkflowName, Args: []any{workflows.ReconcileInput{}},
 			TaskQueue: taskQueue,
 		},
 	})

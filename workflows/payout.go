@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -12,18 +13,12 @@ import (
 // PayoutWorkflowID is the workflow id of one payout.
 func PayoutWorkflowID(payoutID string) string { return "payout-" + payoutID }
 
-// Activity names of a payout (methods of activities.Payouts).
+// PayoutWorkflowName is the name Payout.PayoutWorkflow is registered and
+// started under; recorded histories carry it, so it never changes.
+const PayoutWorkflowName = "PayoutWorkflow"
+
+// Error types of a payout's activities.
 const (
-	BurnPayoutActivity         = "BurnPayout"
-	StripeTransferActivity     = "StripeTransfer"
-	StripeBankPayoutActivity   = "StripeBankPayout"
-	StripePayoutStatusActivity = "StripePayoutStatus"
-	PrepareUSDCActivity        = "PrepareUSDC"
-	SendUSDCActivity           = "SendUSDC"
-	USDCStatusActivity         = "USDCStatus"
-	ClearUSDCActivity          = "ClearUSDC"
-	CompletePayoutActivity     = "CompletePayout"
-	FailPayoutActivity         = "FailPayout"
 	// PayoutRejectedError is the type of a non-retryable refusal by the
 	// payment rail (a bad account, a closed bank account): the payout fails.
 	PayoutRejectedError = "PayoutRejected"
@@ -84,10 +79,34 @@ type USDCCheck struct {
 	Err       string
 }
 
+// PayoutActivities are the activities of PayoutWorkflow; the worker binds
+// activities.Payouts, tests a fake. The method names are the activity type
+// names in recorded histories, so they never change. Each is keyed by the
+// payout id (see there).
+type PayoutActivities interface {
+	BurnPayout(ctx context.Context, payoutID string) (PayoutState, error)
+	StripeTransfer(ctx context.Context, payoutID string) (string, error)
+	StripeBankPayout(ctx context.Context, payoutID string) (string, error)
+	StripePayoutStatus(ctx context.Context, payoutID, stripePayoutID string) (string, error)
+	PrepareUSDC(ctx context.Context, payoutID string) (string, error)
+	SendUSDC(ctx context.Context, payoutID string) error
+	USDCStatus(ctx context.Context, payoutID string) (USDCCheck, error)
+	ClearUSDC(ctx context.Context, payoutID, signature string) error
+	CompletePayout(ctx context.Context, payoutID, ref string) error
+	FailPayout(ctx context.Context, payoutID, reason string) error
+}
+
+// Payout is PayoutWorkflow bound to its activities, which it calls by method
+// reference (an interface, since activities/ imports this package). Register
+// it under PayoutWorkflowName.
+type Payout struct {
+	Acts PayoutActivities
+}
+
 // PayoutWorkflow burns the payout's held credits, pays through Stripe or
 // USDC on Solana, and ends completed, or failed with the credits restored.
 // Every activity is keyed by the payout id, so a retry never pays twice.
-func PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) {
+func (w Payout) PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) {
 	if in.Poll <= 0 {
 		in.Poll = DefaultPayoutPoll
 	}
@@ -97,7 +116,7 @@ func PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) 
 			MaximumInterval: 5 * time.Minute, MaximumAttempts: 50, NonRetryableErrorTypes: []string{PayoutRejectedError}},
 	})
 	var st PayoutState
-	if err := workflow.ExecuteActivity(ctx, BurnPayoutActivity, in.PayoutID).Get(ctx, &st); err != nil {
+	if err := workflow.ExecuteActivity(ctx, w.Acts.BurnPayout, in.PayoutID).Get(ctx, &st); err != nil {
 		return PayoutResult{}, err
 	}
 	if st.Status != "burned" {
@@ -107,11 +126,11 @@ func PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) 
 	var err error
 	switch st.Type {
 	case "stripe":
-		err = workflow.ExecuteActivity(ctx, StripeTransferActivity, in.PayoutID).Get(ctx, &ref)
+		err = workflow.ExecuteActivity(ctx, w.Acts.StripeTransfer, in.PayoutID).Get(ctx, &ref)
 	case "bank":
-		ref, err = payBank(ctx, in)
+		ref, err = w.payBank(ctx, in)
 	case "usdc_solana":
-		ref, err = payUSDC(ctx, in)
+		ref, err = w.payUSDC(ctx, in)
 	default:
 		err = temporal.NewNonRetryableApplicationError("unknown destination "+st.Type, PayoutRejectedError, nil)
 	}
@@ -124,12 +143,12 @@ func PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) 
 		if !errors.As(err, &rejected) || rejected.Type() != PayoutRejectedError {
 			return PayoutResult{}, err // not a refusal: left burned for an operator to retry
 		}
-		if fErr := workflow.ExecuteActivity(ctx, FailPayoutActivity, in.PayoutID, rejected.Message()).Get(ctx, nil); fErr != nil {
+		if fErr := workflow.ExecuteActivity(ctx, w.Acts.FailPayout, in.PayoutID, rejected.Message()).Get(ctx, nil); fErr != nil {
 			return PayoutResult{}, fErr
 		}
 		return PayoutResult{Status: "failed", Reason: rejected.Message()}, nil
 	}
-	if err := workflow.ExecuteActivity(ctx, CompletePayoutActivity, in.PayoutID, ref).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(ctx, w.Acts.CompletePayout, in.PayoutID, ref).Get(ctx, nil); err != nil {
 		return PayoutResult{}, err
 	}
 	return PayoutResult{Status: "completed", Ref: ref}, nil
@@ -140,9 +159,9 @@ func rejected(msg string) error {
 }
 
 // payBank creates the Stripe payout and waits until the bank paid or refused it.
-func payBank(ctx workflow.Context, in PayoutInput) (string, error) {
+func (w Payout) payBank(ctx workflow.Context, in PayoutInput) (string, error) {
 	var id string
-	if err := workflow.ExecuteActivity(ctx, StripeBankPayoutActivity, in.PayoutID).Get(ctx, &id); err != nil {
+	if err := workflow.ExecuteActivity(ctx, w.Acts.StripeBankPayout, in.PayoutID).Get(ctx, &id); err != nil {
 		return "", err
 	}
 	readCtx, readsNeverRefuse := ctx, workflow.GetVersion(ctx, changeStatusReadsNeverRefuse, workflow.DefaultVersion, 1) == 1
@@ -156,7 +175,7 @@ func payBank(ctx workflow.Context, in PayoutInput) (string, error) {
 	}
 	for i := 0; i < MaxBankPayoutChecks; i++ {
 		var status string
-		if err := workflow.ExecuteActivity(readCtx, StripePayoutStatusActivity, in.PayoutID, id).Get(ctx, &status); err != nil {
+		if err := workflow.ExecuteActivity(readCtx, w.Acts.StripePayoutStatus, in.PayoutID, id).Get(ctx, &status); err != nil {
 			if readsNeverRefuse {
 				// %v, not %w: whatever the read answered, it is no refusal.
 				return "", fmt.Errorf("status of bank payout %s unreadable: %v", id, err)
@@ -178,13 +197,13 @@ func payBank(ctx workflow.Context, in PayoutInput) (string, error) {
 
 // payUSDC signs (or reuses the stored) transfer, sends it and checks it until
 // it lands; only a transaction that expired unseen is replaced by a new one.
-func payUSDC(ctx workflow.Context, in PayoutInput) (string, error) {
+func (w Payout) payUSDC(ctx workflow.Context, in PayoutInput) (string, error) {
 	for tx := 0; tx < MaxUSDCTransactions; tx++ {
 		var sig string
-		if err := workflow.ExecuteActivity(ctx, PrepareUSDCActivity, in.PayoutID).Get(ctx, &sig); err != nil {
+		if err := workflow.ExecuteActivity(ctx, w.Acts.PrepareUSDC, in.PayoutID).Get(ctx, &sig); err != nil {
 			return "", err
 		}
-		state, err := awaitUSDC(ctx, in)
+		state, err := w.awaitUSDC(ctx, in)
 		if err != nil || state.State == "confirmed" {
 			return state.Signature, err
 		}
@@ -195,7 +214,7 @@ func payUSDC(ctx workflow.Context, in PayoutInput) (string, error) {
 			// Still able to land: never give the credits back while it can.
 			return "", fmt.Errorf("solana transaction %s unresolved after %d checks", state.Signature, MaxUSDCChecks)
 		}
-		if err := workflow.ExecuteActivity(ctx, ClearUSDCActivity, in.PayoutID, state.Signature).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(ctx, w.Acts.ClearUSDC, in.PayoutID, state.Signature).Get(ctx, nil); err != nil {
 			return "", err
 		}
 	}
@@ -204,15 +223,15 @@ func payUSDC(ctx workflow.Context, in PayoutInput) (string, error) {
 }
 
 // awaitUSDC sends the stored transaction and checks it until it is decided.
-func awaitUSDC(ctx workflow.Context, in PayoutInput) (USDCCheck, error) {
+func (w Payout) awaitUSDC(ctx workflow.Context, in PayoutInput) (USDCCheck, error) {
 	var c USDCCheck
 	for i := 0; i < MaxUSDCChecks; i++ {
 		// Sending again while the transaction can land is safe: the chain
 		// takes a signature once.
-		if err := workflow.ExecuteActivity(ctx, SendUSDCActivity, in.PayoutID).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(ctx, w.Acts.SendUSDC, in.PayoutID).Get(ctx, nil); err != nil {
 			return c, err
 		}
-		if err := workflow.ExecuteActivity(ctx, USDCStatusActivity, in.PayoutID).Get(ctx, &c); err != nil {
+		if err := workflow.ExecuteActivity(ctx, w.Acts.USDCStatus, in.PayoutID).Get(ctx, &c); err != nil {
 			return c, err
 		}
 		if c.State != "pending" {

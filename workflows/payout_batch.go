@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -14,11 +15,10 @@ func PayoutBatchWorkflowID(period string) string { return "payout-batch-" + peri
 // PayoutBatchScheduleID runs the previous month's batch early on the 1st (UTC).
 const PayoutBatchScheduleID = "officex-payout-batch-monthly"
 
-// Activity names of the batch.
-const (
-	StartPayoutBatchActivity  = "StartPayoutBatch"
-	FinishPayoutBatchActivity = "FinishPayoutBatch"
-)
+// PayoutBatchWorkflowName is the name PayoutBatch.PayoutBatchWorkflow is
+// registered and started under (the monthly Schedule's action names it);
+// recorded histories carry it, so it never changes.
+const PayoutBatchWorkflowName = "PayoutBatchWorkflow"
 
 // PayoutBatchConcurrency bounds the payouts paid at once.
 const PayoutBatchConcurrency = 8
@@ -63,10 +63,24 @@ type PayoutBatchResult struct {
 	TotalCredits string
 }
 
+// PayoutBatchActivities are the activities of PayoutBatchWorkflow; the worker
+// binds activities.Payouts, tests a fake. The method names are the activity
+// type names in recorded histories, so they never change.
+type PayoutBatchActivities interface {
+	StartPayoutBatch(ctx context.Context, period, trigger string) (PayoutBatchStart, error)
+	FinishPayoutBatch(ctx context.Context, batchID string) (PayoutBatchResult, error)
+}
+
+// PayoutBatch is PayoutBatchWorkflow bound to its activities, which it calls
+// by method reference. Register it under PayoutBatchWorkflowName.
+type PayoutBatch struct {
+	Acts PayoutBatchActivities
+}
+
 // PayoutBatchWorkflow pays the period's approved payouts, each as a child
 // PayoutWorkflow, and records the batch. Running a period again pays nothing
 // twice: a payout joins one batch, and a finished payout's workflow ends at once.
-func PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInput) (PayoutBatchResult, error) {
+func (w PayoutBatch) PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInput) (PayoutBatchResult, error) {
 	if in.Period == "" {
 		if workflow.GetVersion(ctx, changeBatchDefaultPeriod, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			in.Period = workflow.Now(ctx).UTC().AddDate(0, 0, -1).Format("2006-01")
@@ -79,12 +93,12 @@ func PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInput) (PayoutBatch
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 20},
 	})
 	var start PayoutBatchStart
-	if err := workflow.ExecuteActivity(actx, StartPayoutBatchActivity, in.Period, in.Trigger).Get(ctx, &start); err != nil {
+	if err := workflow.ExecuteActivity(actx, w.Acts.StartPayoutBatch, in.Period, in.Trigger).Get(ctx, &start); err != nil {
 		return PayoutBatchResult{}, err
 	}
 	payAll(ctx, start.PayoutIDs, in.Poll)
 	var res PayoutBatchResult
-	err := workflow.ExecuteActivity(actx, FinishPayoutBatchActivity, start.BatchID).Get(ctx, &res)
+	err := workflow.ExecuteActivity(actx, w.Acts.FinishPayoutBatch, start.BatchID).Get(ctx, &res)
 	return res, err
 }
 
@@ -100,7 +114,10 @@ func payAll(ctx workflow.Context, ids []string, poll time.Duration) {
 				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 				ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 			})
-			futures = append(futures, workflow.ExecuteChildWorkflow(cctx, PayoutWorkflow, PayoutInput{PayoutID: id, Poll: poll}))
+			// A typed reference for the argument check: the SDK takes the
+			// child's type from the method's name, PayoutWorkflowName (the
+			// child runs on the worker's own Payout, not this zero value).
+			futures = append(futures, workflow.ExecuteChildWorkflow(cctx, Payout{}.PayoutWorkflow, PayoutInput{PayoutID: id, Poll: poll}))
 		}
 		for _, f := range futures {
 			_ = f.Get(ctx, nil) // the outcome is in the payout's row; FinishPayoutBatch counts it

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 )
 
 func TestPreviousPeriod_MonthEnds(t *testing.T) {
@@ -35,23 +35,54 @@ func TestPreviousPeriod_MonthEnds(t *testing.T) {
 	}
 }
 
-func TestPayoutBatchWorkflow_DefaultPeriodOnTheLastDayOfAMonth(t *testing.T) {
+// batchActs is a fake of the batch's activities in activities.Payouts.
+type batchActs struct {
+	payoutIDs []string // the batch's payouts
+	period    string   // StartPayoutBatch's period
+}
+
+var _ PayoutBatchActivities = (*batchActs)(nil)
+
+func (a *batchActs) StartPayoutBatch(_ context.Context, period, _ string) (PayoutBatchStart, error) {
+	a.period = period
+	return PayoutBatchStart{BatchID: "b1", PayoutIDs: a.payoutIDs}, nil
+}
+
+func (a *batchActs) FinishPayoutBatch(context.Context, string) (PayoutBatchResult, error) {
+	return PayoutBatchResult{Period: a.period}, nil
+}
+
+func runBatch(t *testing.T, a *batchActs, pay *payoutActs, start time.Time) {
+	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.SetStartTime(time.Date(2025, 3, 31, 9, 0, 0, 0, time.UTC))
-	var period string
-	env.RegisterActivityWithOptions(func(_ context.Context, p, _ string) (PayoutBatchStart, error) {
-		period = p
-		return PayoutBatchStart{BatchID: "b1"}, nil
-	}, activity.RegisterOptions{Name: StartPayoutBatchActivity})
-	env.RegisterActivityWithOptions(func(context.Context, string) (PayoutBatchResult, error) {
-		return PayoutBatchResult{Period: period}, nil
-	}, activity.RegisterOptions{Name: FinishPayoutBatchActivity})
-	env.ExecuteWorkflow(PayoutBatchWorkflow, PayoutBatchInput{Trigger: "admin"})
+	env.SetStartTime(start)
+	env.RegisterWorkflowWithOptions(PayoutBatch{Acts: a}.PayoutBatchWorkflow, workflow.RegisterOptions{Name: PayoutBatchWorkflowName})
+	env.RegisterActivity(a)
+	if pay != nil {
+		env.RegisterWorkflowWithOptions(Payout{Acts: pay}.PayoutWorkflow, workflow.RegisterOptions{Name: PayoutWorkflowName})
+		env.RegisterActivity(pay)
+	}
+	env.ExecuteWorkflow(PayoutBatchWorkflowName, PayoutBatchInput{Trigger: "admin"})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if period != "2025-02" {
-		t.Fatalf("a batch run on 31 March without a period paid %q, want 2025-02", period)
+}
+
+func TestPayoutBatchWorkflow_DefaultPeriodOnTheLastDayOfAMonth(t *testing.T) {
+	a := &batchActs{}
+	runBatch(t, a, nil, time.Date(2025, 3, 31, 9, 0, 0, 0, time.UTC))
+	if a.period != "2025-02" {
+		t.Fatalf("a batch run on 31 March without a period paid %q, want 2025-02", a.period)
+	}
+}
+
+// The batch starts its payouts by a typed reference to Payout.PayoutWorkflow:
+// the child must run as the workflow registered under PayoutWorkflowName.
+func TestPayoutBatchWorkflow_PaysEachPayoutAsAChildPayoutWorkflow(t *testing.T) {
+	pay := &payoutActs{typ: "stripe"}
+	runBatch(t, &batchActs{payoutIDs: []string{"p1"}}, pay, time.Date(2025, 4, 1, 0, 5, 0, 0, time.UTC))
+	if pay.completed != "tr_1" {
+		t.Fatalf("the batch's payout was not paid by PayoutWorkflow: completed %q", pay.completed)
 	}
 }

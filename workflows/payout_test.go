@@ -7,55 +7,85 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 )
 
+// payoutActs is a fake of activities.Payouts: the rails' answers are set by
+// the test, the calls are recorded.
 type payoutActs struct {
-	typ       string
-	states    []string // USDCStatus answers, in order
-	prepared  int
-	cleared   int
-	completed string
-	failed    string
-	bankErr   error   // StripeBankPayout's answer
-	readErrs  []error // StripePayoutStatus fails with these, in order, then answers "paid"
-	reads     int
+	typ         string
+	transferErr error    // StripeTransfer's answer
+	states      []string // USDCStatus answers, in order
+	prepared    int
+	cleared     int
+	completed   string
+	failed      string
+	bankErr     error   // StripeBankPayout's answer
+	readErrs    []error // StripePayoutStatus fails with these, in order, then answers "paid"
+	reads       int
+}
+
+var _ PayoutActivities = (*payoutActs)(nil)
+
+func (a *payoutActs) BurnPayout(context.Context, string) (PayoutState, error) {
+	return PayoutState{Status: "burned", Type: a.typ}, nil
+}
+
+func (a *payoutActs) StripeTransfer(context.Context, string) (string, error) {
+	return "tr_1", a.transferErr
+}
+
+func (a *payoutActs) StripeBankPayout(context.Context, string) (string, error) {
+	return "po_1", a.bankErr
+}
+
+func (a *payoutActs) StripePayoutStatus(context.Context, string, string) (string, error) {
+	a.reads++
+	if len(a.readErrs) > 0 {
+		err := a.readErrs[0]
+		a.readErrs = a.readErrs[1:]
+		return "", err
+	}
+	return "paid", nil
+}
+
+func (a *payoutActs) PrepareUSDC(context.Context, string) (string, error) {
+	a.prepared++
+	return "sig", nil
+}
+
+func (a *payoutActs) SendUSDC(context.Context, string) error { return nil }
+
+func (a *payoutActs) USDCStatus(context.Context, string) (USDCCheck, error) {
+	st := a.states[0]
+	if len(a.states) > 1 {
+		a.states = a.states[1:]
+	}
+	return USDCCheck{Signature: "sig", State: st}, nil
+}
+
+func (a *payoutActs) ClearUSDC(context.Context, string, string) error { a.cleared++; return nil }
+
+func (a *payoutActs) CompletePayout(_ context.Context, _, ref string) error {
+	a.completed = ref
+	return nil
+}
+
+func (a *payoutActs) FailPayout(_ context.Context, _, reason string) error {
+	a.failed = reason
+	return nil
 }
 
 func (a *payoutActs) run(t *testing.T, transferErr error) PayoutResult {
 	t.Helper()
+	a.transferErr = transferErr
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	reg := func(name string, fn any) { env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name}) }
-	reg(BurnPayoutActivity, func(context.Context, string) (PayoutState, error) {
-		return PayoutState{Status: "burned", Type: a.typ}, nil
-	})
-	reg(StripeTransferActivity, func(context.Context, string) (string, error) { return "tr_1", transferErr })
-	reg(StripeBankPayoutActivity, func(context.Context, string) (string, error) { return "po_1", a.bankErr })
-	reg(StripePayoutStatusActivity, func(context.Context, string, string) (string, error) {
-		a.reads++
-		if len(a.readErrs) > 0 {
-			err := a.readErrs[0]
-			a.readErrs = a.readErrs[1:]
-			return "", err
-		}
-		return "paid", nil
-	})
-	reg(PrepareUSDCActivity, func(context.Context, string) (string, error) { a.prepared++; return "sig", nil })
-	reg(SendUSDCActivity, func(context.Context, string) error { return nil })
-	reg(USDCStatusActivity, func(context.Context, string) (USDCCheck, error) {
-		st := a.states[0]
-		if len(a.states) > 1 {
-			a.states = a.states[1:]
-		}
-		return USDCCheck{Signature: "sig", State: st}, nil
-	})
-	reg(ClearUSDCActivity, func(context.Context, string, string) error { a.cleared++; return nil })
-	reg(CompletePayoutActivity, func(_ context.Context, _, ref string) error { a.completed = ref; return nil })
-	reg(FailPayoutActivity, func(_ context.Context, _, reason string) error { a.failed = reason; return nil })
-	env.ExecuteWorkflow(PayoutWorkflow, PayoutInput{PayoutID: "p1", Poll: time.Second})
+	env.RegisterWorkflowWithOptions(Payout{Acts: a}.PayoutWorkflow, workflow.RegisterOptions{Name: PayoutWorkflowName})
+	env.RegisterActivity(a)
+	env.ExecuteWorkflow(PayoutWorkflowName, PayoutInput{PayoutID: "p1", Poll: time.Second})
 	var res PayoutResult
 	if err := env.GetWorkflowError(); err != nil {
 		return PayoutResult{Status: "error", Reason: err.Error()}

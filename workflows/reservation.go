@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -14,9 +15,25 @@ func ReservationWorkflowID(reservationID string) string { return "reservation-" 
 // cancelled, so it ends instead of waiting for the timeout.
 const ReservationClosedSignal = "reservation_closed"
 
-// ExpireReservationActivity refunds an open reservation past its timeout
-// (activities.Reservations.ExpireReservation).
-const ExpireReservationActivity = "ExpireReservation"
+// ReservationWorkflowName is the name Reservation.ReservationWorkflow is
+// registered and started under; recorded histories carry it, so it never
+// changes.
+const ReservationWorkflowName = "ReservationWorkflow"
+
+// ReservationActivities are the activities of ReservationWorkflow; the worker
+// binds activities.Reservations, tests a fake. The method name is the
+// activity type name in recorded histories, so it never changes.
+type ReservationActivities interface {
+	// ExpireReservation refunds an open reservation past its timeout and
+	// answers the reservation's status.
+	ExpireReservation(ctx context.Context, reservationID string) (string, error)
+}
+
+// Reservation is ReservationWorkflow bound to its activities, which it calls
+// by method reference. Register it under ReservationWorkflowName.
+type Reservation struct {
+	Acts ReservationActivities
+}
 
 // ReservationInput names the reservation and when it times out.
 type ReservationInput struct {
@@ -33,7 +50,7 @@ type ReservationResult struct {
 // at the timeout it refunds whatever is still reserved. The database row is
 // the truth: the expiry activity changes nothing on a closed reservation, so
 // a lost signal can at worst leave the workflow waiting until the timeout.
-func ReservationWorkflow(ctx workflow.Context, in ReservationInput) (ReservationResult, error) {
+func (w Reservation) ReservationWorkflow(ctx workflow.Context, in ReservationInput) (ReservationResult, error) {
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	wait := in.ExpiresAt.Sub(workflow.Now(ctx))
 	if wait < 0 {
@@ -58,7 +75,7 @@ func ReservationWorkflow(ctx workflow.Context, in ReservationInput) (Reservation
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
 	var status string
-	if err := workflow.ExecuteActivity(ctx, ExpireReservationActivity, in.ReservationID).Get(ctx, &status); err != nil {
+	if err := workflow.ExecuteActivity(ctx, w.Acts.ExpireReservation, in.ReservationID).Get(ctx, &status); err != nil {
 		return ReservationResult{}, err
 	}
 	return ReservationResult{Status: status}, nil

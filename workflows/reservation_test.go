@@ -6,20 +6,34 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 )
+
+// reservationActs is a fake of activities.Reservations: ExpireReservation
+// answers with expire.
+type reservationActs struct {
+	expire func(context.Context, string) (string, error)
+}
+
+var _ ReservationActivities = (*reservationActs)(nil)
+
+func (a *reservationActs) ExpireReservation(ctx context.Context, reservationID string) (string, error) {
+	return a.expire(ctx, reservationID)
+}
 
 func runReservation(t *testing.T, in ReservationInput, expire func(context.Context, string) (string, error),
 	during func(*testsuite.TestWorkflowEnvironment)) (ReservationResult, *testsuite.TestWorkflowEnvironment) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterActivityWithOptions(expire, activity.RegisterOptions{Name: ExpireReservationActivity})
+	acts := &reservationActs{expire: expire}
+	env.RegisterWorkflowWithOptions(Reservation{Acts: acts}.ReservationWorkflow, workflow.RegisterOptions{Name: ReservationWorkflowName})
+	env.RegisterActivity(acts)
 	if during != nil {
 		during(env)
 	}
-	env.ExecuteWorkflow(ReservationWorkflow, in)
+	env.ExecuteWorkflow(ReservationWorkflowName, in)
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}

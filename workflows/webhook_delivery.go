@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -19,10 +20,13 @@ const (
 	WebhookMaxAttempts    = 40
 )
 
-// Activity names of the delivery (methods of activities.Webhooks).
+// WebhookDeliveryWorkflowName is the name
+// WebhookDelivery.WebhookDeliveryWorkflow is registered and started under;
+// recorded histories carry it, so it never changes.
+const WebhookDeliveryWorkflowName = "WebhookDeliveryWorkflow"
+
+// An error type of the delivery, and its first backoff.
 const (
-	DeliverWebhookActivity   = "DeliverWebhook"
-	GiveUpWebhookActivity    = "GiveUpWebhook"
 	WebhookNotCommittedError = "DeliveryNotCommitted"
 	DefaultWebhookRetryFirst = 5 * time.Second
 )
@@ -41,9 +45,23 @@ type WebhookDeliveryResult struct {
 	Status string // delivered, skipped, failed, abandoned
 }
 
+// WebhookActivities are the activities of WebhookDeliveryWorkflow; the worker
+// binds activities.Webhooks, tests a fake. The method names are the activity
+// type names in recorded histories, so they never change.
+type WebhookActivities interface {
+	DeliverWebhook(ctx context.Context, in WebhookDeliveryInput) (WebhookDeliveryResult, error)
+	GiveUpWebhook(ctx context.Context, deliveryID string) error
+}
+
+// WebhookDelivery is WebhookDeliveryWorkflow bound to its activities, which it
+// calls by method reference. Register it under WebhookDeliveryWorkflowName.
+type WebhookDelivery struct {
+	Acts WebhookActivities
+}
+
 // WebhookDeliveryWorkflow POSTs one signed event to the app until a 2xx
 // answer, retrying with backoff for WebhookRetryFor; each attempt is recorded.
-func WebhookDeliveryWorkflow(ctx workflow.Context, in WebhookDeliveryInput) (WebhookDeliveryResult, error) {
+func (w WebhookDelivery) WebhookDeliveryWorkflow(ctx workflow.Context, in WebhookDeliveryInput) (WebhookDeliveryResult, error) {
 	first := in.InitialRetry
 	if first <= 0 {
 		first = DefaultWebhookRetryFirst
@@ -55,7 +73,7 @@ func WebhookDeliveryWorkflow(ctx workflow.Context, in WebhookDeliveryInput) (Web
 			MaximumInterval: WebhookMaxInterval, MaximumAttempts: WebhookMaxAttempts},
 	})
 	var res WebhookDeliveryResult
-	err := workflow.ExecuteActivity(deliverCtx, DeliverWebhookActivity, in).Get(ctx, &res)
+	err := workflow.ExecuteActivity(deliverCtx, w.Acts.DeliverWebhook, in).Get(ctx, &res)
 	if err == nil {
 		return res, nil
 	}
@@ -64,7 +82,7 @@ func WebhookDeliveryWorkflow(ctx workflow.Context, in WebhookDeliveryInput) (Web
 		StartToCloseTimeout: 10 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 10},
 	})
-	if gErr := workflow.ExecuteActivity(giveUpCtx, GiveUpWebhookActivity, in.DeliveryID).Get(ctx, nil); gErr != nil {
+	if gErr := workflow.ExecuteActivity(giveUpCtx, w.Acts.GiveUpWebhook, in.DeliveryID).Get(ctx, nil); gErr != nil {
 		return WebhookDeliveryResult{}, gErr
 	}
 	return WebhookDeliveryResult{Status: "failed"}, nil

@@ -58,7 +58,7 @@ func (s *Service) startDelivery(ctx context.Context, id uuid.UUID, redeliver boo
 	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.WebhookDeliveryWorkflowID(id.String()), TaskQueue: s.opt.TaskQueue, WorkflowIDReusePolicy: reuse,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.WebhookDeliveryWorkflow, workflows.WebhookDeliveryInput{DeliveryID: id.String(),
+	}, workflows.WebhookDeliveryWorkflowName, workflows.WebhookDeliveryInput{DeliveryID: id.String(),
 		RequestedAt: time.Now(), InitialRetry: s.opt.WebhookRetryInitial, Redeliver: redeliver})
 	if err != nil {
 		return fmt.Errorf("start webhook delivery: %w", err)

@@ -142,7 +142,7 @@ func (r *Relay) relay(ctx context.Context, it *relayItem) error {
 	case it.start && it.open:
 		_, err := r.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: r.TaskQueue,
 			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE},
-			workflows.ReservationWorkflow, workflows.ReservationInput{ReservationID: it.reservation.String(), ExpiresAt: it.expiresAt})
+			workflows.ReservationWorkflowName, workflows.ReservationInput{ReservationID: it.reservation.String(), ExpiresAt: it.expiresAt})
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if err != nil && !errors.As(err, &started) {
 			return fmt.Errorf("start %s: %w", id, err)

@@ -91,7 +91,7 @@ func StartBatchRun(ctx context.Context, tc client.Client, queue string, in workf
 		ID: workflows.PayoutBatchWorkflowID(in.Period), TaskQueue: queue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.PayoutBatchWorkflow, in)
+	}, workflows.PayoutBatchWorkflowName, in)
 	if err != nil {
 		return nil, fmt.Errorf("start payout batch %s: %w", in.Period, err)
 	}
