@@ -162,6 +162,16 @@ func TestReserve_BadInputAndOtherInstalls(t *testing.T) {
 	// The alternative header form works for billing too.
 	alt := testenv.Headers{"x-officex-user-id": in.User.ID, "x-officex-app-id": a.ID, "x-officex-install-secret": in.Secret}
 	c.Post("/settle", map[string]any{"reservation_id": "RESV#mine", "amount": 1, "final": true}, alt).Expect(t, 200, "")
+
+	// Through that form, "not installed" and "wrong secret" answer alike, so
+	// nobody can probe which users installed which apps.
+	stranger := c.NewUser()
+	notInstalled := testenv.Headers{"x-officex-user-id": stranger.ID, "x-officex-app-id": a.ID, "x-officex-install-secret": in.Secret}
+	wrongSecret := testenv.Headers{"x-officex-user-id": in.User.ID, "x-officex-app-id": a.ID, "x-officex-install-secret": "wrong"}
+	for _, h := range []testenv.Headers{notInstalled, wrongSecret} {
+		c.Post("/reserve", map[string]any{"amount": 1, "job_id": "probe"}, h).Expect(t, 401, "INVALID_SECRET")
+		c.Post("/installs/"+in.ID+"/inbox", map[string]any{"id": "p", "title": "t", "text": "t"}, h).Expect(t, 401, "INVALID_SECRET")
+	}
 }
 
 func TestReserve_ConcurrentOverdraftAllowsExactlyAffordable(t *testing.T) {

@@ -33,6 +33,9 @@ func (s *Service) AuthenticateInstall(ctx context.Context, installID, userID, ap
 	} else {
 		r, err = q.GetActiveInstallOfUserApp(ctx, dbgen.GetActiveInstallOfUserAppParams{UserID: userID, AppID: appID})
 	}
+	if db.IsNotFound(err) && installID == uuid.Nil {
+		return InstallCaller{}, ErrInvalidSecret // as a wrong secret: no probing who installed what
+	}
 	if db.IsNotFound(err) {
 		return InstallCaller{}, ErrInstallNotFound
 	}

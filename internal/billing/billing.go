@@ -79,7 +79,9 @@ func (s *Service) Authenticate(ctx context.Context, installID, userID, appID uui
 	if installID == uuid.Nil {
 		id, err := q.GetActiveInstallIDOfUserApp(ctx, dbgen.GetActiveInstallIDOfUserAppParams{UserID: userID, AppID: appID})
 		if db.IsNotFound(err) {
-			return Caller{}, apps.ErrInstallNotFound
+			// The same answer as a wrong secret: nobody learns which
+			// users installed which apps.
+			return Caller{}, apps.ErrInvalidSecret
 		}
 		if err != nil {
 			return Caller{}, err
