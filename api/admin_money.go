@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -64,14 +66,19 @@ func (s *Server) adminGetWallet(w http.ResponseWriter, r *http.Request) error {
 
 // adminAdjust moves credits between the treasury and a wallet: {amount, reason}.
 // The amount is signed; a wallet never goes negative.
+// maxAdjustKeyLength bounds an adjustment's idempotency_key (the journal
+// reference holds it).
+const maxAdjustKeyLength = 100
+
 func (s *Server) adminAdjust(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathUUID(r, "id", ledger.ErrWalletNotFound)
 	if err != nil {
 		return err
 	}
 	var body struct {
-		Amount *ledger.SignedCredits `json:"amount"`
-		Reason string                `json:"reason"`
+		Amount         *ledger.SignedCredits `json:"amount"`
+		Reason         string                `json:"reason"`
+		IdempotencyKey *string               `json:"idempotency_key"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
@@ -82,19 +89,42 @@ func (s *Server) adminAdjust(w http.ResponseWriter, r *http.Request) error {
 		return invalid("amount is required and must not be 0")
 	case reason == "" || len(reason) > maxReasonLength:
 		return invalid("reason is required (at most %d characters)", maxReasonLength)
+	case body.IdempotencyKey != nil && (*body.IdempotencyKey == "" || len(*body.IdempotencyKey) > maxAdjustKeyLength):
+		return invalid("idempotency_key: 1-%d characters", maxAdjustKeyLength)
 	}
-	var posted ledger.Posted
-	err = db.InTx(r.Context(), s.pool, func(tx pgx.Tx) error {
-		posted, err = ledger.Adjust(r.Context(), tx, id, ledger.Credits(*body.Amount), "adjust-"+uuid.NewString(), "admin", reason)
-		return err
-	})
+	txID, replayed, err := s.adjustOnce(r.Context(), id, ledger.Credits(*body.Amount), reason, body.IdempotencyKey)
 	if err != nil {
 		return err
 	}
-	wl := posted.Wallets[id]
-	ok(w, map[string]any{"transaction_id": posted.TransactionID, "wallet_id": id,
-		"available": ledger.Credits(wl.Available), "reserved": ledger.Credits(wl.Reserved)})
+	wl, err := ledger.GetWallet(r.Context(), s.pool, id)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"transaction_id": txID, "wallet_id": id, "available": wl.Available, "reserved": wl.Reserved,
+		"replayed": replayed})
 	return nil
+}
+
+// adjustOnce posts the adjustment; with a key, a repeat of the same request
+// answers the first posting (replayed) and a different one 409.
+func (s *Server) adjustOnce(ctx context.Context, wallet uuid.UUID, n ledger.Credits, reason string, key *string) (uuid.UUID, bool, error) {
+	ref := "adjust-" + uuid.NewString()
+	if key != nil {
+		ref = ledger.AdjustmentReference(*key)
+	}
+	var posted ledger.Posted
+	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) (err error) {
+		posted, err = ledger.Adjust(ctx, tx, wallet, n, ref, "admin", reason)
+		return err
+	})
+	if key == nil || !errors.Is(err, ledger.ErrAlreadyPosted) {
+		return posted.TransactionID, false, err
+	}
+	prior, err := ledger.PriorAdjustment(ctx, s.pool, ref, wallet, n, reason)
+	if errors.Is(err, ledger.ErrKeyReused) {
+		return uuid.Nil, false, &Error{Status: http.StatusConflict, Code: "DUPLICATE_REQUEST", Message: err.Error()}
+	}
+	return prior, err == nil, err
 }
 
 // usd formats micro-credits at the $0.01-per-credit payout rate, exactly.

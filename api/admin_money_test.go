@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/officex/officex/internal/testenv"
@@ -66,5 +68,48 @@ func TestAdminTreasuryReconcileAndAudit(t *testing.T) {
 	page2 := c.Get("/admin/audit?limit=3&cursor="+next, testenv.AdminHeaders()).Expect(t, 200, "").Body["events"].([]any)
 	if len(page2) == 0 || page2[0].(map[string]any)["event_id"] == first["event_id"] {
 		t.Fatalf("second page %v", page2)
+	}
+}
+
+func TestAdminAdjust_IdempotencyKeyPostsOnceEvenWhenRacing(t *testing.T) {
+	c := env.Client(t)
+	u := c.NewUser()
+	path := "/admin/wallets/" + u.WalletID + "/adjust"
+	body := map[string]any{"amount": "2.5", "reason": "goodwill for ticket 4411", "idempotency_key": "ticket-4411"}
+	answers := make([]testenv.Response, 8)
+	var wg sync.WaitGroup
+	for i := range answers {
+		wg.Add(1)
+		go func() { defer wg.Done(); answers[i] = c.Post(path, body, testenv.AdminHeaders()) }()
+	}
+	wg.Wait()
+	first := ""
+	for _, a := range answers {
+		a.Expect(t, 200, "")
+		if first == "" {
+			first = a.String("transaction_id")
+		}
+		if a.String("transaction_id") != first {
+			t.Fatalf("two transactions for one key: %s and %s", first, a.String("transaction_id"))
+		}
+	}
+	if av, _ := c.Balance(u); av != 2.5 {
+		t.Fatalf("balance %v after 8 requests with one key, want 2.5", av)
+	}
+	again := c.Post(path, body, testenv.AdminHeaders()).Expect(t, 200, "")
+	if again.Body["replayed"] != true || again.String("transaction_id") != first {
+		t.Fatalf("replay %s", again.Raw)
+	}
+	for _, other := range []map[string]any{
+		{"amount": "3", "reason": "goodwill for ticket 4411", "idempotency_key": "ticket-4411"},
+		{"amount": "2.5", "reason": "another reason", "idempotency_key": "ticket-4411"},
+	} {
+		c.Post(path, other, testenv.AdminHeaders()).Expect(t, 409, "DUPLICATE_REQUEST")
+	}
+	c.Post("/admin/wallets/"+c.NewUser().WalletID+"/adjust", body, testenv.AdminHeaders()).Expect(t, 409, "DUPLICATE_REQUEST")
+	c.Post(path, map[string]any{"amount": "1", "reason": "r", "idempotency_key": strings.Repeat("k", 101)}, testenv.AdminHeaders()).Expect(t, 400, "INVALID_REQUEST")
+	c.Post(path, map[string]any{"amount": "1", "reason": "r", "idempotency_key": strings.Repeat("k", 100)}, testenv.AdminHeaders()).Expect(t, 200, "")
+	if av, _ := c.Balance(u); av != 3.5 {
+		t.Fatalf("balance %v, want 3.5", av)
 	}
 }

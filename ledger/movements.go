@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -161,4 +162,35 @@ func ReleasePayout(ctx context.Context, tx pgx.Tx, appWallet uuid.UUID, n Credit
 	}
 	return Post(ctx, tx, Movement{Kind: KindPayoutRelease, Reference: payoutID, Actor: actor, Entries: []Entry{
 		{appWallet, Reserved, -n}, {appWallet, Available, n}}})
+}
+
+// ErrKeyReused is an idempotency key sent again for a different adjustment.
+var ErrKeyReused = errors.New("this idempotency_key was used for a different adjustment")
+
+// AdjustmentReference is the journal reference of an admin adjustment made
+// with an idempotency key: the journal's unique (kind, reference) refuses a
+// second posting, however many API processes race.
+func AdjustmentReference(key string) string { return "adjust-key-" + key }
+
+// PriorAdjustment is the transaction posted under ref, when it moved exactly
+// n to wallet's available credits for reason; ErrKeyReused otherwise.
+func PriorAdjustment(ctx context.Context, q dbgen.DBTX, ref string, wallet uuid.UUID, n Credits, reason string) (uuid.UUID, error) {
+	qs := dbgen.New(q)
+	t, err := qs.GetJournalTransactionByReference(ctx, dbgen.GetJournalTransactionByReferenceParams{Kind: string(KindAdjust), Reference: ref})
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("adjustment %s: %w", ref, err)
+	}
+	entries, err := qs.ListJournalEntries(ctx, t.ID)
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("entries of %s: %w", t.ID, err)
+	}
+	if memo(t.Memo)["reason"] != reason {
+		return uuid.Nil, ErrKeyReused
+	}
+	for _, e := range entries {
+		if e.WalletID == wallet && e.Bucket == string(Available) && Credits(e.Amount) == n {
+			return t.ID, nil
+		}
+	}
+	return uuid.Nil, ErrKeyReused
 }
