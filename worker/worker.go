@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stripe/stripe-go/v76/client"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	tclient "go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -39,6 +40,10 @@ type Deps struct {
 	WebhookClient *http.Client
 	Schedules     *schedules.Service
 	Agent         *chat.Agent // nil: OPENAI_API_KEY unset, scheduled runs fail saying so
+	// Temporal and TaskQueue are where the monthly Schedule's trigger starts
+	// the period's batch; New fills them with its client and queue when unset.
+	Temporal  tclient.Client
+	TaskQueue string
 }
 
 // New returns a worker on taskQueue with everything registered; the caller
@@ -47,6 +52,12 @@ func New(c tclient.Client, taskQueue string, d Deps) sdkworker.Worker {
 	// More pollers than the default two: a burst of reservation expiries or
 	// payouts is then pulled from the service in parallel.
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{MaxConcurrentWorkflowTaskPollers: 8, MaxConcurrentActivityTaskPollers: 8})
+	if d.Temporal == nil {
+		d.Temporal = c
+	}
+	if d.TaskQueue == "" {
+		d.TaskQueue = taskQueue
+	}
 	Register(w, d)
 	return w
 }
@@ -90,6 +101,11 @@ func Register(r Registry, d Deps) {
 		workflow.RegisterOptions{Name: workflows.PayoutBatchWorkflowName})
 	r.RegisterActivity(pay)
 
+	trigger := &activities.PayoutBatchStarter{Temporal: d.Temporal, TaskQueue: d.TaskQueue}
+	r.RegisterWorkflowWithOptions(workflows.PayoutBatchTrigger{Acts: trigger}.PayoutBatchTriggerWorkflow,
+		workflow.RegisterOptions{Name: workflows.PayoutBatchTriggerWorkflowName})
+	r.RegisterActivity(trigger)
+
 	chatRun := &activities.Chat{Schedules: d.Schedules, Agent: d.Agent}
 	r.RegisterWorkflowWithOptions(workflows.ChatRun{Acts: chatRun}.ChatRunWorkflow,
 		workflow.RegisterOptions{Name: workflows.ChatRunWorkflowName})
@@ -101,44 +117,80 @@ func Register(r Registry, d Deps) {
 	r.RegisterActivity(rec)
 }
 
-// EnsureSchedules creates the Temporal Schedules when they don't exist yet;
-// every worker calls it at start, so the first one wins and the rest no-op.
+// EnsureSchedules creates each of the platform's Temporal Schedules
+// (Schedules) when it is missing and otherwise updates it to the code's spec,
+// action and policies, so a changed spec or task queue is applied on the next
+// worker start. Every worker calls it at start; running it again changes
+// nothing. A Schedule's paused state is the operator's and is kept.
 func EnsureSchedules(ctx context.Context, c tclient.Client, taskQueue string) error {
-	if err := ensureReconcileSchedule(ctx, c, taskQueue); err != nil {
-		return err
-	}
-	return ensurePayoutSchedule(ctx, c, taskQueue)
+	return Ensure(ctx, c, Schedules(taskQueue))
 }
 
-// ensurePayoutSchedule pays the month that just ended, at 00:05 UTC on the 1st.
-func ensurePayoutSchedule(ctx context.Context, c tclient.Client, taskQueue string) error {
-	_, err := c.ScheduleClient().Create(ctx, tclient.ScheduleOptions{
-		ID: workflows.PayoutBatchScheduleID,
-		Spec: tclient.ScheduleSpec{Calendars: []tclient.ScheduleCalendarSpec{{
-			DayOfMonth: []tclient.ScheduleRange{{Start: 1}}, Hour: []tclient.ScheduleRange{{Start: 0}},
-			Minute: []tclient.ScheduleRange{{Start: 5}}, Month: []tclient.ScheduleRange{{Start: 1, End: 12}},
-			DayOfWeek: []tclient.ScheduleRange{{Start: 0, End: 6}}, Second: []tclient.ScheduleRange{{Start: 0}},
-		}}, TimeZoneName: "UTC"},
-		Action: &tclient.ScheduleWorkflowAction{ID: "officex-payout-batch", Workflow: workflows.PayoutBatchWorkflowName,
-			Args: []any{workflows.PayoutBatchInput{Trigger: "schedule"}}, TaskQueue: taskQueue},
-	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", workflows.PayoutBatchScheduleID, err)
+// Schedules are the platform's own Temporal Schedules, their actions on
+// taskQueue: the monthly payout batch and the hourly reconcile.
+func Schedules(taskQueue string) []tclient.ScheduleOptions {
+	return []tclient.ScheduleOptions{
+		{
+			ID:   workflows.ReconcileScheduleID,
+			Spec: tclient.ScheduleSpec{Intervals: []tclient.ScheduleIntervalSpec{{Every: workflows.ReconcileInterval}}},
+			Action: &tclient.ScheduleWorkflowAction{
+				ID: "officex-reconcile", Workflow: workflows.ReconcileWorkflowName, Args: []any{workflows.ReconcileInput{}},
+				TaskQueue: taskQueue,
+			},
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		},
+		{
+			// Pays the month that just ended, at 00:05 UTC on the 1st. The
+			// action is a trigger that starts or joins payout-batch-<YYYY-MM>,
+			// the id a manual run of the period uses: Temporal suffixes an
+			// action's workflow id with the scheduled time, so the batch
+			// itself cannot be the action under its period's id.
+			ID: workflows.PayoutBatchScheduleID,
+			Spec: tclient.ScheduleSpec{Calendars: []tclient.ScheduleCalendarSpec{{
+				DayOfMonth: []tclient.ScheduleRange{{Start: 1}}, Hour: []tclient.ScheduleRange{{Start: 0}},
+				Minute: []tclient.ScheduleRange{{Start: 5}}, Month: []tclient.ScheduleRange{{Start: 1, End: 12}},
+				DayOfWeek: []tclient.ScheduleRange{{Start: 0, End: 6}}, Second: []tclient.ScheduleRange{{Start: 0}},
+			}}, TimeZoneName: "UTC"},
+			Action: &tclient.ScheduleWorkflowAction{
+				ID: workflows.PayoutBatchTriggerActionID, Workflow: workflows.PayoutBatchTriggerWorkflowName,
+				Args: []any{workflows.PayoutBatchInput{Trigger: "schedule"}}, TaskQueue: taskQueue,
+			},
+			Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
+		},
+	}
+}
+
+// Ensure creates each Schedule of scheds that does not exist and updates the
+// spec, action and policies of each that does (its state, paused or not, is
+// left as it is).
+func Ensure(ctx context.Context, c tclient.Client, scheds []tclient.ScheduleOptions) error {
+	for _, o := range scheds {
+		if err := ensure(ctx, c, o); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func ensureReconcileSchedule(ctx context.Context, c tclient.Client, taskQueue string) error {
-	_, err := c.ScheduleClient().Create(ctx, tclient.ScheduleOptions{
-		ID:   workflows.ReconcileScheduleID,
-		Spec: tclient.ScheduleSpec{Intervals: []tclient.ScheduleIntervalSpec{{Every: workflows.ReconcileInterval}}},
-		Action: &tclient.ScheduleWorkflowAction{
-			ID: "officex-reconcile", Workflow: workflows.ReconcileWorkflowName, Args: []any{workflows.ReconcileInput{}},
-			TaskQueue: taskQueue,
-		},
-	})
-	if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return fmt.Errorf("create schedule %s: %w", workflows.ReconcileScheduleID, err)
+func ensure(ctx context.Context, c tclient.Client, o tclient.ScheduleOptions) error {
+	h, err := c.ScheduleClient().Create(ctx, o)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+		return fmt.Errorf("create schedule %s: %w", o.ID, err)
+	}
+	h = c.ScheduleClient().GetHandle(ctx, o.ID)
+	err = h.Update(ctx, tclient.ScheduleUpdateOptions{DoUpdate: func(in tclient.ScheduleUpdateInput) (*tclient.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		spec := o.Spec
+		s.Spec = &spec
+		s.Action = o.Action
+		s.Policy = &tclient.SchedulePolicies{Overlap: o.Overlap, CatchupWindow: o.CatchupWindow, PauseOnFailure: o.PauseOnFailure}
+		return &tclient.ScheduleUpdate{Schedule: &s}, nil
+	}})
+	if err != nil {
+		return fmt.Errorf("update schedule %s: %w", o.ID, err)
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func TestRegister_TypeNamesNeverChange(t *testing.T) {
 	Register(r, Deps{})
 
 	slices.Sort(r.workflows)
-	wantWorkflows := []string{"ChatRunWorkflow", "CreditPurchaseWorkflow", "PayoutBatchWorkflow", "PayoutWorkflow",
+	wantWorkflows := []string{"ChatRunWorkflow", "CreditPurchaseWorkflow", "PayoutBatchTriggerWorkflow", "PayoutBatchWorkflow", "PayoutWorkflow",
 		"PingWorkflow", "ReconcileWorkflow", "ReservationWorkflow", "WebhookDeliveryWorkflow"}
 	if !slices.Equal(r.workflows, wantWorkflows) {
 		t.Errorf("workflow types %v, want %v", r.workflows, wantWorkflows)
@@ -69,7 +69,7 @@ func TestRegister_TypeNamesNeverChange(t *testing.T) {
 		"ExpireReservation",
 		"BurnPayout", "ClearUSDC", "CompletePayout", "FailPayout", "PrepareUSDC", "SendUSDC", "StripeBankPayout",
 		"StripePayoutStatus", "StripeTransfer", "USDCStatus",
-		"FinishPayoutBatch", "StartPayoutBatch",
+		"FinishPayoutBatch", "StartPayoutBatch", "StartPeriodPayoutBatch",
 		"CreateChatRunThread", "FinishChatRun", "PostChatRunInbox", "RecordChatRunSkips", "RunChatAgent", "StartChatRun",
 		"CheckLedger",
 	}

@@ -382,7 +382,7 @@ func (a *app) work(ctx context.Context) error {
 	return nil
 }
 
-// scheduleRetry spaces attempts to create the Schedules while Temporal is
+// scheduleRetry spaces attempts to create or update the Schedules while Temporal is
 // slow or briefly away; the worker serves meanwhile.
 const scheduleRetry = 10 * time.Second
 
@@ -392,7 +392,7 @@ func (a *app) ensureSchedules(ctx context.Context) {
 		if err == nil || ctx.Err() != nil {
 			return
 		}
-		a.log.Warn("creating Temporal Schedules failed; retrying", "error", err.Error())
+		a.log.Warn("creating or updating Temporal Schedules failed; retrying", "error", err.Error())
 		select {
 		case <-ctx.Done():
 			return
