@@ -55,6 +55,8 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in workflows.WebhookDeliv
 		return workflows.WebhookDeliveryResult{}, errors.New("delivery not committed yet")
 	case d.Missing:
 		return workflows.WebhookDeliveryResult{Status: "abandoned"}, nil
+	case d.Skipped:
+		return workflows.WebhookDeliveryResult{Status: "skipped"}, nil
 	case d.Done:
 		return workflows.WebhookDeliveryResult{Status: "delivered"}, nil
 	}

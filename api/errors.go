@@ -87,6 +87,7 @@ var errorTable = []struct {
 	{apps.ErrVendorSuspended, http.StatusForbidden, "FORBIDDEN"},
 	{apps.ErrDeliveryNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{apps.ErrDeliveryRunning, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{apps.ErrInstallEventOfInactive, http.StatusConflict, "INVALID_REQUEST"},
 	{apps.ErrMessageNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{apps.ErrNotYourMessage, http.StatusForbidden, "FORBIDDEN"},
 

@@ -325,3 +325,122 @@ func TestWebhooks_AttemptLogNamesNoInternalAddress(t *testing.T) {
 		<-time.After(50 * time.Millisecond)
 	}
 }
+
+// redeliverWhenIdle asks for a redelivery, waiting out the previous run
+// (409 DUPLICATE_REQUEST while it finishes); it returns the final answer.
+func redeliverWhenIdle(t *testing.T, c *testenv.Client, vendor testenv.User, appID, deliveryID string) testenv.Response {
+	t.Helper()
+	for start := time.Now(); ; <-time.After(50 * time.Millisecond) {
+		r := c.Post("/users/me/apps/"+appID+"/webhooks/"+deliveryID+"/redeliver", nil, vendor.Headers())
+		if r.Code() != "DUPLICATE_REQUEST" || time.Since(start) > 10*time.Second {
+			return r
+		}
+	}
+}
+
+// Issue 11, item 13: the INSTALL event of an uninstalled install is never
+// sent again, neither on a vendor's redelivery nor by a late retry.
+func TestRedeliver_InstallOfUninstalledInstallSendsNothing(t *testing.T) {
+	c := env.Client(t)
+	vendor, a, rc := appWithReceiver(t, c, map[string]any{})
+	u := c.NewUser()
+	in := c.Install(u, a.ID, nil)
+	first := rc.WaitFor(t, 1, 5*time.Second)[0]
+	if first.Envelope.Event != "INSTALL" || first.Envelope.Payload["install_secret"] != in.Secret {
+		t.Fatalf("first INSTALL %+v", first.Envelope)
+	}
+	c.Do(http.MethodDelete, "/users/me/installs/"+in.ID, nil, u.Headers()).Expect(t, 200, "")
+	rc.WaitFor(t, 2, 5*time.Second) // UNINSTALL
+	r := redeliverWhenIdle(t, c, vendor, a.ID, first.ID).Expect(t, 409, "INVALID_REQUEST")
+	if !strings.Contains(string(r.Raw), "uninstalled") {
+		t.Fatalf("the refusal should say why: %s", r.Raw)
+	}
+	// The send-time check too (an uninstall landing after the request was
+	// accepted): the activity itself sends nothing.
+	hooks := &activities.Webhooks{Apps: env.Apps(), Client: activities.NewWebhookClient(true)}
+	res, err := hooks.DeliverWebhook(context.Background(), workflows.WebhookDeliveryInput{DeliveryID: first.ID,
+		RequestedAt: time.Now(), Redeliver: true})
+	if err != nil || res.Status != "skipped" {
+		t.Fatalf("redelivery of an uninstalled INSTALL: %+v, %v", res, err)
+	}
+	for _, h := range rc.Hooks()[1:] {
+		if h.Envelope.Event == "INSTALL" {
+			t.Fatalf("INSTALL sent again after the uninstall: %+v", h.Envelope.Payload)
+		}
+	}
+}
+
+// After a rotation, a redelivered INSTALL carries no secret: not the dead
+// one, and not the live one (which only the user hands over, via launch).
+func TestRedeliver_InstallAfterRotationCarriesNoSecret(t *testing.T) {
+	c := env.Client(t)
+	vendor, a, rc := appWithReceiver(t, c, map[string]any{})
+	u := c.NewUser()
+	in := c.Install(u, a.ID, nil)
+	first := rc.WaitFor(t, 1, 5*time.Second)[0]
+	live := c.Post("/users/me/installs/"+in.ID+"/rotate-secret", nil, u.Headers()).Expect(t, 200, "").String("install_secret")
+	redeliverWhenIdle(t, c, vendor, a.ID, first.ID).Expect(t, 202, "")
+	again := rc.WaitFor(t, 2, 10*time.Second)[1]
+	if again.ID != first.ID || again.Envelope.Event != "INSTALL" || again.Envelope.Payload["install_id"] != in.ID || !again.Verified {
+		t.Fatalf("redelivery %+v", again)
+	}
+	if got, sent := again.Envelope.Payload["install_secret"]; sent {
+		t.Fatalf("redelivered INSTALL carries a secret (old %v, live %v)", got == in.Secret, got == live)
+	}
+	if strings.Contains(string(again.Body), in.Secret) || strings.Contains(string(again.Body), live) {
+		t.Fatal("a secret is in the redelivered body")
+	}
+}
+
+// An INSTALL answer that arrives after the install was uninstalled does not
+// store its agent_context.
+func TestInstall_AnswerAfterUninstallStoresNoAgentContext(t *testing.T) {
+	c := env.Client(t)
+	_, a, rc := appWithReceiver(t, c, map[string]any{})
+	arrived, release := make(chan string, 1), make(chan struct{})
+	t.Cleanup(func() { close(release) }) // runs before the receiver's cleanup
+	rc.Respond = func(h testenv.Hook, _ int) (int, any) {
+		if h.Envelope.Event != "INSTALL" {
+			return 200, map[string]any{}
+		}
+		select {
+		case arrived <- h.ID:
+		default:
+		}
+		<-release
+		return 200, map[string]any{"agent_context": map[string]any{"api_key": "sk-late"}}
+	}
+	u := c.NewUser()
+	in := c.Install(u, a.ID, nil) // answers after InstallWebhookWait: the receiver holds
+	deliveryID := <-arrived
+	c.Do(http.MethodDelete, "/users/me/installs/"+in.ID, nil, u.Headers()).Expect(t, 200, "")
+	release <- struct{}{}
+	// Wait until the held attempt is recorded.
+	for deadline := time.Now().Add(10 * time.Second); ; <-time.After(50 * time.Millisecond) {
+		var n int
+		if err := env.Pool.QueryRow(context.Background(), "SELECT count(*) FROM webhook_attempts WHERE delivery_id = $1", deliveryID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the held attempt was never recorded")
+		}
+	}
+	got := c.Get("/users/me/installs/"+in.ID, u.Headers()).Expect(t, 200, "").Object("install")
+	if ac, _ := got["agent_context"].(map[string]any); len(ac) != 0 {
+		t.Fatalf("agent_context stored for an uninstalled install: %v", ac)
+	}
+	var stored bool
+	if err := env.Pool.QueryRow(context.Background(), "SELECT agent_context_enc IS NOT NULL FROM installs WHERE id = $1", in.ID).Scan(&stored); err != nil || stored {
+		t.Fatalf("agent_context_enc stored (%v, %v)", stored, err)
+	}
+	var logged string
+	if err := env.Pool.QueryRow(context.Background(), "SELECT coalesce(last_error, '') FROM webhook_deliveries WHERE id = $1", deliveryID).Scan(&logged); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logged, "no longer active") {
+		t.Fatalf("the attempt log should say the context was dropped: %q", logged)
+	}
+}

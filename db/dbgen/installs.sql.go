@@ -13,7 +13,7 @@ import (
 )
 
 const getActiveInstallOfUserApp = `-- name: GetActiveInstallOfUserApp :one
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE user_id = $1 AND app_id = $2 AND status = 'active'
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed, secret_rotated_at FROM installs WHERE user_id = $1 AND app_id = $2 AND status = 'active'
 `
 
 type GetActiveInstallOfUserAppParams struct {
@@ -48,12 +48,13 @@ func (q *Queries) GetActiveInstallOfUserApp(ctx context.Context, arg GetActiveIn
 		&i.MonthStart,
 		&i.MonthCount,
 		&i.SpendCommitted,
+		&i.SecretRotatedAt,
 	)
 	return i, err
 }
 
 const getInstall = `-- name: GetInstall :one
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE id = $1
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed, secret_rotated_at FROM installs WHERE id = $1
 `
 
 func (q *Queries) GetInstall(ctx context.Context, id uuid.UUID) (Install, error) {
@@ -83,6 +84,7 @@ func (q *Queries) GetInstall(ctx context.Context, id uuid.UUID) (Install, error)
 		&i.MonthStart,
 		&i.MonthCount,
 		&i.SpendCommitted,
+		&i.SecretRotatedAt,
 	)
 	return i, err
 }
@@ -110,7 +112,7 @@ func (q *Queries) GetInstallAccountStatuses(ctx context.Context, id uuid.UUID) (
 }
 
 const getInstallForUpdate = `-- name: GetInstallForUpdate :one
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE id = $1 FOR UPDATE
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed, secret_rotated_at FROM installs WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetInstallForUpdate(ctx context.Context, id uuid.UUID) (Install, error) {
@@ -140,6 +142,7 @@ func (q *Queries) GetInstallForUpdate(ctx context.Context, id uuid.UUID) (Instal
 		&i.MonthStart,
 		&i.MonthCount,
 		&i.SpendCommitted,
+		&i.SecretRotatedAt,
 	)
 	return i, err
 }
@@ -147,7 +150,7 @@ func (q *Queries) GetInstallForUpdate(ctx context.Context, id uuid.UUID) (Instal
 const insertInstall = `-- name: InsertInstall :one
 INSERT INTO installs (id, app_id, user_id, secret_hash, secret_enc, max_per_hour, max_per_day, max_per_month, allowed_until)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed
+RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed, secret_rotated_at
 `
 
 type InsertInstallParams struct {
@@ -199,6 +202,7 @@ func (q *Queries) InsertInstall(ctx context.Context, arg InsertInstallParams) (I
 		&i.MonthStart,
 		&i.MonthCount,
 		&i.SpendCommitted,
+		&i.SecretRotatedAt,
 	)
 	return i, err
 }
@@ -228,7 +232,7 @@ func (q *Queries) ListActiveInstallIDsOfApp(ctx context.Context, appID uuid.UUID
 }
 
 const listInstallsOfApp = `-- name: ListInstallsOfApp :many
-SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed FROM installs WHERE app_id = $1
+SELECT id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed, secret_rotated_at FROM installs WHERE app_id = $1
   AND ($2::timestamptz IS NULL
        OR (installed_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY installed_at DESC, id DESC LIMIT $4
@@ -279,6 +283,7 @@ func (q *Queries) ListInstallsOfApp(ctx context.Context, arg ListInstallsOfAppPa
 			&i.MonthStart,
 			&i.MonthCount,
 			&i.SpendCommitted,
+			&i.SecretRotatedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -291,7 +296,7 @@ func (q *Queries) ListInstallsOfApp(ctx context.Context, arg ListInstallsOfAppPa
 }
 
 const listInstallsOfUser = `-- name: ListInstallsOfUser :many
-SELECT i.id, i.app_id, i.user_id, i.secret_hash, i.secret_enc, i.status, i.max_per_hour, i.max_per_day, i.max_per_month, i.allowed_until, i.lifetime_spend_limit, i.lifetime_spent, i.agent_context_enc, i.installed_at, i.uninstalled_at, i.updated_at, i.hour_start, i.hour_count, i.day_start, i.day_count, i.month_start, i.month_count, i.spend_committed, a.slug, (a.profile->>'name')::text AS app_name FROM installs i JOIN apps a ON a.id = i.app_id
+SELECT i.id, i.app_id, i.user_id, i.secret_hash, i.secret_enc, i.status, i.max_per_hour, i.max_per_day, i.max_per_month, i.allowed_until, i.lifetime_spend_limit, i.lifetime_spent, i.agent_context_enc, i.installed_at, i.uninstalled_at, i.updated_at, i.hour_start, i.hour_count, i.day_start, i.day_count, i.month_start, i.month_count, i.spend_committed, i.secret_rotated_at, a.slug, (a.profile->>'name')::text AS app_name FROM installs i JOIN apps a ON a.id = i.app_id
 WHERE i.user_id = $1 AND i.status = 'active'
 ORDER BY i.installed_at DESC, i.id DESC LIMIT $2
 `
@@ -325,6 +330,7 @@ type ListInstallsOfUserRow struct {
 	MonthStart         time.Time
 	MonthCount         int32
 	SpendCommitted     int64
+	SecretRotatedAt    *time.Time
 	Slug               string
 	AppName            string
 }
@@ -362,6 +368,7 @@ func (q *Queries) ListInstallsOfUser(ctx context.Context, arg ListInstallsOfUser
 			&i.MonthStart,
 			&i.MonthCount,
 			&i.SpendCommitted,
+			&i.SecretRotatedAt,
 			&i.Slug,
 			&i.AppName,
 		); err != nil {
@@ -377,7 +384,7 @@ func (q *Queries) ListInstallsOfUser(ctx context.Context, arg ListInstallsOfUser
 
 const uninstallInstall = `-- name: UninstallInstall :one
 UPDATE installs SET status = 'uninstalled', uninstalled_at = now(), updated_at = now()
-WHERE id = $1 AND status = 'active' RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed
+WHERE id = $1 AND status = 'active' RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed, secret_rotated_at
 `
 
 func (q *Queries) UninstallInstall(ctx context.Context, id uuid.UUID) (Install, error) {
@@ -407,12 +414,13 @@ func (q *Queries) UninstallInstall(ctx context.Context, id uuid.UUID) (Install, 
 		&i.MonthStart,
 		&i.MonthCount,
 		&i.SpendCommitted,
+		&i.SecretRotatedAt,
 	)
 	return i, err
 }
 
-const updateInstallAgentContext = `-- name: UpdateInstallAgentContext :exec
-UPDATE installs SET agent_context_enc = $2, updated_at = now() WHERE id = $1
+const updateInstallAgentContext = `-- name: UpdateInstallAgentContext :execrows
+UPDATE installs SET agent_context_enc = $2, updated_at = now() WHERE id = $1 AND status = 'active'
 `
 
 type UpdateInstallAgentContextParams struct {
@@ -420,15 +428,20 @@ type UpdateInstallAgentContextParams struct {
 	AgentContextEnc []byte
 }
 
-func (q *Queries) UpdateInstallAgentContext(ctx context.Context, arg UpdateInstallAgentContextParams) error {
-	_, err := q.db.Exec(ctx, updateInstallAgentContext, arg.ID, arg.AgentContextEnc)
-	return err
+// Only an active install takes a context: an INSTALL answer arriving after
+// the uninstall is dropped (one conditional write, no read-then-write race).
+func (q *Queries) UpdateInstallAgentContext(ctx context.Context, arg UpdateInstallAgentContextParams) (int64, error) {
+	result, err := q.db.Exec(ctx, updateInstallAgentContext, arg.ID, arg.AgentContextEnc)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const updateInstallLimits = `-- name: UpdateInstallLimits :one
 UPDATE installs SET max_per_hour = $2, max_per_day = $3, max_per_month = $4, allowed_until = $5,
     lifetime_spend_limit = $6, updated_at = now()
-WHERE id = $1 RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed
+WHERE id = $1 RETURNING id, app_id, user_id, secret_hash, secret_enc, status, max_per_hour, max_per_day, max_per_month, allowed_until, lifetime_spend_limit, lifetime_spent, agent_context_enc, installed_at, uninstalled_at, updated_at, hour_start, hour_count, day_start, day_count, month_start, month_count, spend_committed, secret_rotated_at
 `
 
 type UpdateInstallLimitsParams struct {
@@ -474,12 +487,14 @@ func (q *Queries) UpdateInstallLimits(ctx context.Context, arg UpdateInstallLimi
 		&i.MonthStart,
 		&i.MonthCount,
 		&i.SpendCommitted,
+		&i.SecretRotatedAt,
 	)
 	return i, err
 }
 
-const updateInstallSecret = `-- name: UpdateInstallSecret :exec
-UPDATE installs SET secret_hash = $2, secret_enc = $3, updated_at = now() WHERE id = $1
+const updateInstallSecret = `-- name: UpdateInstallSecret :execrows
+UPDATE installs SET secret_hash = $2, secret_enc = $3, secret_rotated_at = now(), updated_at = now()
+WHERE id = $1 AND status = 'active'
 `
 
 type UpdateInstallSecretParams struct {
@@ -488,7 +503,10 @@ type UpdateInstallSecretParams struct {
 	SecretEnc  []byte
 }
 
-func (q *Queries) UpdateInstallSecret(ctx context.Context, arg UpdateInstallSecretParams) error {
-	_, err := q.db.Exec(ctx, updateInstallSecret, arg.ID, arg.SecretHash, arg.SecretEnc)
-	return err
+func (q *Queries) UpdateInstallSecret(ctx context.Context, arg UpdateInstallSecretParams) (int64, error) {
+	result, err := q.db.Exec(ctx, updateInstallSecret, arg.ID, arg.SecretHash, arg.SecretEnc)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -174,6 +174,7 @@ type Install struct {
 	MonthStart         time.Time
 	MonthCount         int32
 	SpendCommitted     int64
+	SecretRotatedAt    *time.Time
 }
 
 type JournalEntry struct {

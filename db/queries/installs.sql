@@ -40,11 +40,14 @@ UPDATE installs SET max_per_hour = $2, max_per_day = $3, max_per_month = $4, all
     lifetime_spend_limit = $6, updated_at = now()
 WHERE id = $1 RETURNING *;
 
--- name: UpdateInstallSecret :exec
-UPDATE installs SET secret_hash = $2, secret_enc = $3, updated_at = now() WHERE id = $1;
+-- name: UpdateInstallSecret :execrows
+UPDATE installs SET secret_hash = $2, secret_enc = $3, secret_rotated_at = now(), updated_at = now()
+WHERE id = $1 AND status = 'active';
 
--- name: UpdateInstallAgentContext :exec
-UPDATE installs SET agent_context_enc = $2, updated_at = now() WHERE id = $1;
+-- name: UpdateInstallAgentContext :execrows
+-- Only an active install takes a context: an INSTALL answer arriving after
+-- the uninstall is dropped (one conditional write, no read-then-write race).
+UPDATE installs SET agent_context_enc = $2, updated_at = now() WHERE id = $1 AND status = 'active';
 
 -- name: UninstallInstall :one
 UPDATE installs SET status = 'uninstalled', uninstalled_at = now(), updated_at = now()

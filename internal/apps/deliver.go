@@ -54,6 +54,7 @@ func VerifyWebhook(secret, id, timestamp, signature string, body []byte, toleran
 // PreparedDelivery is one event ready to POST.
 type PreparedDelivery struct {
 	Done      bool // nothing to send: delivered already, or the app has no webhook
+	Skipped   bool // nothing to send: an INSTALL event of an install no longer active
 	Missing   bool // the delivery row does not exist (its transaction never committed)
 	URL       string
 	Secret    string
@@ -66,6 +67,15 @@ type PreparedDelivery struct {
 // PrepareDelivery reads a delivery and builds its signed body; the INSTALL
 // event gets the install secret here, decrypted for this request only. A
 // delivered event is done, unless this is a redelivery.
+//
+// The INSTALL event and the install secret (see installSecretPayload):
+//   - an install no longer active gets no INSTALL event at all: a retry or a
+//     redelivery after the uninstall sends nothing and the delivery is skipped
+//     (one already delivered stays delivered);
+//   - an install whose secret was rotated gets its INSTALL event without
+//     install_secret: the secret the event was made with is dead, and the live
+//     one is not pushed out again by a retry or a vendor-triggered redelivery
+//     (the app gets it from the launch URL, as after any rotation).
 func (s *Service) PrepareDelivery(ctx context.Context, id uuid.UUID, redeliver bool) (PreparedDelivery, error) {
 	q := dbgen.New(s.pool)
 	d, err := q.GetWebhookDelivery(ctx, id)
@@ -98,11 +108,15 @@ func (s *Service) PrepareDelivery(ctx context.Context, id uuid.UUID, redeliver b
 		if err != nil {
 			return PreparedDelivery{}, err
 		}
-		secret, err := s.box.Open(inst.SecretEnc, installSecretContext(inst.ID))
-		if err != nil {
+		if inst.Status != "active" {
+			if d.Status != "delivered" {
+				err = q.SetWebhookDeliveryStatus(ctx, dbgen.SetWebhookDeliveryStatusParams{ID: id, Status: "skipped"})
+			}
+			return PreparedDelivery{Done: true, Skipped: true}, err
+		}
+		if err := s.installSecretPayload(inst, payload); err != nil {
 			return PreparedDelivery{}, err
 		}
-		payload["install_secret"] = string(secret)
 	}
 	body, err := json.Marshal(map[string]any{"event": d.Event, "payload": payload, "uuid": id})
 	if err != nil {
@@ -116,6 +130,25 @@ func (s *Service) PrepareDelivery(ctx context.Context, id uuid.UUID, redeliver b
 		InstallID: d.InstallID, Body: body}, nil
 }
 
+// installSecretPayload adds the install secret to an INSTALL payload when
+// the secret is still the one the install was created with. Sending it to
+// the app's own webhook_url is the reference's design: the vendor's endpoint
+// is where install secrets live. After a rotation it is left out: the old
+// secret must never leave again, and the new one is the user's to hand over
+// (launch), not the vendor's to pull with a redelivery to whatever
+// webhook_url the app names by then.
+func (s *Service) installSecretPayload(inst dbgen.Install, payload map[string]any) error {
+	if inst.SecretRotatedAt != nil {
+		return nil
+	}
+	secret, err := s.box.Open(inst.SecretEnc, installSecretContext(inst.ID))
+	if err != nil {
+		return err
+	}
+	payload["install_secret"] = string(secret)
+	return nil
+}
+
 // AttemptOutcome is what one POST of a delivery got.
 type AttemptOutcome struct {
 	StatusCode *int32
@@ -127,10 +160,21 @@ type AttemptOutcome struct {
 }
 
 // RecordAttempt logs one attempt and, for a delivered INSTALL with an
-// agent_context, stores it on the install, in one transaction.
+// agent_context, stores it on the install, in one transaction. An answer
+// arriving after the install was uninstalled stores nothing; the attempt log
+// says so.
 func (s *Service) RecordAttempt(ctx context.Context, id uuid.UUID, installID uuid.UUID, o AttemptOutcome) error {
 	return db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbgen.New(tx)
+		if o.AgentContext != nil {
+			err := s.storeAgentContext(ctx, q, installID, o.AgentContext)
+			if errors.Is(err, ErrUninstalled) {
+				msg := "agent_context ignored: the install is no longer active"
+				o.Error = &msg
+			} else if err != nil {
+				return fmt.Errorf("store agent_context: %w", err)
+			}
+		}
 		n, err := q.CountWebhookAttempt(ctx, dbgen.CountWebhookAttemptParams{ID: id, StatusCode: o.StatusCode,
 			Error: o.Error, Delivered: o.Delivered})
 		if err != nil {
@@ -140,10 +184,7 @@ func (s *Service) RecordAttempt(ctx context.Context, id uuid.UUID, installID uui
 			StatusCode: o.StatusCode, Error: o.Error, DurationMs: int32(o.Duration.Milliseconds())}); err != nil {
 			return fmt.Errorf("log attempt: %w", err)
 		}
-		if o.AgentContext == nil {
-			return nil
-		}
-		return s.storeAgentContext(ctx, q, installID, o.AgentContext)
+		return nil
 	})
 }
 

@@ -369,9 +369,15 @@ func (s *Service) RotateSecret(ctx context.Context, user, id uuid.UUID) (string,
 		return "", ErrUninstalled
 	}
 	secret := auth.NewSecret(InstallSecretPrefix)
-	err = dbgen.New(s.pool).UpdateInstallSecret(ctx, dbgen.UpdateInstallSecretParams{ID: id,
+	n, err := dbgen.New(s.pool).UpdateInstallSecret(ctx, dbgen.UpdateInstallSecretParams{ID: id,
 		SecretHash: auth.Hash(secret), SecretEnc: s.box.Seal([]byte(secret), installSecretContext(id))})
-	return secret, err
+	if err != nil {
+		return "", err
+	}
+	if n == 0 { // uninstalled meanwhile
+		return "", ErrUninstalled
+	}
+	return secret, nil
 }
 
 // Launch returns the app's iframe URL with the reference's query parameters,
@@ -465,10 +471,17 @@ func (s *Service) MergeAgentContext(ctx context.Context, id uuid.UUID, patch map
 	return merged, err
 }
 
+// storeAgentContext replaces an active install's agent_context; an install
+// that is no longer active keeps none (ErrUninstalled). The status check is
+// part of the UPDATE, so an uninstall committing at the same moment wins.
 func (s *Service) storeAgentContext(ctx context.Context, q *dbgen.Queries, id uuid.UUID, c map[string]string) error {
 	raw, _ := json.Marshal(c)
-	return q.UpdateInstallAgentContext(ctx, dbgen.UpdateInstallAgentContextParams{ID: id,
+	n, err := q.UpdateInstallAgentContext(ctx, dbgen.UpdateInstallAgentContextParams{ID: id,
 		AgentContextEnc: s.box.Seal(raw, agentContextContext(id))})
+	if err == nil && n == 0 {
+		return ErrUninstalled
+	}
+	return err
 }
 
 // CheckAccountStatuses refuses install-secret calls for a suspended user (no

@@ -29,6 +29,10 @@ var ErrDeliveryNotFound = errors.New("webhook delivery not found")
 // ErrDeliveryRunning refuses a redelivery while the event is still being tried.
 var ErrDeliveryRunning = errors.New("this delivery is still being attempted")
 
+// ErrInstallEventOfInactive refuses to redeliver the INSTALL event of an
+// install that was uninstalled: it would hand its secret out again.
+var ErrInstallEventOfInactive = errors.New("this INSTALL event's install was uninstalled: it is not delivered again")
+
 // enqueueWebhook records an event for the app's webhook_url and starts its
 // WebhookDeliveryWorkflow before the caller commits: if the commit fails, the
 // workflow finds no delivery and ends. Apps without a webhook_url get none.
@@ -124,7 +128,9 @@ func (s *Service) ListDeliveries(ctx context.Context, owner uuid.UUID, appRef st
 }
 
 // Redeliver sends a delivery again (same webhook-id, so receivers can
-// deduplicate) once its previous run has ended.
+// deduplicate) once its previous run has ended. The INSTALL event of an
+// install no longer active is refused; PrepareDelivery checks again at send
+// time (an uninstall may land in between) and leaves out a rotated secret.
 func (s *Service) Redeliver(ctx context.Context, owner uuid.UUID, appRef string, deliveryID uuid.UUID) error {
 	a, err := s.GetOwned(ctx, owner, appRef)
 	if err != nil {
@@ -136,6 +142,15 @@ func (s *Service) Redeliver(ctx context.Context, owner uuid.UUID, appRef string,
 	}
 	if err != nil {
 		return err
+	}
+	if d.Event == EventInstall {
+		inst, err := dbgen.New(s.pool).GetInstall(ctx, d.InstallID)
+		if err != nil {
+			return err
+		}
+		if inst.Status != "active" {
+			return ErrInstallEventOfInactive
+		}
 	}
 	err = s.startDelivery(ctx, deliveryID, true)
 	if isAlreadyStarted(err) {
