@@ -458,17 +458,10 @@ func TestChatStream_ClientGoingAwayCancelsTheModelAndSavesThePartialReply(t *tes
 	case <-time.After(10 * time.Second):
 		t.Fatal("the model server never saw the connection close")
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testenv.Eventually(t, 10*time.Second, "the partial reply saved", func() bool {
 		msgs := c.Get("/users/me/chats/"+thread, u.Headers()).Expect(t, 200, "").Body["messages"].([]any)
-		if len(msgs) == 2 && msgs[1].(map[string]any)["content"] == "Working on it" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("partial reply not saved: %v", msgs)
-		}
-		<-time.After(20 * time.Millisecond)
-	}
+		return len(msgs) == 2 && msgs[1].(map[string]any)["content"] == "Working on it"
+	})
 }
 
 func TestChatStream_ToolRoundsAreCapped(t *testing.T) {
@@ -609,10 +602,7 @@ func TestChatStream_DailyTokenBudgetAndConcurrentStreams(t *testing.T) {
 		<-hang.Closed
 	}
 	hang.Push(openaiserver.Say("free again", 4)) // the next stream's answer ends
-	deadline := time.Now().Add(10 * time.Second)
-	for stream(t, busyURL, busy, messages("again")).Status == 429 { // slots are given back as the handlers end
-		if time.Now().After(deadline) {
-			t.Fatal("stream slots were not released")
-		}
-	}
+	testenv.Eventually(t, 10*time.Second, "stream slots given back as the handlers end", func() bool {
+		return stream(t, busyURL, busy, messages("again")).Status != 429
+	})
 }

@@ -33,11 +33,7 @@ func ownStripe(t *testing.T) (*stripesim.Server, *testenv.Client) {
 // waitFor polls cond until it holds, failing the test after edgeWait.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(edgeWait); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: still waiting for %s", edgeWait, what)
-		}
-	}
+	testenv.Eventually(t, edgeWait, what, cond)
 }
 
 // startBatch runs a period's batch in the background; the answer comes on

@@ -51,17 +51,10 @@ func simIntent(t *testing.T, id string) *stripe.PaymentIntent {
 // waitPurchaseStatus polls the purchase row until it has status want.
 func waitPurchaseStatus(t *testing.T, userID, key, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testenv.Eventually(t, 20*time.Second, "purchase "+key+" to be "+want, func() bool {
 		_, status, _ := purchaseRow(t, userID, key)
-		if status == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("purchase %s is %s, want %s", key, status, want)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return status == want
+	})
 }
 
 func countRows(t *testing.T, sql string, args ...any) int {

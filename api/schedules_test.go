@@ -63,20 +63,6 @@ func (s *schedStack) create(body map[string]any) map[string]any {
 	return createSchedule(s.t, s.c, s.user, body)
 }
 
-// eventually polls cond every 100 ms until it holds, failing after within.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, within)
-		}
-		<-tick.C
-	}
-}
-
 func describeSchedule(id string) (*client.ScheduleDescription, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -121,7 +107,7 @@ func (s *schedStack) run(scheduleID, runID string) map[string]any {
 func (s *schedStack) waitRun(scheduleID, runID string, within time.Duration) map[string]any {
 	s.t.Helper()
 	var got map[string]any
-	eventually(s.t, within, "run "+runID+" finished", func() bool {
+	testenv.Eventually(s.t, within, "run "+runID+" finished", func() bool {
 		got = s.run(scheduleID, runID)
 		return got != nil && got["status"] != "running"
 	})
@@ -249,7 +235,7 @@ func TestSchedules_RunsOnItsOwnInterval(t *testing.T) {
 		t.Fatalf("default title %v", sch["title"])
 	}
 	var first map[string]any
-	eventually(t, 30*time.Second, "a run started by the schedule itself completed", func() bool {
+	testenv.Eventually(t, 30*time.Second, "a run started by the schedule itself completed", func() bool {
 		for _, r := range s.runs(id) {
 			if r["status"] == "completed" {
 				first = r
@@ -284,7 +270,7 @@ func TestSchedules_PauseAndResumeReachTemporal(t *testing.T) {
 		t.Fatalf("resumed %v", got)
 	}
 	// Temporal applies a change to a Schedule shortly after accepting it.
-	eventually(t, 10*time.Second, "Temporal resumed the schedule", func() bool { return !mustDescribe(t, id).Schedule.State.Paused })
+	testenv.Eventually(t, 10*time.Second, "Temporal resumed the schedule", func() bool { return !mustDescribe(t, id).Schedule.State.Paused })
 	// A monday 9:00 in New York.
 	next := s.c.Get("/users/me/schedules/"+id, s.user.Headers()).Expect(t, 200, "").Object("schedule")
 	at, _ := time.Parse(time.RFC3339, next["next_run_at"].(string))
@@ -293,7 +279,7 @@ func TestSchedules_PauseAndResumeReachTemporal(t *testing.T) {
 		t.Fatalf("next run %v (%s)", next["next_run_at"], at)
 	}
 	s.c.Do("PATCH", "/users/me/schedules/"+id, map[string]any{"paused": true}, s.user.Headers()).Expect(t, 200, "")
-	eventually(t, 10*time.Second, "Temporal paused the schedule again", func() bool { return mustDescribe(t, id).Schedule.State.Paused })
+	testenv.Eventually(t, 10*time.Second, "Temporal paused the schedule again", func() bool { return mustDescribe(t, id).Schedule.State.Paused })
 
 	// Switching to an interval replaces the cron, in the row and in Temporal.
 	got = s.c.Do("PATCH", "/users/me/schedules/"+id, map[string]any{"interval_seconds": 7200, "title": "Every two hours"},
@@ -301,7 +287,7 @@ func TestSchedules_PauseAndResumeReachTemporal(t *testing.T) {
 	if got["cron"] != nil || got["interval_seconds"] != 7200.0 || got["title"] != "Every two hours" || got["paused"] != true {
 		t.Fatalf("patched %v", got)
 	}
-	eventually(t, 10*time.Second, "Temporal has the interval", func() bool {
+	testenv.Eventually(t, 10*time.Second, "Temporal has the interval", func() bool {
 		d = mustDescribe(t, id)
 		return len(d.Schedule.Spec.Calendars) == 0 && len(d.Schedule.Spec.Intervals) == 1 && d.Schedule.Spec.Intervals[0].Every == 2*time.Hour
 	})
@@ -413,7 +399,7 @@ func TestSchedules_WorkerStoppedMidRunCompletesOnceAfterRestart(t *testing.T) {
 	s := newSchedStack(t, slow, openaiserver.Say("Said after the restart.", 5))
 	id := s.create(map[string]any{"title": "Long", "prompt": "Say it slowly", "interval_seconds": 3600})["schedule_id"].(string)
 	run := s.trigger(id)
-	eventually(t, 30*time.Second, "the model is streaming", func() bool { return len(s.model.Requests()) == 1 })
+	testenv.Eventually(t, 30*time.Second, "the model is streaming", func() bool { return len(s.model.Requests()) == 1 })
 	s.worker()
 	select {
 	case <-s.model.Closed:
@@ -469,11 +455,11 @@ func TestSchedules_TemporalUnreachableRowsAndSchedulesConverge(t *testing.T) {
 	}
 	broken.Post("/users/me/schedules/"+id+"/trigger", nil, u.Headers()).Expect(t, 503, "SERVICE_UNAVAILABLE")
 	// The worker's reconciler creates the Temporal Schedule.
-	eventually(t, 30*time.Second, "the reconciler created the Temporal Schedule", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the reconciler created the Temporal Schedule", func() bool {
 		_, err := describeSchedule(id)
 		return err == nil
 	})
-	eventually(t, 30*time.Second, "the row is in step", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the row is in step", func() bool {
 		return c.Get("/users/me/schedules/"+id, u.Headers()).Expect(t, 200, "").Object("schedule")["temporal_sync"] == "synced"
 	})
 
@@ -482,17 +468,17 @@ func TestSchedules_TemporalUnreachableRowsAndSchedulesConverge(t *testing.T) {
 	if p["paused"] != true || p["temporal_sync"] != "pending" {
 		t.Fatalf("paused while down %v", p)
 	}
-	eventually(t, 30*time.Second, "the pause reached Temporal", func() bool { return mustDescribe(t, id).Schedule.State.Paused })
+	testenv.Eventually(t, 30*time.Second, "the pause reached Temporal", func() bool { return mustDescribe(t, id).Schedule.State.Paused })
 
 	// Deleting while Temporal is down hides the schedule at once; the
 	// reconciler then removes the Temporal Schedule and the row.
 	broken.Do("DELETE", "/users/me/schedules/"+id, nil, u.Headers()).Expect(t, 200, "")
 	c.Get("/users/me/schedules/"+id, u.Headers()).Expect(t, 404, "NOT_FOUND")
-	eventually(t, 30*time.Second, "the Temporal Schedule is gone", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the Temporal Schedule is gone", func() bool {
 		_, err := describeSchedule(id)
 		return isNotFound(err)
 	})
-	eventually(t, 10*time.Second, "the row is gone", func() bool {
+	testenv.Eventually(t, 10*time.Second, "the row is gone", func() bool {
 		var n int
 		_ = env.Pool.QueryRow(context.Background(), "SELECT count(*) FROM chat_schedules WHERE id = $1", id).Scan(&n)
 		return n == 0
@@ -645,7 +631,7 @@ func TestSchedules_SuspendedUsersRunsAreRecordedSkipped(t *testing.T) {
 	id := s.create(map[string]any{"prompt": "p", "interval_seconds": 2})["schedule_id"].(string)
 	s.c.Do("PATCH", "/admin/users/"+s.user.ID, map[string]any{"status": "suspended", "reason": "test"}, testenv.AdminHeaders()).Expect(t, 200, "")
 	var skipped int
-	eventually(t, 30*time.Second, "a run of the suspended user recorded skipped", func() bool {
+	testenv.Eventually(t, 30*time.Second, "a run of the suspended user recorded skipped", func() bool {
 		var reason *string
 		err := env.Pool.QueryRow(context.Background(),
 			"SELECT count(*), max(error) FROM chat_schedule_runs WHERE schedule_id = $1 AND status = 'skipped'", id).Scan(&skipped, &reason)
@@ -668,7 +654,7 @@ func TestSchedules_WithoutAModelRunsFailSayingSo(t *testing.T) {
 	id := createSchedule(t, c, u, map[string]any{"prompt": "p", "interval_seconds": 3600})["schedule_id"].(string)
 	run := c.Post("/users/me/schedules/"+id+"/trigger", nil, u.Headers()).Expect(t, 202, "").Object("run")
 	var got map[string]any
-	eventually(t, 30*time.Second, "the run failed", func() bool {
+	testenv.Eventually(t, 30*time.Second, "the run failed", func() bool {
 		runs := c.Get("/users/me/schedules/"+id+"/runs", u.Headers()).Expect(t, 200, "").Body["runs"].([]any)
 		got = runs[0].(map[string]any)
 		return got["run_id"] == run["run_id"] && got["status"] != "running"
