@@ -1,7 +1,12 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +24,8 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/testenv"
+	"github.com/officex/officex/worker"
+	"github.com/officex/officex/workflows"
 )
 
 // scrape GETs /metrics from the package's registry, as Prometheus would.
@@ -251,4 +258,59 @@ func flattenPanels(ps []dashboardPanel) []dashboardPanel {
 		out = append(out, p)
 	}
 	return out
+}
+
+// TestWorker_SearchAttributesCheckedAtStart: the shared dev server has every
+// search attribute the workflows set (scripts/stack.sh registers them), and a
+// missing one is named with the command that creates it.
+func TestWorker_SearchAttributesCheckedAtStart(t *testing.T) {
+	ctx := context.Background()
+	if err := worker.CheckSearchAttributes(ctx, env.Temporal, env.Config.TemporalNamespace, workflows.RequiredSearchAttributes); err != nil {
+		t.Fatal(err)
+	}
+	err := worker.CheckSearchAttributes(ctx, env.Temporal, env.Config.TemporalNamespace,
+		map[string]string{"OfficexUserId": "Keyword", "OfficexNeverRegistered": "Int"})
+	if err == nil || !strings.Contains(err.Error(), "search-attribute create --namespace default --name OfficexNeverRegistered --type Int") ||
+		strings.Contains(err.Error(), "--name OfficexUserId") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPurchase_FoundByTheOperatorQuery: a purchase over HTTP is found in
+// Temporal's visibility by the README's query (user and status), with its
+// wallet, amount and the memo's business summary.
+func TestPurchase_FoundByTheOperatorQuery(t *testing.T) {
+	c := env.Client(t)
+	u := c.NewUser()
+	r := c.Post("/purchase-credits", purchase(25, "tok_visa", ""), u.Headers()).Expect(t, 200, "")
+	query := fmt.Sprintf("WorkflowType = 'CreditPurchaseWorkflow' AND OfficexUserId = '%s' AND OfficexStatus = 'succeeded'", u.ID)
+	var found []*workflowpb.WorkflowExecutionInfo
+	testenv.Eventually(t, 20*time.Second, "the purchase in visibility as succeeded", func() bool {
+		resp, err := env.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatalf("list %q: %v", query, err)
+		}
+		found = resp.GetExecutions()
+		return len(found) == 1
+	})
+	info := found[0]
+	if info.GetExecution().GetWorkflowId() != workflows.CreditPurchaseWorkflowID(r.String("purchase_id")) {
+		t.Fatalf("found %s", info.GetExecution().GetWorkflowId())
+	}
+	fields := info.GetSearchAttributes().GetIndexedFields()
+	var wallet string
+	var amount int64
+	dc := converter.GetDefaultDataConverter()
+	if err := dc.FromPayload(fields["OfficexWalletId"], &wallet); err != nil || wallet != u.WalletID {
+		t.Errorf("OfficexWalletId = %q (%v), want %s", wallet, err, u.WalletID)
+	}
+	if err := dc.FromPayload(fields["OfficexAmountMicro"], &amount); err != nil || amount != 25_000_000 {
+		t.Errorf("OfficexAmountMicro = %d (%v), want 25000000", amount, err)
+	}
+	var credits, dest string
+	_ = dc.FromPayload(info.GetMemo().GetFields()["amount_credits"], &credits)
+	_ = dc.FromPayload(info.GetMemo().GetFields()["destination_type"], &dest)
+	if credits != "25" || dest != "stripe" {
+		t.Errorf("memo amount_credits %q destination_type %q, want 25 and stripe", credits, dest)
+	}
 }

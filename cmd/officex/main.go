@@ -379,6 +379,9 @@ func (a *app) work(ctx context.Context) error {
 	if agent == nil {
 		a.log.Warn("OPENAI_API_KEY is not set: scheduled chat runs fail until it is")
 	}
+	if err := worker.CheckSearchAttributes(ctx, a.temporal, a.cfg.TemporalNamespace, workflows.RequiredSearchAttributes); err != nil {
+		return err
+	}
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
 		Apps: a.apps(), Billing: billing.New(a.pool), Payouts: payouts.New(a.pool, a.usdc != nil), USDC: a.usdc,
 		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs), Schedules: a.schedules(), Agent: agent})
