@@ -55,7 +55,8 @@ const BankPayoutPendingError = "BankPayoutPending"
 // burned with an alert for an operator, never failed: it may still land.
 const BankPayoutWaitFor = 21 * 24 * time.Hour
 
-// BankPayoutMaxPoll caps the backoff between two checks of a bank payout.
+// BankPayoutMaxPoll caps the backoff between two checks of a bank payout
+// (and 60 polls, so a short test poll keeps checks close).
 const BankPayoutMaxPoll = 30 * time.Minute
 
 // StatusReadRetryFor bounds how long one status read of a bank payout is
@@ -217,7 +218,7 @@ func (w Payout) payBank(ctx workflow.Context, in PayoutInput) (string, error) {
 		StartToCloseTimeout:    60 * time.Second,
 		ScheduleToCloseTimeout: BankPayoutWaitFor,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: in.Poll, BackoffCoefficient: 1.5,
-			MaximumInterval: max(in.Poll, BankPayoutMaxPoll)}, // no attempt limit: bounded by BankPayoutWaitFor
+			MaximumInterval: min(BankPayoutMaxPoll, 60*in.Poll)}, // no attempt limit: bounded by BankPayoutWaitFor
 	})
 	var status string
 	if err := workflow.ExecuteActivity(actx, w.Acts.AwaitBankPayout, in.PayoutID, id).Get(ctx, &status); err != nil {
