@@ -20,6 +20,15 @@ func stripeMockURL() string {
 	return "http://127.0.0.1:12111"
 }
 
+// The account check of a payout destination is a request stripe-mock
+// accepts (it answers any account id with its fixture).
+func TestPayoutDestinations_AccountCheckIsValidAgainstStripeMock(t *testing.T) {
+	check := payouts.StripeAccounts{API: activities.NewStripeClient("sk_test_123", stripeMockURL())}
+	if err := check.CheckAccount(context.Background(), "acct_1Nv0FGQ9RKHgCVdK"); err != nil {
+		t.Fatalf("stripe-mock refused the account retrieval: %v", err)
+	}
+}
+
 // TestPayout_StripeRequestsAreValidAgainstStripeMock pays a transfer through
 // stripe-mock, which checks every request against Stripe's API definition
 // (a request it refuses would fail the payout), and sends the bank payout
@@ -44,6 +53,10 @@ func TestPayout_StripeRequestsAreValidAgainstStripeMock(t *testing.T) {
 	c.Post("/admin/payouts/"+bank.String("payout_id")+"/approve", nil, testenv.AdminHeaders()).Expect(t, 200, "")
 	if _, err := acts.BurnPayout(context.Background(), bank.String("payout_id")); err != nil {
 		t.Fatal(err) // only a burned payout is paid
+	}
+	trID, err := acts.BankTransfer(context.Background(), bank.String("payout_id"))
+	if err != nil || !strings.HasPrefix(trID, "tr_") {
+		t.Fatalf("bank transfer refused by stripe-mock: %q %v", trID, err)
 	}
 	poID, err := acts.StripeBankPayout(context.Background(), bank.String("payout_id"))
 	if err != nil || !strings.HasPrefix(poID, "po_") {
