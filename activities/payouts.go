@@ -112,19 +112,48 @@ func (a *Payouts) StripeTransfer(ctx context.Context, id string) (string, error)
 	if err != nil {
 		return "", err
 	}
+	return a.transfer(ctx, p, transferSlot{dest: p.Account, stored: p.StripeID, step: "transfer",
+		begin: a.Payouts.BeginStripeCreate, store: a.Payouts.StoreStripeID})
+}
+
+// BankTransfer moves a bank payout's money to its connected account, the
+// step before StripeBankPayout pays it out from there. Idempotent as
+// StripeTransfer, with the transfer id stored in its own column.
+func (a *Payouts) BankTransfer(ctx context.Context, id string) (string, error) {
+	p, err := a.load(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if p.Type != payouts.TypeBank {
+		return "", temporal.NewNonRetryableApplicationError("payout "+id+" is not a bank payout", "WrongState", nil)
+	}
+	return a.transfer(ctx, p, transferSlot{dest: p.ConnectedAccount, stored: p.TransferID, step: "bank-transfer",
+		begin: a.Payouts.BeginTransferCreate, store: a.Payouts.StoreTransferID})
+}
+
+// transferSlot is where a payout's transfer id lives and how its create is
+// noted: the Stripe object of a stripe payout, the first step of a bank one.
+type transferSlot struct {
+	dest, stored, step string
+	begin              func(context.Context, uuid.UUID) (payouts.StripeCreate, error)
+	store              func(ctx context.Context, id uuid.UUID, stripeID, detail string) error
+}
+
+func (a *Payouts) transfer(ctx context.Context, p payouts.Payout, slot transferSlot) (string, error) {
+	id := p.ID.String()
 	if p.Status != "burned" {
 		return "", wrongState(p)
 	}
-	if p.StripeID != "" {
+	if slot.stored != "" {
 		params := &stripe.TransferParams{}
 		params.Context = ctx
-		tr, err := a.Stripe.Transfers.Get(p.StripeID, params)
+		tr, err := a.Stripe.Transfers.Get(slot.stored, params)
 		if err != nil {
-			return "", fmt.Errorf("read transfer %s of payout %s: %v", p.StripeID, id, err) // a read never refuses
+			return "", fmt.Errorf("read transfer %s of payout %s: %v", slot.stored, id, err) // a read never refuses
 		}
 		return tr.ID, nil
 	}
-	c, err := a.Payouts.BeginStripeCreate(ctx, p.ID)
+	c, err := slot.begin(ctx, p.ID)
 	if err != nil {
 		return "", err
 	}
@@ -134,19 +163,19 @@ func (a *Payouts) StripeTransfer(ctx context.Context, id string) (string, error)
 			return "", err
 		}
 		if found != "" {
-			return found, a.Payouts.StoreStripeID(ctx, p.ID, found, "Stripe transfer "+found+" (found after an unanswered create)")
+			return found, slot.store(ctx, p.ID, found, "Stripe transfer "+found+" (found after an unanswered create)")
 		}
 	}
 	params := &stripe.TransferParams{Amount: stripe.Int64(p.PayoutAmount), Currency: stripe.String(string(stripe.CurrencyUSD)),
-		Destination: stripe.String(p.Account), TransferGroup: stripe.String(payoutTransferGroup(id))}
+		Destination: stripe.String(slot.dest), TransferGroup: stripe.String(payoutTransferGroup(id))}
 	params.Context = ctx
 	params.AddMetadata("payout_id", id)
-	params.SetIdempotencyKey(PayoutIdempotencyKey(id, "transfer"))
+	params.SetIdempotencyKey(PayoutIdempotencyKey(id, slot.step))
 	tr, err := a.Stripe.Transfers.New(params)
 	if err != nil {
 		return "", a.createError(ctx, p, err)
 	}
-	return tr.ID, a.Payouts.StoreStripeID(ctx, p.ID, tr.ID, "Stripe transfer "+tr.ID)
+	return tr.ID, slot.store(ctx, p.ID, tr.ID, "Stripe transfer "+tr.ID+" to "+slot.dest)
 }
 
 // findTransfer returns the transfer of the payout's transfer group, if one
@@ -233,6 +262,11 @@ func (a *Payouts) StripePayoutStatus(ctx context.Context, id, stripePayoutID str
 	if err != nil {
 		return "", err
 	}
+	return a.readBankPayout(ctx, p, stripePayoutID)
+}
+
+func (a *Payouts) readBankPayout(ctx context.Context, p payouts.Payout, stripePayoutID string) (string, error) {
+	id := p.ID.String()
 	params := &stripe.PayoutParams{}
 	params.Context = ctx
 	params.SetStripeAccount(p.ConnectedAccount)
@@ -253,6 +287,36 @@ func (a *Payouts) StripePayoutStatus(ctx context.Context, id, stripePayoutID str
 		}
 	}
 	return string(po.Status), nil
+}
+
+// AwaitBankPayout answers a bank payout's final status (paid, failed or
+// canceled). What Stripe's webhook reported first is answered as stored;
+// otherwise the payout is read from Stripe. While it is neither, it fails
+// with the retryable BankPayoutPendingError, and Temporal retries it with
+// backoff until workflows.BankPayoutWaitFor: one activity in the history
+// however long the bank takes. It only reads, so any retry is safe; a
+// failed read is retried and alerts (readBankPayout), never refuses.
+func (a *Payouts) AwaitBankPayout(ctx context.Context, id, stripePayoutID string) (string, error) {
+	p, err := a.load(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if p.StripeID != stripePayoutID {
+		return "", temporal.NewNonRetryableApplicationError(fmt.Sprintf("payout %s stores Stripe payout %q, not %s", id, p.StripeID, stripePayoutID),
+			"WrongState", nil)
+	}
+	if p.BankStatus != "" {
+		return p.BankStatus, nil
+	}
+	status, err := a.readBankPayout(ctx, p, stripePayoutID)
+	if err != nil {
+		return "", err
+	}
+	switch status {
+	case payouts.BankPaid, payouts.BankFailed, payouts.BankCanceled:
+		return status, nil
+	}
+	return "", temporal.NewApplicationError("bank payout "+stripePayoutID+" is "+status, workflows.BankPayoutPendingError)
 }
 
 // logger is the activity's logger, or the default one outside an activity

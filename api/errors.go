@@ -106,6 +106,11 @@ var errorTable = []struct {
 	{payouts.ErrPreviousFailure, http.StatusConflict, "PREVIOUS_FAILURE"},
 	{payouts.ErrWrongState, http.StatusConflict, "INVALID_REQUEST"},
 	{payouts.ErrUSDCNotAvailable, http.StatusBadRequest, "INVALID_REQUEST"},
+	{payouts.ErrDestinationNotFound, http.StatusNotFound, "NOT_FOUND"},
+	{payouts.ErrNotYourDestination, http.StatusForbidden, "FORBIDDEN"},
+	{payouts.ErrAccountTaken, http.StatusConflict, "DUPLICATE_REQUEST"},
+	{payouts.ErrNoSuchAccount, http.StatusBadRequest, "INVALID_REQUEST"},
+	{payouts.ErrAccountCheckUnavailable, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
 
 	{chat.ErrThreadNotFound, http.StatusNotFound, "NOT_FOUND"},
 	{chat.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},

@@ -14,30 +14,38 @@ import (
 	"github.com/officex/officex/workflows"
 )
 
-// requestPayout: {wallet_id, amount, destination: {type, account_id, connected_account_id?}, idempotency_key?}.
+// requestPayout: {wallet_id, amount, destination_id | destination: {type,
+// account_id, connected_account_id?}, idempotency_key?}. An inline
+// destination is registered on first use (see registerPayoutDestination).
 func (s *Server) requestPayout(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
-		WalletID    string          `json:"wallet_id"`
-		Amount      *ledger.Credits `json:"amount"`
-		Destination *struct {
-			Type               string `json:"type"`
-			AccountID          string `json:"account_id"`
-			ConnectedAccountID string `json:"connected_account_id"`
-		} `json:"destination"`
-		IdempotencyKey *string `json:"idempotency_key"`
+		WalletID       string            `json:"wallet_id"`
+		Amount         *ledger.Credits   `json:"amount"`
+		DestinationID  *string           `json:"destination_id"`
+		Destination    *destinationInput `json:"destination"`
+		IdempotencyKey *string           `json:"idempotency_key"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	if body.Amount == nil || body.Destination == nil {
-		return invalid("amount and destination are required")
+	if body.Amount == nil || (body.Destination == nil) == (body.DestinationID == nil) {
+		return invalid("amount and one of destination_id or destination are required")
 	}
 	wallet, err := uuid.Parse(body.WalletID)
 	if err != nil {
 		return invalid("wallet_id must be a wallet id")
 	}
-	req := payouts.Request{WalletID: wallet, Amount: *body.Amount, Type: body.Destination.Type,
-		Account: body.Destination.AccountID, ConnectedAccount: body.Destination.ConnectedAccountID}
+	req := payouts.Request{WalletID: wallet, Amount: *body.Amount}
+	if body.DestinationID != nil {
+		if req.DestinationID, err = uuid.Parse(*body.DestinationID); err != nil {
+			return invalid("destination_id must be a payout destination id")
+		}
+	} else {
+		if err := body.Destination.check(); err != nil {
+			return err
+		}
+		req.Type, req.Account, req.ConnectedAccount = body.Destination.Type, body.Destination.AccountID, body.Destination.ConnectedAccountID
+	}
 	if body.IdempotencyKey != nil {
 		if *body.IdempotencyKey == "" {
 			return invalid("idempotency_key must not be empty")
@@ -54,8 +62,9 @@ func (s *Server) requestPayout(w http.ResponseWriter, r *http.Request) error {
 
 func payoutBody(p payouts.Payout, history []payouts.Event) map[string]any {
 	body := map[string]any{"payout_id": p.ID, "app_id": p.AppID, "wallet_id": p.WalletID, "amount": p.Amount,
-		"destination":   map[string]any{"type": p.Type, "account_id": p.Account, "connected_account_id": p.ConnectedAccount},
-		"payout_amount": p.PayoutAmount, "payout_unit": map[bool]string{true: "usdc_base_units", false: "usd_cents"}[p.Type == payouts.TypeUSDC],
+		"destination":    map[string]any{"type": p.Type, "account_id": p.Account, "connected_account_id": p.ConnectedAccount},
+		"destination_id": p.DestinationID,
+		"payout_amount":  p.PayoutAmount, "payout_unit": map[bool]string{true: "usdc_base_units", false: "usd_cents"}[p.Type == payouts.TypeUSDC],
 		"status": p.Status, "approved": p.Approved, "batch_id": p.BatchID, "external_ref": p.ExternalRef,
 		"failure_reason": p.FailureReason, "created_at": p.CreatedAt, "updated_at": p.UpdatedAt}
 	if history != nil {
@@ -89,6 +98,7 @@ func (s *Server) walletPayouts(w http.ResponseWriter, r *http.Request) error {
 // alert (internal error text, never shown to vendors).
 func adminFields(body map[string]any, p payouts.Payout) {
 	body["stripe_id"], body["alert"], body["alert_at"] = p.StripeID, p.Alert, p.AlertAt
+	body["transfer_id"], body["bank_status"] = p.TransferID, p.BankStatus
 }
 
 func writePayouts(w http.ResponseWriter, list []payouts.Payout, limit int, admin bool) error {

@@ -107,7 +107,7 @@ func TestPayout_TransferAnswerLostPastTheIdempotencyWindowPaysOnce(t *testing.T)
 	sim, c := ownStripe(t)
 	vendor, a := vendorWithEarnings(t, c, "300")
 	before := liability(t, c)
-	id := approvedPayout(t, c, stripePayout(a.WalletID, 200, goodAccount, ""), vendor)
+	id := approvedPayout(t, c, stripePayout(a.WalletID, 200, acctOf(vendor), ""), vendor)
 	drop := sim.InjectFault(stripesim.Fault{Method: http.MethodPost, Path: "/v1/transfers", DropResponse: true})
 	done := startBatch(c, "2034-01")
 	// The first attempt (with stripe-go's own retries, same key) is over once
@@ -143,9 +143,9 @@ func TestPayout_TransferAnswerLostPastTheIdempotencyWindowPaysOnce(t *testing.T)
 	}
 }
 
-func bankPayout(wallet string, amount int) map[string]any {
+func bankPayout(vendor testenv.User, wallet string, amount int) map[string]any {
 	return map[string]any{"wallet_id": wallet, "amount": amount,
-		"destination": map[string]any{"type": "bank", "account_id": "ba_1Nv0FGQ9RKHgCVdKgood", "connected_account_id": goodAccount}}
+		"destination": map[string]any{"type": "bank", "account_id": "ba_1Nv0FGQ9RKHgCVdKgood", "connected_account_id": acctOf(vendor)}}
 }
 
 // A bank payout's create is answered with nothing and the retry comes after
@@ -156,7 +156,7 @@ func TestPayout_BankAnswerLostPastTheIdempotencyWindowGoesToReview(t *testing.T)
 	sim, c := ownStripe(t)
 	vendor, a := vendorWithEarnings(t, c, "500")
 	before := liability(t, c)
-	id := approvedPayout(t, c, bankPayout(a.WalletID, 300), vendor)
+	id := approvedPayout(t, c, bankPayout(vendor, a.WalletID, 300), vendor)
 	drop := sim.InjectFault(stripesim.Fault{Method: http.MethodPost, Path: "/v1/payouts", DropResponse: true})
 	done := startBatch(c, "2034-02")
 	waitFor(t, "a second attempt of the bank payout", func() bool { return activityAttempt(t, id, "StripeBankPayout") >= 2 })
@@ -219,7 +219,7 @@ func TestPayout_FailingStatusReadsAlertAndNeverRestore(t *testing.T) {
 	sim, c := ownStripe(t)
 	vendor, a := vendorWithEarnings(t, c, "400")
 	before := liability(t, c)
-	id := approvedPayout(t, c, bankPayout(a.WalletID, 250), vendor)
+	id := approvedPayout(t, c, bankPayout(vendor, a.WalletID, 250), vendor)
 	bad := sim.InjectFault(stripesim.Fault{Method: http.MethodGet, Path: "/v1/payouts/", Status: http.StatusBadRequest, Times: 2})
 	missing := sim.InjectFault(stripesim.Fault{Method: http.MethodGet, Path: "/v1/payouts/", Status: http.StatusNotFound})
 	done := startBatch(c, "2034-03")

@@ -15,10 +15,17 @@ import (
 	"github.com/officex/officex/worker"
 )
 
-const (
-	goodAccount = "acct_1Nv0FGQ9RKHgCVdK"
-	failAccount = "acct_failQ9RKHgCVdKxy"
-)
+// acctOf is the vendor's own Stripe connected account (an account is paid
+// to one vendor only): acct_ and 16 characters of the vendor's id.
+func acctOf(vendor testenv.User) string {
+	return "acct_" + strings.ReplaceAll(vendor.ID, "-", "")[:16]
+}
+
+// failAcctOf is a connected account of the vendor that cannot receive
+// transfers (the simulator's acct_fail...).
+func failAcctOf(vendor testenv.User) string {
+	return "acct_fail" + strings.ReplaceAll(vendor.ID, "-", "")[:12]
+}
 
 // vendorWithEarnings is a vendor whose app wallet holds credits.
 func vendorWithEarnings(t *testing.T, c *testenv.Client, credits string) (testenv.User, testenv.App) {
@@ -51,7 +58,7 @@ func TestPayout_StripeTransferLifecycle(t *testing.T) {
 	c := env.Client(t)
 	vendor, a := vendorWithEarnings(t, c, "800")
 	before, transfers := liability(t, c), env.Stripe.TransferCount()
-	r := c.Post("/payout", stripePayout(a.WalletID, 500, goodAccount, "po-1"), vendor.Headers()).Expect(t, 200, "")
+	r := c.Post("/payout", stripePayout(a.WalletID, 500, acctOf(vendor), "po-1"), vendor.Headers()).Expect(t, 200, "")
 	id := r.String("payout_id")
 	if r.String("status") != "pending" {
 		t.Fatalf("payout %s", r.Raw)
@@ -114,7 +121,7 @@ func TestPayout_StripeErrorFailsAndRestoresCredits(t *testing.T) {
 	c := env.Client(t)
 	vendor, a := vendorWithEarnings(t, c, "300")
 	before := liability(t, c)
-	id := c.Post("/payout", stripePayout(a.WalletID, 200, failAccount, ""), vendor.Headers()).Expect(t, 200, "").String("payout_id")
+	id := c.Post("/payout", stripePayout(a.WalletID, 200, failAcctOf(vendor), ""), vendor.Headers()).Expect(t, 200, "").String("payout_id")
 	c.Post("/admin/payouts/"+id+"/approve", nil, testenv.AdminHeaders()).Expect(t, 200, "")
 	b := runBatch(t, c, "2031-03")
 	if b.Body["failed"] != 1.0 {
@@ -130,7 +137,7 @@ func TestPayout_StripeErrorFailsAndRestoresCredits(t *testing.T) {
 	if got := liability(t, c); got != before {
 		t.Fatalf("liability %v, want %v", got, before)
 	}
-	c.Post("/payout", stripePayout(a.WalletID, 200, failAccount, ""), vendor.Headers()).Expect(t, 200, "")
+	c.Post("/payout", stripePayout(a.WalletID, 200, failAcctOf(vendor), ""), vendor.Headers()).Expect(t, 200, "")
 }
 
 func TestPayout_LostStripeAnswerIsRetriedAndPaysOnce(t *testing.T) {
@@ -157,7 +164,7 @@ func TestPayout_LostStripeAnswerIsRetriedAndPaysOnce(t *testing.T) {
 	c2 := env.ClientFor(t, srv)
 	vendor, a := vendorWithEarnings(t, c2, "100")
 	transfers := env.Stripe.TransferCount()
-	id := c2.Post("/payout", stripePayout(a.WalletID, 100, goodAccount, ""), vendor.Headers()).Expect(t, 200, "").String("payout_id")
+	id := c2.Post("/payout", stripePayout(a.WalletID, 100, acctOf(vendor), ""), vendor.Headers()).Expect(t, 200, "").String("payout_id")
 	c2.Post("/admin/payouts/"+id+"/approve", nil, testenv.AdminHeaders()).Expect(t, 200, "")
 	runBatch(t, c2, "2031-04")
 	if !dropped.Load() {
@@ -174,7 +181,7 @@ func TestPayout_LostStripeAnswerIsRetriedAndPaysOnce(t *testing.T) {
 func TestPayout_RejectRestoresBeforeBurn(t *testing.T) {
 	c := env.Client(t)
 	vendor, a := vendorWithEarnings(t, c, "150")
-	id := c.Post("/payout", stripePayout(a.WalletID, 150, goodAccount, ""), vendor.Headers()).Expect(t, 200, "").String("payout_id")
+	id := c.Post("/payout", stripePayout(a.WalletID, 150, acctOf(vendor), ""), vendor.Headers()).Expect(t, 200, "").String("payout_id")
 	c.Post("/admin/payouts/"+id+"/reject", map[string]any{}, testenv.AdminHeaders()).Expect(t, 400, "INVALID_REQUEST")
 	c.Post("/admin/payouts/"+id+"/reject", map[string]any{"reason": "KYC incomplete"}, testenv.AdminHeaders()).Expect(t, 200, "")
 	if av, held := balanceOf(t, c, a.WalletID, vendor); av != 150 || held != 0 {
@@ -196,7 +203,7 @@ func TestPayout_BankPayoutPaidOrFailedByTheBank(t *testing.T) {
 	vendor, a := vendorWithEarnings(t, c, "400")
 	bank := func(ba string) map[string]any {
 		return map[string]any{"wallet_id": a.WalletID, "amount": 200,
-			"destination": map[string]any{"type": "bank", "account_id": ba, "connected_account_id": goodAccount}}
+			"destination": map[string]any{"type": "bank", "account_id": ba, "connected_account_id": acctOf(vendor)}}
 	}
 	ok := c.Post("/payout", bank("ba_1Nv0FGQ9RKHgCVdKgood"), vendor.Headers()).Expect(t, 200, "").String("payout_id")
 	bad := c.Post("/payout", bank("ba_failNv0FGQ9RKHgCVd"), vendor.Headers()).Expect(t, 200, "").String("payout_id")
@@ -238,32 +245,32 @@ func TestPayout_RequestValidationAndOwnership(t *testing.T) {
 	c := env.Client(t)
 	vendor, a := vendorWithEarnings(t, c, "1000")
 	other := c.NewUser()
-	c.Post("/payout", stripePayout(vendor.WalletID, 100, goodAccount, ""), vendor.Headers()).Expect(t, 403, "FORBIDDEN")
-	c.Post("/payout", stripePayout(a.WalletID, 100, goodAccount, ""), other.Headers()).Expect(t, 403, "FORBIDDEN")
-	c.Post("/payout", stripePayout(a.WalletID, 1001, goodAccount, ""), vendor.Headers()).Expect(t, 402, "INSUFFICIENT_FUNDS")
+	c.Post("/payout", stripePayout(vendor.WalletID, 100, acctOf(vendor), ""), vendor.Headers()).Expect(t, 403, "FORBIDDEN")
+	c.Post("/payout", stripePayout(a.WalletID, 100, acctOf(vendor), ""), other.Headers()).Expect(t, 403, "FORBIDDEN")
+	c.Post("/payout", stripePayout(a.WalletID, 1001, acctOf(vendor), ""), vendor.Headers()).Expect(t, 402, "INSUFFICIENT_FUNDS")
 	for _, b := range []map[string]any{
-		stripePayout(a.WalletID, 99, goodAccount, ""),
-		stripePayout(a.WalletID, 100.5, goodAccount, ""),
-		stripePayout(a.WalletID, "0.0000001", goodAccount, ""),
+		stripePayout(a.WalletID, 99, acctOf(vendor), ""),
+		stripePayout(a.WalletID, 100.5, acctOf(vendor), ""),
+		stripePayout(a.WalletID, "0.0000001", acctOf(vendor), ""),
 		stripePayout(a.WalletID, 100, "acct_short", ""),
 		stripePayout(a.WalletID, 100, "ba_1Nv0FGQ9RKHgCVdKgood", ""),
-		stripePayout("not-a-wallet", 100, goodAccount, ""),
+		stripePayout("not-a-wallet", 100, acctOf(vendor), ""),
 		{"wallet_id": a.WalletID, "amount": 100, "destination": map[string]any{"type": "paypal", "account_id": "x"}},
 		{"wallet_id": a.WalletID, "amount": 100, "destination": map[string]any{"type": "bank", "account_id": "ba_1Nv0FGQ9RKHgCVdKgood"}},
 		{"wallet_id": a.WalletID, "amount": 100, "destination": map[string]any{"type": "usdc_solana", "account_id": "4Nd1mBQtrMJVYVfKf2PJy9NZUZdTAsp7D4xWLs4gDB4T"}},
-		stripePayout(a.WalletID, 100, goodAccount, strings.Repeat("k", 256)),
+		stripePayout(a.WalletID, 100, acctOf(vendor), strings.Repeat("k", 256)),
 	} {
 		c.Post("/payout", b, vendor.Headers()).Expect(t, 400, "INVALID_REQUEST")
 	}
 	if av, held := balanceOf(t, c, a.WalletID, vendor); av != 1000 || held != 0 {
 		t.Fatalf("refused payouts moved credits: %v/%v", av, held)
 	}
-	first := c.Post("/payout", stripePayout(a.WalletID, 100, goodAccount, "same"), vendor.Headers()).Expect(t, 200, "")
-	again := c.Post("/payout", stripePayout(a.WalletID, "100", goodAccount, "same"), vendor.Headers()).Expect(t, 200, "")
+	first := c.Post("/payout", stripePayout(a.WalletID, 100, acctOf(vendor), "same"), vendor.Headers()).Expect(t, 200, "")
+	again := c.Post("/payout", stripePayout(a.WalletID, "100", acctOf(vendor), "same"), vendor.Headers()).Expect(t, 200, "")
 	if first.String("payout_id") != again.String("payout_id") {
 		t.Fatal("a replayed key made a second payout")
 	}
-	c.Post("/payout", stripePayout(a.WalletID, 101, goodAccount, "same"), vendor.Headers()).Expect(t, 409, "DUPLICATE_REQUEST")
+	c.Post("/payout", stripePayout(a.WalletID, 101, acctOf(vendor), "same"), vendor.Headers()).Expect(t, 409, "DUPLICATE_REQUEST")
 	if av, held := balanceOf(t, c, a.WalletID, vendor); av != 900 || held != 100 {
 		t.Fatalf("app wallet %v/%v", av, held)
 	}

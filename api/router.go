@@ -125,6 +125,8 @@ func (s *Server) router() *mux.Router {
 
 	// Payouts
 	mk("/payout", s.requestPayout, http.MethodPost)
+	mk("/users/me/payout-destinations", s.registerPayoutDestination, http.MethodPost)
+	mk("/users/me/payout-destinations", s.myPayoutDestinations, http.MethodGet)
 	mk("/wallets/{id}/transactions", s.walletTransactions, http.MethodGet)
 	mk("/wallets/{id}/transactions/{log_id}", s.walletTransaction, http.MethodGet)
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/workflows"
 )
@@ -15,7 +16,8 @@ import (
 // stripeWebhook receives Stripe's events, verifies their signature
 // (STRIPE_WEBHOOK_SECRET) and forwards payment outcomes to the purchase
 // workflow, or credits a purchase we failed that Stripe reports paid after
-// all. A 5xx makes Stripe deliver again, so nothing is lost.
+// all; a bank payout's payout.paid / payout.failed / payout.canceled is
+// stored on the payout. A 5xx makes Stripe deliver again, so nothing is lost.
 func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.StripeWebhookSecret == "" {
 		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)"}
@@ -28,6 +30,9 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		return &Error{Status: http.StatusBadRequest, Code: "INVALID_SECRET", Message: "invalid Stripe signature"}
+	}
+	if status, isPayout := payoutEvents[string(event.Type)]; isPayout {
+		return s.bankPayoutEvent(w, r, event, status)
 	}
 	var outcome workflows.PaymentOutcome
 	switch event.Type {
@@ -48,6 +53,30 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	handled, err := s.purchases.PaymentOutcome(r.Context(), purchases.PaymentEvent{PaymentIntentID: pi.ID,
 		PurchaseID: pi.Metadata["purchase_id"], AmountCents: pi.Amount, Outcome: outcome})
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"received": true, "handled": handled})
+	return nil
+}
+
+// payoutEvents are the Stripe events that decide a bank payout, with the
+// status they report.
+var payoutEvents = map[string]string{
+	"payout.paid":     payouts.BankPaid,
+	"payout.failed":   payouts.BankFailed,
+	"payout.canceled": payouts.BankCanceled,
+}
+
+// bankPayoutEvent stores what Stripe reported first about a bank payout of
+// a connected account (event.account); the payout's AwaitBankPayout acts on
+// it. Events for payouts that are not ours are received and not handled.
+func (s *Server) bankPayoutEvent(w http.ResponseWriter, r *http.Request, event stripe.Event, status string) error {
+	var po stripe.Payout
+	if err := json.Unmarshal(event.Data.Raw, &po); err != nil || po.ID == "" {
+		return invalid("event data is not a Payout")
+	}
+	handled, err := s.payouts.RecordBankStatus(r.Context(), po.ID, event.Account, status)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func TestRegister_TypeNamesNeverChange(t *testing.T) {
 		"DeliverWebhook", "GiveUpWebhook",
 		"ExpireReservation",
 		"BurnPayout", "ClearUSDC", "CompletePayout", "FailPayout", "PrepareUSDC", "SendUSDC", "StripeBankPayout",
-		"StripePayoutStatus", "StripeTransfer", "USDCStatus",
+		"StripePayoutStatus", "StripeTransfer", "USDCStatus", "BankTransfer", "AwaitBankPayout",
 		"FinishPayoutBatch", "StartPayoutBatch", "StartPeriodPayoutBatch",
 		"CreateChatRunThread", "FinishChatRun", "PostChatRunInbox", "RecordChatRunSkips", "RunChatAgent", "StartChatRun",
 		"CheckLedger",

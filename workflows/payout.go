@@ -37,7 +37,27 @@ const (
 	// changeStatusReadsNeverRefuse: a bank payout's status read retries for
 	// StatusReadRetryFor and its failure never fails the payout (point 2).
 	changeStatusReadsNeverRefuse = "payout-status-reads-never-refuse"
+	// changeBankTransferThenAwait: a bank payout is a transfer to the
+	// connected account (BankTransfer), then the payout from it
+	// (StripeBankPayout), then one AwaitBankPayout activity that retries
+	// until the bank's final answer, instead of a read and a timer in the
+	// history every poll (issue 11 point 6, issue 12 point 8).
+	changeBankTransferThenAwait = "bank-transfer-then-await"
 )
+
+// BankPayoutPendingError is the type of AwaitBankPayout's error while the
+// bank payout is neither paid nor failed: Temporal retries it (with
+// backoff, nothing in the history) until BankPayoutWaitFor.
+const BankPayoutPendingError = "BankPayoutPending"
+
+// BankPayoutWaitFor bounds how long a bank payout is awaited (banks answer
+// within days; the old loop allowed about 17); past it the payout stays
+// burned with an alert for an operator, never failed: it may still land.
+const BankPayoutWaitFor = 21 * 24 * time.Hour
+
+// BankPayoutMaxPoll caps the backoff between two checks of a bank payout
+// (and 60 polls, so a short test poll keeps checks close).
+const BankPayoutMaxPoll = 30 * time.Minute
 
 // StatusReadRetryFor bounds how long one status read of a bank payout is
 // retried (capped backoff, alerting from the third failure) before the
@@ -57,6 +77,9 @@ const (
 type PayoutInput struct {
 	PayoutID string
 	Poll     time.Duration
+	// BatchWorkflowID is the batch that started the payout: it gets
+	// PayoutDoneSignal when the payout ends ("" for none).
+	BatchWorkflowID string `json:",omitempty"`
 }
 
 // PayoutState is what the burn found.
@@ -88,6 +111,8 @@ type PayoutActivities interface {
 	StripeTransfer(ctx context.Context, payoutID string) (string, error)
 	StripeBankPayout(ctx context.Context, payoutID string) (string, error)
 	StripePayoutStatus(ctx context.Context, payoutID, stripePayoutID string) (string, error)
+	BankTransfer(ctx context.Context, payoutID string) (string, error)
+	AwaitBankPayout(ctx context.Context, payoutID, stripePayoutID string) (string, error)
 	PrepareUSDC(ctx context.Context, payoutID string) (string, error)
 	SendUSDC(ctx context.Context, payoutID string) error
 	USDCStatus(ctx context.Context, payoutID string) (USDCCheck, error)
@@ -106,7 +131,23 @@ type Payout struct {
 // PayoutWorkflow burns the payout's held credits, pays through Stripe or
 // USDC on Solana, and ends completed, or failed with the credits restored.
 // Every activity is keyed by the payout id, so a retry never pays twice.
+// Started by a batch, it tells the batch when it ends, however it ends.
 func (w Payout) PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) {
+	res, err := w.pay(ctx, in)
+	if in.BatchWorkflowID != "" {
+		tellBatch(ctx, in)
+	}
+	return res, err
+}
+
+// tellBatch signals the batch that this payout ended. A batch that already
+// ended (or was terminated) is not there to hear it; that is no error.
+func tellBatch(ctx workflow.Context, in PayoutInput) {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	_ = workflow.SignalExternalWorkflow(dctx, in.BatchWorkflowID, "", PayoutDoneSignal, in.PayoutID).Get(dctx, nil)
+}
+
+func (w Payout) pay(ctx workflow.Context, in PayoutInput) (PayoutResult, error) {
 	if in.Poll <= 0 {
 		in.Poll = DefaultPayoutPoll
 	}
@@ -158,8 +199,41 @@ func rejected(msg string) error {
 	return temporal.NewNonRetryableApplicationError(msg, PayoutRejectedError, nil)
 }
 
-// payBank creates the Stripe payout and waits until the bank paid or refused it.
+// payBank moves the money to the connected account, pays it out to the
+// bank account and waits until the bank paid or refused it. Each step is
+// its own activity, keyed by the payout id, and stores what Stripe
+// answered before the next acts on it.
 func (w Payout) payBank(ctx workflow.Context, in PayoutInput) (string, error) {
+	if workflow.GetVersion(ctx, changeBankTransferThenAwait, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return w.payBankPolling(ctx, in)
+	}
+	if err := workflow.ExecuteActivity(ctx, w.Acts.BankTransfer, in.PayoutID).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	var id string
+	if err := workflow.ExecuteActivity(ctx, w.Acts.StripeBankPayout, in.PayoutID).Get(ctx, &id); err != nil {
+		return "", err
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    60 * time.Second,
+		ScheduleToCloseTimeout: BankPayoutWaitFor,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: in.Poll, BackoffCoefficient: 1.5,
+			MaximumInterval: min(BankPayoutMaxPoll, 60*in.Poll)}, // no attempt limit: bounded by BankPayoutWaitFor
+	})
+	var status string
+	if err := workflow.ExecuteActivity(actx, w.Acts.AwaitBankPayout, in.PayoutID, id).Get(ctx, &status); err != nil {
+		// %v, not %w: not knowing is no refusal; the payout stays burned.
+		return "", fmt.Errorf("bank payout %s unresolved: %v", id, err)
+	}
+	if status != "paid" {
+		return "", rejected("the bank payout " + id + " " + status)
+	}
+	return id, nil
+}
+
+// payBankPolling is payBank before changeBankTransferThenAwait (no transfer
+// first, a read and a timer per poll), kept for recorded histories.
+func (w Payout) payBankPolling(ctx workflow.Context, in PayoutInput) (string, error) {
 	var id string
 	if err := workflow.ExecuteActivity(ctx, w.Acts.StripeBankPayout, in.PayoutID).Get(ctx, &id); err != nil {
 		return "", err

@@ -20,8 +20,22 @@ const PayoutBatchScheduleID = "officex-payout-batch-monthly"
 // recorded histories carry it, so it never changes.
 const PayoutBatchWorkflowName = "PayoutBatchWorkflow"
 
-// PayoutBatchConcurrency bounds the payouts paid at once.
+// PayoutBatchConcurrency bounds the payouts paid at once (the window).
 const PayoutBatchConcurrency = 8
+
+// PayoutBatchChildrenPerRun is how many payouts one run of the batch starts
+// before it continues as new, so its history stays bounded whatever the
+// batch's size: each payout adds about ten events (child start, child end,
+// its done signal, workflow tasks), so a run stays near 1,000 events, far
+// below Temporal's 10,240-event warning (see
+// TestPayoutBatchWorkflow_ThousandPayoutsSlidingWindowBoundedHistory).
+const PayoutBatchChildrenPerRun = 100
+
+// PayoutDoneSignal is what a batch's PayoutWorkflow signals to the batch
+// (its workflow id, so whichever run is current) when it ends, with the
+// payout id. A run that continued as new learns this way that a payout
+// started by an earlier run ended.
+const PayoutDoneSignal = "payout-done"
 
 // Change ids of PayoutBatchWorkflow (workflow.GetVersion): a history recorded
 // before a change replays the old code path.
@@ -29,6 +43,11 @@ const (
 	// changeBatchDefaultPeriod: the default period is the calendar month
 	// before the run (PreviousPeriod), not the month of the day before it.
 	changeBatchDefaultPeriod = "batch-default-period"
+	// changeBatchSlidingWindow: payouts run in a sliding window of
+	// PayoutBatchConcurrency (a Selector starts the next one as soon as
+	// any ends, instead of waves that wait for their slowest), and the
+	// batch continues as new every PayoutBatchChildrenPerRun payouts.
+	changeBatchSlidingWindow = "batch-sliding-window"
 )
 
 // PreviousPeriod is the period (YYYY-MM, UTC) of the calendar month before
@@ -46,6 +65,16 @@ type PayoutBatchInput struct {
 	Period  string
 	Trigger string
 	Poll    time.Duration // passed to each PayoutWorkflow
+	// Continued is set only when a run continues as new: the batch is
+	// started and this is what is left of it.
+	Continued *PayoutBatchProgress `json:",omitempty"`
+}
+
+// PayoutBatchProgress is a started batch's state handed to the next run.
+type PayoutBatchProgress struct {
+	BatchID  string
+	ToStart  []string // payouts not started yet, in order
+	InFlight []string // started by an earlier run, not known to have ended
 }
 
 // PayoutBatchStart is the batch and its payouts to run.
@@ -81,6 +110,13 @@ type PayoutBatch struct {
 // PayoutWorkflow, and records the batch. Running a period again pays nothing
 // twice: a payout joins one batch, and a finished payout's workflow ends at once.
 func (w PayoutBatch) PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInput) (PayoutBatchResult, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 20},
+	})
+	if in.Continued != nil { // only runs of the sliding-window version continue as new
+		return w.payWindow(ctx, actx, in, *in.Continued)
+	}
 	if in.Period == "" {
 		if workflow.GetVersion(ctx, changeBatchDefaultPeriod, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			in.Period = workflow.Now(ctx).UTC().AddDate(0, 0, -1).Format("2006-01")
@@ -88,13 +124,12 @@ func (w PayoutBatch) PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInp
 			in.Period = PreviousPeriod(workflow.Now(ctx))
 		}
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute, MaximumAttempts: 20},
-	})
 	var start PayoutBatchStart
 	if err := workflow.ExecuteActivity(actx, w.Acts.StartPayoutBatch, in.Period, in.Trigger).Get(ctx, &start); err != nil {
 		return PayoutBatchResult{}, err
+	}
+	if workflow.GetVersion(ctx, changeBatchSlidingWindow, workflow.DefaultVersion, 1) == 1 {
+		return w.payWindow(ctx, actx, in, PayoutBatchProgress{BatchID: start.BatchID, ToStart: start.PayoutIDs})
 	}
 	payAll(ctx, start.PayoutIDs, in.Poll)
 	var res PayoutBatchResult
@@ -102,8 +137,10 @@ func (w PayoutBatch) PayoutBatchWorkflow(ctx workflow.Context, in PayoutBatchInp
 	return res, err
 }
 
-// payAll runs the payouts as children, PayoutBatchConcurrency at a time. A
-// child that fails leaves its payout burned for an operator; the batch goes on.
+// payAll runs the payouts as children in waves of PayoutBatchConcurrency,
+// each wave waiting for its slowest. Kept for histories recorded before
+// changeBatchSlidingWindow; new runs use payWindow. A child that fails
+// leaves its payout burned for an operator; the batch goes on.
 func payAll(ctx workflow.Context, ids []string, poll time.Duration) {
 	for lo := 0; lo < len(ids); lo += PayoutBatchConcurrency {
 		hi := min(lo+PayoutBatchConcurrency, len(ids))

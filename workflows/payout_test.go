@@ -7,9 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/officex/officex/internal/temporaltest"
 )
 
 // payoutActs is a fake of activities.Payouts: the rails' answers are set by
@@ -23,8 +28,10 @@ type payoutActs struct {
 	completed   string
 	failed      string
 	bankErr     error   // StripeBankPayout's answer
-	readErrs    []error // StripePayoutStatus fails with these, in order, then answers "paid"
+	readErrs    []error // StripePayoutStatus / AwaitBankPayout fail with these, in order, then answer
 	reads       int
+	bankStates  []string // AwaitBankPayout's answers after readErrs ("pending" is its retryable error); then "paid"
+	steps       []string // the Stripe steps of a bank payout, in order
 }
 
 var _ PayoutActivities = (*payoutActs)(nil)
@@ -38,7 +45,31 @@ func (a *payoutActs) StripeTransfer(context.Context, string) (string, error) {
 }
 
 func (a *payoutActs) StripeBankPayout(context.Context, string) (string, error) {
+	a.steps = append(a.steps, "payout")
 	return "po_1", a.bankErr
+}
+
+func (a *payoutActs) BankTransfer(context.Context, string) (string, error) {
+	a.steps = append(a.steps, "transfer")
+	return "tr_b1", nil
+}
+
+func (a *payoutActs) AwaitBankPayout(context.Context, string, string) (string, error) {
+	a.reads++
+	if len(a.readErrs) > 0 {
+		err := a.readErrs[0]
+		a.readErrs = a.readErrs[1:]
+		return "", err
+	}
+	st := "paid"
+	if len(a.bankStates) > 0 {
+		st, a.bankStates = a.bankStates[0], a.bankStates[1:]
+	}
+	if st == "pending" {
+		return "", temporal.NewApplicationError("still in transit", BankPayoutPendingError)
+	}
+	a.steps = append(a.steps, st)
+	return st, nil
 }
 
 func (a *payoutActs) StripePayoutStatus(context.Context, string, string) (string, error) {
@@ -78,13 +109,16 @@ func (a *payoutActs) FailPayout(_ context.Context, _, reason string) error {
 	return nil
 }
 
-func (a *payoutActs) run(t *testing.T, transferErr error) PayoutResult {
+func (a *payoutActs) run(t *testing.T, transferErr error, setup ...func(*testsuite.TestWorkflowEnvironment)) PayoutResult {
 	t.Helper()
 	a.transferErr = transferErr
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(Payout{Acts: a}.PayoutWorkflow, workflow.RegisterOptions{Name: PayoutWorkflowName})
 	env.RegisterActivity(a)
+	for _, f := range setup {
+		f(env)
+	}
 	env.ExecuteWorkflow(PayoutWorkflowName, PayoutInput{PayoutID: "p1", Poll: time.Second})
 	var res PayoutResult
 	if err := env.GetWorkflowError(); err != nil {
@@ -118,10 +152,16 @@ func TestPayoutWorkflow_USDCNeverGivesCreditsBackWhileTheTransactionCanLand(t *t
 	}
 }
 
+// pollingVersion runs the bank path as histories recorded before
+// changeBankTransferThenAwait replay it.
+func pollingVersion(env *testsuite.TestWorkflowEnvironment) {
+	env.OnGetVersion(changeBankTransferThenAwait, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+}
+
 func TestPayoutWorkflow_StatusReadRefusalsAreRetriedNeverRestore(t *testing.T) {
 	notFound := temporal.NewNonRetryableApplicationError("No such payout: 'po_1'", PayoutRejectedError, nil)
 	a := &payoutActs{typ: "bank", readErrs: []error{notFound, errors.New("400 bad request"), notFound}}
-	res := a.run(t, nil)
+	res := a.run(t, nil, pollingVersion)
 	if a.failed != "" {
 		t.Fatalf("a status read restored the credits: %q", a.failed)
 	}
@@ -129,7 +169,7 @@ func TestPayoutWorkflow_StatusReadRefusalsAreRetriedNeverRestore(t *testing.T) {
 		t.Fatalf("a read refused for good must leave the payout burned: %+v", res)
 	}
 	b := &payoutActs{typ: "bank", readErrs: []error{errors.New("404"), errors.New("400"), errors.New("404")}}
-	if res := b.run(t, nil); res.Status != "completed" || b.completed != "po_1" || b.failed != "" || b.reads != 4 {
+	if res := b.run(t, nil, pollingVersion); res.Status != "completed" || b.completed != "po_1" || b.failed != "" || b.reads != 4 {
 		t.Fatalf("reads that recover complete the payout: %+v, reads %d", res, b.reads)
 	}
 }
@@ -139,5 +179,89 @@ func TestPayoutWorkflow_NeedsReviewEndsWithoutPayingOrRestoring(t *testing.T) {
 	res := a.run(t, nil)
 	if res.Status != "needs_review" || a.failed != "" || a.completed != "" || a.reads != 0 {
 		t.Fatalf("result %+v, failed %q, completed %q", res, a.failed, a.completed)
+	}
+}
+
+// A bank payout is a transfer to the connected account, then the payout
+// from it, then one wait for the bank: each its own activity, in order.
+func TestPayoutWorkflow_BankIsTransferThenPayoutThenAwait(t *testing.T) {
+	a := &payoutActs{typ: "bank", bankStates: []string{"pending", "pending", "pending", "paid"}}
+	res := a.run(t, nil)
+	if res.Status != "completed" || res.Ref != "po_1" || a.completed != "po_1" {
+		t.Fatalf("result %+v", res)
+	}
+	if strings.Join(a.steps, ",") != "transfer,payout,paid" || a.reads != 4 {
+		t.Fatalf("steps %v after %d checks", a.steps, a.reads)
+	}
+}
+
+// Reads that fail (even a 400 or 404) and a payout that stays pending are
+// retried by the one AwaitBankPayout activity; only the bank's failure
+// restores the credits.
+func TestPayoutWorkflow_BankAwaitRetriesReadsAndRestoresOnlyOnTheBanksFailure(t *testing.T) {
+	notFound := temporal.NewNonRetryableApplicationError("No such payout: 'po_1'", PayoutRejectedError, nil)
+	a := &payoutActs{typ: "bank", readErrs: []error{errors.New("404"), errors.New("400")}, bankStates: []string{"pending", "failed"}}
+	if res := a.run(t, nil); res.Status != "failed" || a.failed == "" || a.completed != "" {
+		t.Fatalf("a bank payout the bank failed: %+v", res)
+	}
+	b := &payoutActs{typ: "bank", readErrs: []error{notFound}}
+	if res := b.run(t, nil); res.Status != "error" || b.failed != "" {
+		t.Fatalf("a read refused for good must leave the payout burned: %+v, failed %q", res, b.failed)
+	}
+}
+
+// A bank payout that stays pending is awaited for BankPayoutWaitFor and
+// then left burned (it may still land), with a bounded number of checks.
+func TestPayoutWorkflow_BankPendingForeverLeftBurned(t *testing.T) {
+	pending := make([]string, 100000)
+	for i := range pending {
+		pending[i] = "pending"
+	}
+	a := &payoutActs{typ: "bank", bankStates: pending}
+	res := a.run(t, nil, func(env *testsuite.TestWorkflowEnvironment) {
+		env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&temporaltest.UnlimitedRetries{}}})
+	})
+	if res.Status != "error" || a.failed != "" || a.completed != "" {
+		t.Fatalf("a payout still in transit must stay burned: %+v", res)
+	}
+	// The suite stops retrying at temporaltest.SuiteUnlimitedAttempts; the
+	// server at BankPayoutWaitFor (about 1,000 checks with the default poll).
+	if a.reads < 100 || a.reads > temporaltest.SuiteUnlimitedAttempts {
+		t.Fatalf("%d checks: the backoff is not capped near BankPayoutMaxPoll", a.reads)
+	}
+}
+
+// A payout started by a batch tells the batch (by workflow id, so whichever
+// run is current) that it ended, whether it was paid or failed; one started
+// alone signals nothing.
+func TestPayoutWorkflow_TellsItsBatchWhenItEnds(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		acts  *payoutActs
+		batch string
+		want  int
+	}{
+		{"paid", &payoutActs{typ: "stripe"}, "payout-batch-2025-03", 1},
+		{"failed", &payoutActs{typ: "bank", bankStates: []string{"failed"}}, "payout-batch-2025-03", 1},
+		{"alone", &payoutActs{typ: "stripe"}, "", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestWorkflowEnvironment()
+			env.RegisterWorkflowWithOptions(Payout{Acts: c.acts}.PayoutWorkflow, workflow.RegisterOptions{Name: PayoutWorkflowName})
+			env.RegisterActivity(c.acts)
+			told := 0
+			env.OnSignalExternalWorkflow(mock.Anything, c.batch, "", PayoutDoneSignal, "p1").Return(func(string, string, string, string, any) error {
+				told++
+				return nil
+			})
+			env.ExecuteWorkflow(PayoutWorkflowName, PayoutInput{PayoutID: "p1", Poll: time.Second, BatchWorkflowID: c.batch})
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatal(err)
+			}
+			if told != c.want {
+				t.Fatalf("the batch was told %d times, want %d", told, c.want)
+			}
+		})
 	}
 }

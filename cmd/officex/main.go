@@ -291,7 +291,7 @@ func (a *app) serve(ctx context.Context) error {
 		Vouchers:  vouchers.New(a.pool),
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
-		Payouts:   payouts.New(a.pool, a.usdc != nil),
+		Payouts:   payouts.New(a.pool, a.usdc != nil).WithAccounts(payouts.StripeAccounts{API: a.stripe}),
 		Uploads:   store,
 		Chats:     a.chats(),
 		Agent:     a.agent(),

@@ -246,6 +246,11 @@ type Payout struct {
 	StripeCreateAt     *time.Time
 	Alert              *string
 	AlertAt            *time.Time
+	DestinationID      uuid.NullUUID
+	TransferID         *string
+	TransferCreateAt   *time.Time
+	BankStatus         *string
+	BankStatusAt       *time.Time
 }
 
 type PayoutBatch struct {
@@ -259,6 +264,15 @@ type PayoutBatch struct {
 	TotalCredits int64
 	StartedAt    time.Time
 	FinishedAt   *time.Time
+}
+
+type PayoutDestination struct {
+	ID                 uuid.UUID
+	UserID             uuid.UUID
+	Type               string
+	AccountID          string
+	ConnectedAccountID string
+	CreatedAt          time.Time
 }
 
 type PayoutEvent struct {
@@ -325,6 +339,12 @@ type ReservationOutbox struct {
 	ReservationID uuid.UUID
 	Action        string
 	CreatedAt     time.Time
+}
+
+type StripeConnectedAccount struct {
+	AccountID  string
+	UserID     uuid.UUID
+	VerifiedAt time.Time
 }
 
 type User struct {

@@ -15,7 +15,7 @@ import (
 const approvePayout = `-- name: ApprovePayout :one
 UPDATE payouts SET approved_at = now(), updated_at = now()
 WHERE id = $1 AND status = 'pending' AND approved_at IS NULL
-RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
+RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at
 `
 
 func (q *Queries) ApprovePayout(ctx context.Context, id uuid.UUID) (Payout, error) {
@@ -47,6 +47,11 @@ func (q *Queries) ApprovePayout(ctx context.Context, id uuid.UUID) (Payout, erro
 		&i.StripeCreateAt,
 		&i.Alert,
 		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
 	)
 	return i, err
 }
@@ -104,6 +109,28 @@ type BeginPayoutStripeCreateRow struct {
 func (q *Queries) BeginPayoutStripeCreate(ctx context.Context, id uuid.UUID) (BeginPayoutStripeCreateRow, error) {
 	row := q.db.QueryRow(ctx, beginPayoutStripeCreate, id)
 	var i BeginPayoutStripeCreateRow
+	err := row.Scan(&i.SentBefore, &i.SecondsSinceFirst)
+	return i, err
+}
+
+const beginPayoutTransferCreate = `-- name: BeginPayoutTransferCreate :one
+UPDATE payouts p SET transfer_create_at = COALESCE(old.transfer_create_at, now()), updated_at = now()
+FROM (SELECT o.id, o.transfer_create_at FROM payouts o WHERE o.id = $1 FOR UPDATE) old
+WHERE p.id = old.id AND p.status = 'burned' AND p.transfer_id IS NULL
+RETURNING (old.transfer_create_at IS NOT NULL)::bool AS sent_before,
+    EXTRACT(EPOCH FROM now() - COALESCE(old.transfer_create_at, now()))::float8 AS seconds_since_first
+`
+
+type BeginPayoutTransferCreateRow struct {
+	SentBefore        bool
+	SecondsSinceFirst float64
+}
+
+// As BeginPayoutStripeCreate, for a bank payout's transfer to its connected
+// account: noted before the first create is sent.
+func (q *Queries) BeginPayoutTransferCreate(ctx context.Context, id uuid.UUID) (BeginPayoutTransferCreateRow, error) {
+	row := q.db.QueryRow(ctx, beginPayoutTransferCreate, id)
+	var i BeginPayoutTransferCreateRow
 	err := row.Scan(&i.SentBefore, &i.SecondsSinceFirst)
 	return i, err
 }
@@ -186,7 +213,7 @@ func (q *Queries) GetAppByWallet(ctx context.Context, walletID uuid.UUID) (App, 
 }
 
 const getPayout = `-- name: GetPayout :one
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE id = $1
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at FROM payouts WHERE id = $1
 `
 
 func (q *Queries) GetPayout(ctx context.Context, id uuid.UUID) (Payout, error) {
@@ -218,6 +245,11 @@ func (q *Queries) GetPayout(ctx context.Context, id uuid.UUID) (Payout, error) {
 		&i.StripeCreateAt,
 		&i.Alert,
 		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
 	)
 	return i, err
 }
@@ -245,7 +277,7 @@ func (q *Queries) GetPayoutBatchByPeriod(ctx context.Context, period string) (Pa
 }
 
 const getPayoutByKey = `-- name: GetPayoutByKey :one
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE requested_by = $1 AND idempotency_key = $2
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at FROM payouts WHERE requested_by = $1 AND idempotency_key = $2
 `
 
 type GetPayoutByKeyParams struct {
@@ -282,12 +314,59 @@ func (q *Queries) GetPayoutByKey(ctx context.Context, arg GetPayoutByKeyParams) 
 		&i.StripeCreateAt,
 		&i.Alert,
 		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
+	)
+	return i, err
+}
+
+const getPayoutByStripeID = `-- name: GetPayoutByStripeID :one
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at FROM payouts WHERE stripe_id = $1
+`
+
+func (q *Queries) GetPayoutByStripeID(ctx context.Context, stripeID *string) (Payout, error) {
+	row := q.db.QueryRow(ctx, getPayoutByStripeID, stripeID)
+	var i Payout
+	err := row.Scan(
+		&i.ID,
+		&i.AppID,
+		&i.WalletID,
+		&i.RequestedBy,
+		&i.Amount,
+		&i.PayoutAmount,
+		&i.DestinationType,
+		&i.DestinationAccount,
+		&i.ConnectedAccount,
+		&i.IdempotencyKey,
+		&i.RequestHash,
+		&i.Status,
+		&i.ApprovedAt,
+		&i.BatchID,
+		&i.ExternalRef,
+		&i.SolanaSignature,
+		&i.SolanaTx,
+		&i.SolanaValidUntil,
+		&i.FailureReason,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+		&i.StripeID,
+		&i.StripeCreateAt,
+		&i.Alert,
+		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
 	)
 	return i, err
 }
 
 const getPayoutForUpdate = `-- name: GetPayoutForUpdate :one
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE id = $1 FOR UPDATE
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at FROM payouts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetPayoutForUpdate(ctx context.Context, id uuid.UUID) (Payout, error) {
@@ -319,6 +398,11 @@ func (q *Queries) GetPayoutForUpdate(ctx context.Context, id uuid.UUID) (Payout,
 		&i.StripeCreateAt,
 		&i.Alert,
 		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
 	)
 	return i, err
 }
@@ -326,13 +410,13 @@ func (q *Queries) GetPayoutForUpdate(ctx context.Context, id uuid.UUID) (Payout,
 const insertPayout = `-- name: InsertPayout :one
 WITH p AS (
     INSERT INTO payouts (id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type,
-        destination_account, connected_account, idempotency_key, request_hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-    RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
+        destination_account, connected_account, idempotency_key, request_hash, destination_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+    RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at
 ), e AS (
     INSERT INTO payout_events (payout_id, status, detail) SELECT id, 'pending', 'credits held' FROM p
 )
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM p
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at FROM p
 `
 
 type InsertPayoutParams struct {
@@ -347,6 +431,7 @@ type InsertPayoutParams struct {
 	ConnectedAccount   *string
 	IdempotencyKey     string
 	RequestHash        []byte
+	DestinationID      uuid.NullUUID
 }
 
 type InsertPayoutRow struct {
@@ -375,6 +460,11 @@ type InsertPayoutRow struct {
 	StripeCreateAt     *time.Time
 	Alert              *string
 	AlertAt            *time.Time
+	DestinationID      uuid.NullUUID
+	TransferID         *string
+	TransferCreateAt   *time.Time
+	BankStatus         *string
+	BankStatusAt       *time.Time
 }
 
 func (q *Queries) InsertPayout(ctx context.Context, arg InsertPayoutParams) (InsertPayoutRow, error) {
@@ -390,6 +480,7 @@ func (q *Queries) InsertPayout(ctx context.Context, arg InsertPayoutParams) (Ins
 		arg.ConnectedAccount,
 		arg.IdempotencyKey,
 		arg.RequestHash,
+		arg.DestinationID,
 	)
 	var i InsertPayoutRow
 	err := row.Scan(
@@ -418,6 +509,11 @@ func (q *Queries) InsertPayout(ctx context.Context, arg InsertPayoutParams) (Ins
 		&i.StripeCreateAt,
 		&i.Alert,
 		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
 	)
 	return i, err
 }
@@ -464,7 +560,7 @@ func (q *Queries) InsertVendorMessage(ctx context.Context, arg InsertVendorMessa
 }
 
 const listAllPayouts = `-- name: ListAllPayouts :many
-SELECT p.id, p.app_id, p.wallet_id, p.requested_by, p.amount, p.payout_amount, p.destination_type, p.destination_account, p.connected_account, p.idempotency_key, p.request_hash, p.status, p.approved_at, p.batch_id, p.external_ref, p.solana_signature, p.solana_tx, p.solana_valid_until, p.failure_reason, p.created_at, p.updated_at, p.stripe_id, p.stripe_create_at, p.alert, p.alert_at FROM payouts p LEFT JOIN payout_batches b ON b.id = p.batch_id
+SELECT p.id, p.app_id, p.wallet_id, p.requested_by, p.amount, p.payout_amount, p.destination_type, p.destination_account, p.connected_account, p.idempotency_key, p.request_hash, p.status, p.approved_at, p.batch_id, p.external_ref, p.solana_signature, p.solana_tx, p.solana_valid_until, p.failure_reason, p.created_at, p.updated_at, p.stripe_id, p.stripe_create_at, p.alert, p.alert_at, p.destination_id, p.transfer_id, p.transfer_create_at, p.bank_status, p.bank_status_at FROM payouts p LEFT JOIN payout_batches b ON b.id = p.batch_id
 WHERE ($1::text IS NULL OR p.status = $1)
   AND ($2::text IS NULL OR b.period = $2)
   AND ($3::timestamptz IS NULL
@@ -521,6 +617,11 @@ func (q *Queries) ListAllPayouts(ctx context.Context, arg ListAllPayoutsParams) 
 			&i.StripeCreateAt,
 			&i.Alert,
 			&i.AlertAt,
+			&i.DestinationID,
+			&i.TransferID,
+			&i.TransferCreateAt,
+			&i.BankStatus,
+			&i.BankStatusAt,
 		); err != nil {
 			return nil, err
 		}
@@ -587,7 +688,7 @@ func (q *Queries) ListPayoutEvents(ctx context.Context, payoutID uuid.UUID) ([]P
 }
 
 const listWalletPayouts = `-- name: ListWalletPayouts :many
-SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at FROM payouts WHERE wallet_id = $1
+SELECT id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at FROM payouts WHERE wallet_id = $1
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
 ORDER BY created_at DESC, id DESC LIMIT $4
@@ -640,6 +741,11 @@ func (q *Queries) ListWalletPayouts(ctx context.Context, arg ListWalletPayoutsPa
 			&i.StripeCreateAt,
 			&i.Alert,
 			&i.AlertAt,
+			&i.DestinationID,
+			&i.TransferID,
+			&i.TransferCreateAt,
+			&i.BankStatus,
+			&i.BankStatusAt,
 		); err != nil {
 			return nil, err
 		}
@@ -656,7 +762,7 @@ UPDATE payouts SET status = 'burned', updated_at = now(), alert = NULL, alert_at
     stripe_id = COALESCE($1, stripe_id),
     stripe_create_at = CASE WHEN $2::bool THEN NULL ELSE stripe_create_at END
 WHERE id = $3 AND status = 'needs_review'
-RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
+RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at
 `
 
 type ReviewPayoutParams struct {
@@ -696,6 +802,11 @@ func (q *Queries) ReviewPayout(ctx context.Context, arg ReviewPayoutParams) (Pay
 		&i.StripeCreateAt,
 		&i.Alert,
 		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
 	)
 	return i, err
 }
@@ -713,6 +824,29 @@ type SetPayoutAlertParams struct {
 func (q *Queries) SetPayoutAlert(ctx context.Context, arg SetPayoutAlertParams) error {
 	_, err := q.db.Exec(ctx, setPayoutAlert, arg.Alert, arg.ID)
 	return err
+}
+
+const setPayoutBankStatus = `-- name: SetPayoutBankStatus :one
+UPDATE payouts SET bank_status = $1, bank_status_at = now(), updated_at = now()
+WHERE stripe_id = $2 AND destination_type = 'bank' AND connected_account = $3
+  AND bank_status IS NULL
+RETURNING id
+`
+
+type SetPayoutBankStatusParams struct {
+	BankStatus       *string
+	StripeID         *string
+	ConnectedAccount *string
+}
+
+// What Stripe's webhook said first about a bank payout; later events of the
+// same payout change nothing. Matched by the payout id Stripe holds and the
+// connected account it was sent from.
+func (q *Queries) SetPayoutBankStatus(ctx context.Context, arg SetPayoutBankStatusParams) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, setPayoutBankStatus, arg.BankStatus, arg.StripeID, arg.ConnectedAccount)
+	var id uuid.UUID
+	err := row.Scan(&id)
+	return id, err
 }
 
 const setPayoutSolanaAttempt = `-- name: SetPayoutSolanaAttempt :exec
@@ -744,7 +878,7 @@ UPDATE payouts SET status = $1::text, updated_at = now(),
     external_ref = COALESCE($2, external_ref),
     failure_reason = COALESCE($3, failure_reason)
 WHERE id = $4
-RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at
+RETURNING id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type, destination_account, connected_account, idempotency_key, request_hash, status, approved_at, batch_id, external_ref, solana_signature, solana_tx, solana_valid_until, failure_reason, created_at, updated_at, stripe_id, stripe_create_at, alert, alert_at, destination_id, transfer_id, transfer_create_at, bank_status, bank_status_at
 `
 
 type SetPayoutStatusParams struct {
@@ -788,6 +922,11 @@ func (q *Queries) SetPayoutStatus(ctx context.Context, arg SetPayoutStatusParams
 		&i.StripeCreateAt,
 		&i.Alert,
 		&i.AlertAt,
+		&i.DestinationID,
+		&i.TransferID,
+		&i.TransferCreateAt,
+		&i.BankStatus,
+		&i.BankStatusAt,
 	)
 	return i, err
 }
@@ -810,6 +949,26 @@ func (q *Queries) SetPayoutStripeID(ctx context.Context, arg SetPayoutStripeIDPa
 	var stripe_id *string
 	err := row.Scan(&stripe_id)
 	return stripe_id, err
+}
+
+const setPayoutTransferID = `-- name: SetPayoutTransferID :one
+UPDATE payouts SET transfer_id = $1, updated_at = now()
+WHERE id = $2 AND (transfer_id IS NULL OR transfer_id = $1)
+RETURNING transfer_id
+`
+
+type SetPayoutTransferIDParams struct {
+	TransferID *string
+	ID         uuid.UUID
+}
+
+// Stored by the step that learned it; another id than the stored one is
+// refused (zero rows): that would be a second transfer.
+func (q *Queries) SetPayoutTransferID(ctx context.Context, arg SetPayoutTransferIDParams) (*string, error) {
+	row := q.db.QueryRow(ctx, setPayoutTransferID, arg.TransferID, arg.ID)
+	var transfer_id *string
+	err := row.Scan(&transfer_id)
+	return transfer_id, err
 }
 
 const upsertPayoutBatch = `-- name: UpsertPayoutBatch :one

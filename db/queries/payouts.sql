@@ -1,8 +1,8 @@
 -- name: InsertPayout :one
 WITH p AS (
     INSERT INTO payouts (id, app_id, wallet_id, requested_by, amount, payout_amount, destination_type,
-        destination_account, connected_account, idempotency_key, request_hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        destination_account, connected_account, idempotency_key, request_hash, destination_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
     RETURNING *
 ), e AS (
     INSERT INTO payout_events (payout_id, status, detail) SELECT id, 'pending', 'credits held' FROM p
@@ -132,3 +132,31 @@ UPDATE payouts SET status = 'burned', updated_at = now(), alert = NULL, alert_at
     stripe_create_at = CASE WHEN sqlc.arg(forget_create)::bool THEN NULL ELSE stripe_create_at END
 WHERE id = sqlc.arg(id) AND status = 'needs_review'
 RETURNING *;
+
+-- name: BeginPayoutTransferCreate :one
+-- As BeginPayoutStripeCreate, for a bank payout's transfer to its connected
+-- account: noted before the first create is sent.
+UPDATE payouts p SET transfer_create_at = COALESCE(old.transfer_create_at, now()), updated_at = now()
+FROM (SELECT o.id, o.transfer_create_at FROM payouts o WHERE o.id = sqlc.arg(id) FOR UPDATE) old
+WHERE p.id = old.id AND p.status = 'burned' AND p.transfer_id IS NULL
+RETURNING (old.transfer_create_at IS NOT NULL)::bool AS sent_before,
+    EXTRACT(EPOCH FROM now() - COALESCE(old.transfer_create_at, now()))::float8 AS seconds_since_first;
+
+-- name: SetPayoutTransferID :one
+-- Stored by the step that learned it; another id than the stored one is
+-- refused (zero rows): that would be a second transfer.
+UPDATE payouts SET transfer_id = sqlc.arg(transfer_id), updated_at = now()
+WHERE id = sqlc.arg(id) AND (transfer_id IS NULL OR transfer_id = sqlc.arg(transfer_id))
+RETURNING transfer_id;
+
+-- name: SetPayoutBankStatus :one
+-- What Stripe's webhook said first about a bank payout; later events of the
+-- same payout change nothing. Matched by the payout id Stripe holds and the
+-- connected account it was sent from.
+UPDATE payouts SET bank_status = sqlc.arg(bank_status), bank_status_at = now(), updated_at = now()
+WHERE stripe_id = sqlc.arg(stripe_id) AND destination_type = 'bank' AND connected_account = sqlc.arg(connected_account)
+  AND bank_status IS NULL
+RETURNING id;
+
+-- name: GetPayoutByStripeID :one
+SELECT * FROM payouts WHERE stripe_id = $1;

@@ -54,9 +54,12 @@ var (
 	bankAccount   = regexp.MustCompile(`^ba_[A-Za-z0-9]{14,32}$`)
 )
 
-// Request asks for a payout.
+// Request asks for a payout. It names a registered destination
+// (DestinationID), or gives one inline (Type, Account, ConnectedAccount),
+// which is registered on first use.
 type Request struct {
 	WalletID         uuid.UUID
+	DestinationID    uuid.UUID
 	Amount           ledger.Credits
 	Type             string
 	Account          string
@@ -68,6 +71,14 @@ type Request struct {
 type Service struct {
 	pool      *pgxpool.Pool
 	usdcReady bool
+	accounts  AccountChecker // nil: Stripe is not configured, no Stripe destination can be registered
+}
+
+// WithAccounts sets how Stripe connected accounts are checked when a
+// destination is registered.
+func (s *Service) WithAccounts(c AccountChecker) *Service {
+	s.accounts = c
+	return s
 }
 
 // New makes a Service; usdcReady says whether USDC payouts are configured.
@@ -140,6 +151,9 @@ type Payout struct {
 	ExternalRef, FailureReason       string
 	SolanaSignature                  string
 	StripeID                         string // tr_ or po_, stored by the step that created it
+	DestinationID                    *uuid.UUID
+	TransferID                       string // bank: the transfer to the connected account
+	BankStatus                       string // bank: the first final status Stripe's webhook reported
 	Alert                            string // an unresolved problem for an operator
 	AlertAt                          *time.Time
 	CreatedAt, UpdatedAt             time.Time
@@ -151,9 +165,13 @@ func from(p dbgen.Payout) Payout {
 		Approved: p.ApprovedAt != nil, ExternalRef: deref(p.ExternalRef), FailureReason: deref(p.FailureReason),
 		SolanaSignature: deref(p.SolanaSignature), ConnectedAccount: deref(p.ConnectedAccount),
 		StripeID: deref(p.StripeID), Alert: deref(p.Alert), AlertAt: p.AlertAt,
+		TransferID: deref(p.TransferID), BankStatus: deref(p.BankStatus),
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt}
 	if p.BatchID.Valid {
 		out.BatchID = &p.BatchID.UUID
+	}
+	if p.DestinationID.Valid {
+		out.DestinationID = &p.DestinationID.UUID
 	}
 	return out
 }
@@ -166,8 +184,17 @@ func deref(s *string) string {
 }
 
 // Request holds the credits and records the payout as pending. A replayed
-// idempotency key answers the first payout.
+// idempotency key answers the first payout. The destination is one the user
+// registered; an inline one is registered first (a Stripe account checked
+// with Stripe and tied to the user), before any transaction opens.
 func (s *Service) Request(ctx context.Context, user uuid.UUID, r Request) (Payout, error) {
+	if r.DestinationID != uuid.Nil {
+		d, err := s.Destination(ctx, user, r.DestinationID)
+		if err != nil {
+			return Payout{}, err
+		}
+		r.Type, r.Account, r.ConnectedAccount = d.Type, d.Account, d.ConnectedAccount
+	}
 	if err := s.validate(r); err != nil {
 		return Payout{}, err
 	}
@@ -194,6 +221,10 @@ func (s *Service) Request(ctx context.Context, user uuid.UUID, r Request) (Payou
 	if key == "" {
 		key = "auto-" + uuid.NewString()
 	}
+	dest, _, err := s.RegisterDestination(ctx, user, r.Type, r.Account, r.ConnectedAccount)
+	if err != nil {
+		return Payout{}, err
+	}
 	var out Payout
 	err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		var connected *string
@@ -202,7 +233,8 @@ func (s *Service) Request(ctx context.Context, user uuid.UUID, r Request) (Payou
 		}
 		row, err := dbgen.New(tx).InsertPayout(ctx, dbgen.InsertPayoutParams{ID: uuid.New(), AppID: app.ID, WalletID: r.WalletID,
 			RequestedBy: user, Amount: int64(r.Amount), PayoutAmount: amount, DestinationType: r.Type,
-			DestinationAccount: r.Account, ConnectedAccount: connected, IdempotencyKey: key, RequestHash: requestHash(r)})
+			DestinationAccount: r.Account, ConnectedAccount: connected, IdempotencyKey: key, RequestHash: requestHash(r),
+			DestinationID: uuid.NullUUID{UUID: dest.ID, Valid: true}})
 		if err != nil {
 			return err
 		}

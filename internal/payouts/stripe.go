@@ -166,3 +166,68 @@ func (s *Service) Review(ctx context.Context, id uuid.UUID, decision, stripeID, 
 	})
 	return out, err
 }
+
+// BeginTransferCreate is BeginStripeCreate for a bank payout's transfer to
+// its connected account.
+func (s *Service) BeginTransferCreate(ctx context.Context, id uuid.UUID) (StripeCreate, error) {
+	row, err := dbgen.New(s.pool).BeginPayoutTransferCreate(ctx, id)
+	if db.IsNotFound(err) {
+		return StripeCreate{}, fmt.Errorf("%w: payout %s is not burned or already has its transfer", ErrWrongState, id)
+	}
+	if err != nil {
+		return StripeCreate{}, fmt.Errorf("begin transfer create of payout %s: %w", id, err)
+	}
+	return StripeCreate{SentBefore: row.SentBefore, SinceFirst: time.Duration(row.SecondsSinceFirst * float64(time.Second))}, nil
+}
+
+// StoreTransferID stores a bank payout's transfer id that Stripe answered,
+// with a history entry, before the bank payout is created.
+func (s *Service) StoreTransferID(ctx context.Context, id uuid.UUID, transferID, detail string) error {
+	return db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbgen.New(tx)
+		_, err := q.SetPayoutTransferID(ctx, dbgen.SetPayoutTransferIDParams{ID: id, TransferID: &transferID})
+		if db.IsNotFound(err) {
+			return fmt.Errorf("payout %s, transfer %s: %w", id, transferID, ErrOtherStripeObject)
+		}
+		if err != nil {
+			return fmt.Errorf("store transfer id of payout %s: %w", id, err)
+		}
+		return q.InsertPayoutEvent(ctx, dbgen.InsertPayoutEventParams{PayoutID: id, Status: "attempt", Detail: detail})
+	})
+}
+
+// Final statuses of a bank payout, as Stripe names them.
+const (
+	BankPaid     = "paid"
+	BankFailed   = "failed"
+	BankCanceled = "canceled"
+)
+
+// RecordBankStatus stores what Stripe reported first (by webhook) about a
+// bank payout: paid, failed or canceled. It answers whether a payout of
+// ours matched (the Stripe payout id it stored, sent from that connected
+// account); a later report for the same payout changes nothing. The
+// payout's workflow acts on it (AwaitBankPayout reads it first).
+func (s *Service) RecordBankStatus(ctx context.Context, stripePayoutID, connectedAccount, status string) (bool, error) {
+	switch status {
+	case BankPaid, BankFailed, BankCanceled:
+	default:
+		return false, fmt.Errorf("%w: bank payout status %q", ErrInvalid, status)
+	}
+	var matched bool
+	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		q := dbgen.New(tx)
+		id, err := q.SetPayoutBankStatus(ctx, dbgen.SetPayoutBankStatusParams{BankStatus: &status, StripeID: &stripePayoutID,
+			ConnectedAccount: &connectedAccount})
+		if db.IsNotFound(err) {
+			return nil // not ours, or already reported
+		}
+		if err != nil {
+			return err
+		}
+		matched = true
+		return q.InsertPayoutEvent(ctx, dbgen.InsertPayoutEventParams{PayoutID: id, Status: "attempt",
+			Detail: "Stripe reported bank payout " + stripePayoutID + " " + status})
+	})
+	return matched, err
+}

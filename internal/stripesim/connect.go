@@ -11,6 +11,7 @@ import (
 // Test destinations that force a failure (see the package doc).
 const (
 	failingAccountPrefix = "acct_fail"
+	missingAccountPrefix = "acct_gone"
 	failingBankPrefix    = "ba_fail"
 	failingCardPrefix    = "card_fail"
 	payoutArrival        = 2 * 24 * time.Hour // a standard payout's usual delay
@@ -196,4 +197,19 @@ func (s *Server) SettlePayout(payoutID string) ([]byte, error) {
 		po.Status = "paid"
 	}
 	return newEvent("payout."+po.Status, po, account), nil
+}
+
+// getAccount answers a connected account: any acct_ id of Stripe's shape
+// exists (acct_fail... too: it exists but cannot receive transfers), except
+// acct_gone..., which Stripe does not know (404, as for any other id).
+func (s *Server) getAccount(c *call) reply {
+	if e := c.params.rejectUnknown(); e != nil {
+		return failure(e)
+	}
+	if !accountID.MatchString(c.id) || strings.HasPrefix(c.id, missingAccountPrefix) {
+		return failure(errNoSuch(http.StatusNotFound, "account", c.id, "account"))
+	}
+	return ok(map[string]any{"id": c.id, "object": "account", "type": "express", "charges_enabled": true,
+		"payouts_enabled": true, "details_submitted": true, "country": "US", "default_currency": "usd",
+		"capabilities": map[string]any{"transfers": map[bool]string{true: "inactive", false: "active"}[strings.HasPrefix(c.id, failingAccountPrefix)]}})
 }

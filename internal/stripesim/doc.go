@@ -23,6 +23,7 @@
 //	POST /v1/payouts                         amount, currency, destination=ba_*|card_*, ...
 //	GET  /v1/payouts/{id}
 //	GET  /v1/payment_methods/{id}
+//	GET  /v1/accounts/{id}                   any acct_+16 alnum exists but acct_gone... (404)
 //
 // Requests authenticate with `Authorization: Bearer sk_test_...` (or basic
 // auth with the key as user name). Bodies are form-encoded as Stripe expects.
@@ -70,6 +71,7 @@
 //	payout destination ba_fail... / card_fail...  created pending; SettlePayout fails it
 //	                                              (account_closed, event payout.failed)
 //	payout destination not ba_... / card_...      400 resource_missing
+//	account acct_gone... (GET /v1/accounts)       404 resource_missing
 //
 // Payouts are created pending, as on Stripe; SettlePayout moves one to paid
 // (or failed) and returns the payout.paid / payout.failed event.

@@ -106,6 +106,7 @@ var routes = []route{
 	{http.MethodGet, "/v1/transfers/{id}", (*Server).getTransfer},
 	{http.MethodPost, "/v1/payouts", (*Server).createPayout},
 	{http.MethodGet, "/v1/payouts/{id}", (*Server).getPayout},
+	{http.MethodGet, "/v1/accounts/{id}", (*Server).getAccount},
 }
 
 // match finds the route of a request and the {id} in its path.

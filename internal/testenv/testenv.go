@@ -224,14 +224,15 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Metrics: e.Metrics,
-		Accounts:  e.Accounts(mail.Disabled{Log: e.Log}, TestThrottle),
-		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
-		Vouchers:  vouchers.New(e.Pool),
-		Apps:      e.Apps(),
-		Billing:   billing.New(e.Pool),
-		Uploads:   e.Uploads,
-		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
-		Chats: e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool), Schedules: e.Schedules(e.Config.TaskQueue)}
+		Accounts:   e.Accounts(mail.Disabled{Log: e.Log}, TestThrottle),
+		Purchases:  purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
+		Vouchers:   vouchers.New(e.Pool),
+		Apps:       e.Apps(),
+		Billing:    billing.New(e.Pool),
+		Uploads:    e.Uploads,
+		Payouts:    payouts.New(e.Pool, false).WithAccounts(payouts.StripeAccounts{API: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)}),
+		PayoutPoll: TestPayoutPoll,
+		Chats:      e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool), Schedules: e.Schedules(e.Config.TaskQueue)}
 	if edit != nil {
 		edit(&d)
 	}
