@@ -293,3 +293,28 @@ func (q *Queries) SetCreditPurchaseSucceededAfterFailure(ctx context.Context, ar
 	_, err := q.db.Exec(ctx, setCreditPurchaseSucceededAfterFailure, arg.ID, arg.JournalTransactionID, arg.BalanceAfter)
 	return err
 }
+
+const getCreditPurchaseToken = `-- name: GetCreditPurchaseToken :one
+SELECT token_enc FROM credit_purchase_tokens WHERE purchase_id = $1
+`
+
+func (q *Queries) GetCreditPurchaseToken(ctx context.Context, purchaseID uuid.UUID) ([]byte, error) {
+	row := q.db.QueryRow(ctx, getCreditPurchaseToken, purchaseID)
+	var token_enc []byte
+	err := row.Scan(&token_enc)
+	return token_enc, err
+}
+
+const insertCreditPurchaseToken = `-- name: InsertCreditPurchaseToken :exec
+INSERT INTO credit_purchase_tokens (purchase_id, token_enc) VALUES ($1, $2)
+`
+
+type InsertCreditPurchaseTokenParams struct {
+	PurchaseID uuid.UUID
+	TokenEnc   []byte
+}
+
+func (q *Queries) InsertCreditPurchaseToken(ctx context.Context, arg InsertCreditPurchaseTokenParams) error {
+	_, err := q.db.Exec(ctx, insertCreditPurchaseToken, arg.PurchaseID, arg.TokenEnc)
+	return err
+}

@@ -211,3 +211,14 @@ func (q *Queries) SetWebhookDeliveryStatus(ctx context.Context, arg SetWebhookDe
 	_, err := q.db.Exec(ctx, setWebhookDeliveryStatus, arg.ID, arg.Status)
 	return err
 }
+
+const lockWebhookDelivery = `-- name: LockWebhookDelivery :one
+SELECT id FROM webhook_deliveries WHERE id = $1 FOR UPDATE
+`
+
+// Serialises redeliveries of one delivery (held for a short transaction).
+func (q *Queries) LockWebhookDelivery(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, lockWebhookDelivery, id)
+	err := row.Scan(&id)
+	return id, err
+}
