@@ -107,40 +107,34 @@ func TestOutboxRelay_TemporalStalledSettlesStillComplete(t *testing.T) {
 		wfIDs[i] = workflows.ReservationWorkflowID(reservationUUID(t, c, in, "RESV%23"+job))
 	}
 	proxy.Stall()
+	calls := newCountingTemporal(tc)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); env.NewRelay(tc).Run(ctx) }()
+	go func() { defer wg.Done(); env.NewRelay(calls).Run(ctx) }()
 	t.Cleanup(func() { cancel(); proxy.Resume(); wg.Wait() })
 
-	// The relay leased every start row (after the start debounce) and its
-	// calls went into the stall.
-	leases := map[string]time.Time{}
-	testenv.Eventually(t, 30*time.Second, "the relay leases the start rows and calls Temporal", func() bool {
-		for _, id := range wfIDs {
-			rows := outboxRows(t, id)
-			if len(rows) != 1 || rows[0].LeaseUntil == nil {
-				return false
-			}
-			leases[id] = *rows[0].LeaseUntil
-		}
-		return proxy.Held() > 0
+	// After the start debounce the relay calls Temporal for every
+	// reservation, and the calls hang in the stall.
+	testenv.Eventually(t, 30*time.Second, "the relay calls the stalled Temporal for each reservation", func() bool {
+		started, _ := calls.counts(wfIDs)
+		return started == n && proxy.Held() > 0
 	})
 
 	for i := range n {
 		c.Post("/settle", map[string]any{"reservation_id": fmt.Sprintf("RESV#stall-%d", i), "amount": 1, "final": true},
 			in.Headers()).Expect(t, 200, "")
 	}
-	// Still in the first calls: no lease moved (a failed call would have set
-	// its row's retry time) and Temporal still holds everything back.
+	// The settles are done while every call is still hanging: they waited
+	// on nothing the relay holds.
+	if started, returned := calls.counts(wfIDs); started != n || returned != 0 || !proxy.Stalled() {
+		t.Fatalf("settles done with %d start calls made, %d returned (stalled %v): want %d hanging", started, returned, proxy.Stalled(), n)
+	}
 	for _, id := range wfIDs {
 		rows := outboxRows(t, id)
-		if len(rows) != 2 || rows[0].LeaseUntil == nil || !rows[0].LeaseUntil.Equal(leases[id]) || rows[1].SignalName == nil {
-			t.Fatalf("outbox of %s after the settle: %+v; want the leased start untouched, then the close signal", id, rows)
+		if len(rows) != 2 || rows[0].LeaseUntil == nil || rows[1].SignalName == nil {
+			t.Fatalf("outbox of %s after the settle: %+v; want the leased start kept, then the close signal", id, rows)
 		}
-	}
-	if !proxy.Stalled() {
-		t.Fatal("the proxy was resumed during the settles")
 	}
 	proxy.Resume()
 
@@ -163,18 +157,40 @@ func TestOutboxRelay_TemporalStalledSettlesStillComplete(t *testing.T) {
 	})
 }
 
-// countingTemporal counts the starts each workflow id gets.
+// countingTemporal counts, per workflow id, the start calls made through it
+// and those that have returned.
 type countingTemporal struct {
 	client.Client
-	mu     sync.Mutex
-	starts map[string]int
+	mu       sync.Mutex
+	starts   map[string]int
+	returned map[string]int
+}
+
+func newCountingTemporal(tc client.Client) *countingTemporal {
+	return &countingTemporal{Client: tc, starts: map[string]int{}, returned: map[string]int{}}
 }
 
 func (c *countingTemporal) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
 	c.mu.Lock()
 	c.starts[o.ID]++
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.returned[o.ID]++
+		c.mu.Unlock()
+	}()
 	return c.Client.ExecuteWorkflow(ctx, o, wf, args...)
+}
+
+// counts are the start calls made for ids and how many have returned.
+func (c *countingTemporal) counts(ids []string) (started, returned int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		started += c.starts[id]
+		returned += c.returned[id]
+	}
+	return started, returned
 }
 
 // TestOutboxRelay_RelaysShareRowsAndRepeatsAreHarmless: three relays drain
@@ -204,7 +220,7 @@ func TestOutboxRelay_RelaysShareRowsAndRepeatsAreHarmless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	counter := &countingTemporal{Client: env.Temporal, starts: map[string]int{}}
+	counter := newCountingTemporal(env.Temporal)
 	relay := env.NewRelay(counter)
 	var wg sync.WaitGroup
 	errs := make(chan error, 3)

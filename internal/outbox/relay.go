@@ -18,9 +18,10 @@ import (
 	"github.com/officex/officex/db/dbgen"
 )
 
-// Relay bounds. A relay leases up to RelayBatch rows in one short statement
-// and relays them with RelayConcurrency Temporal calls at a time, each
-// bounded by RelayCallTimeout; no transaction is open during the calls.
+// Relay bounds. A relay leases rows in one short statement (up to RelayBatch
+// in Once, as many as it has free calls in Run) and relays them with up to
+// RelayConcurrency Temporal calls at a time, each bounded by
+// RelayCallTimeout; no transaction is open during the calls.
 const (
 	RelayBatch       = 200
 	RelayConcurrency = 16
@@ -46,33 +47,63 @@ type Relay struct {
 	Log       *slog.Logger
 }
 
-// Run relays until ctx ends.
+// Run relays until ctx ends. It keeps up to RelayConcurrency calls going
+// and leases only as many rows as it has free calls, so a row is called as
+// soon as it is leased and one hanging call never holds up the others.
 func (r *Relay) Run(ctx context.Context) {
+	calls := make(chan struct{}, RelayConcurrency)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for ctx.Err() == nil {
-		n, err := r.Once(ctx)
-		pause := time.Duration(0)
-		switch {
-		case err != nil && ctx.Err() == nil:
+		calls <- struct{}{} // wait for a free call
+		<-calls
+		free := cap(calls) - len(calls)
+		rows, err := r.lease(ctx, free)
+		if err != nil && ctx.Err() == nil {
 			r.Log.Warn("outbox relay failed; retrying", "error", err.Error())
-			pause = relayErrorPause
-		case n < RelayBatch:
-			pause = RelayIdle
+			pause(ctx, relayErrorPause)
+			continue
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(pause):
+		for _, row := range rows {
+			calls <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-calls; wg.Done() }()
+				if err := r.relayRow(ctx, row); err != nil && ctx.Err() == nil {
+					r.Log.Warn("outbox row not relayed; retrying", "error", err.Error())
+				}
+			}()
+		}
+		if len(rows) < free {
+			pause(ctx, RelayIdle)
 		}
 	}
 }
 
-// Once leases one batch, relays it and returns how many rows it leased. A
-// row is deleted as soon as Temporal accepted it; one that failed stays and
-// is retried after a backoff, by this relay or another.
+func pause(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func (r *Relay) lease(ctx context.Context, n int) ([]dbgen.LeaseOutboxRowsRow, error) {
+	rows, err := dbgen.New(r.Pool).LeaseOutboxRows(ctx, dbgen.LeaseOutboxRowsParams{Lease: interval(RelayLease), RowLimit: int32(n)})
+	if err != nil {
+		return nil, fmt.Errorf("lease outbox rows: %w", err)
+	}
+	return rows, nil
+}
+
+// Once leases up to RelayBatch rows, relays them (RelayConcurrency at a
+// time), waits for every call and returns how many rows it leased. A row is
+// deleted as soon as Temporal accepted it; one that failed stays and is
+// retried after a backoff, by this relay or another.
 func (r *Relay) Once(ctx context.Context) (int, error) {
 	leased := time.Now()
-	rows, err := dbgen.New(r.Pool).LeaseOutboxRows(ctx, dbgen.LeaseOutboxRowsParams{Lease: interval(RelayLease), RowLimit: RelayBatch})
+	rows, err := r.lease(ctx, RelayBatch)
 	if err != nil {
-		return 0, fmt.Errorf("lease outbox rows: %w", err)
+		return 0, err
 	}
 	callBy := leased.Add(RelayLease - RelayCallTimeout)
 	sem := make(chan struct{}, RelayConcurrency)
