@@ -138,6 +138,14 @@ func TestOutboxRelay_TemporalStalledSettlesStillComplete(t *testing.T) {
 	}
 	proxy.Resume()
 
+	testenv.Eventually(t, time.Minute, "the relay starts the workflows once Temporal answers", func() bool {
+		for _, id := range wfIDs {
+			if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), id, ""); err != nil {
+				return false
+			}
+		}
+		return true
+	})
 	for _, id := range wfIDs {
 		wctx, wcancel := context.WithTimeout(t.Context(), time.Minute)
 		var res workflows.ReservationResult
