@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,10 +30,6 @@ type Purchases struct {
 
 var _ workflows.PurchaseActivities = (*Purchases)(nil)
 
-// commitGrace is how long LoadPurchase waits for the API's transaction, which
-// commits just after it starts the workflow.
-const commitGrace = 2 * time.Minute
-
 // StripeIdempotencyKey is the key of a purchase's PaymentIntent: a retried
 // activity gets Stripe's first answer back instead of a second charge.
 func StripeIdempotencyKey(purchaseID string) string { return "officex-purchase-" + purchaseID }
@@ -47,9 +42,8 @@ func (p *Purchases) LoadPurchase(ctx context.Context, in workflows.CreditPurchas
 	}
 	row, err := dbgen.New(p.Pool).GetCreditPurchase(ctx, id)
 	if db.IsNotFound(err) {
-		if time.Since(in.RequestedAt) < commitGrace {
-			return workflows.PurchaseState{}, errors.New("purchase not committed yet")
-		}
+		// The outbox starts the workflow only after the purchase committed,
+		// so a missing row never appears later.
 		return workflows.PurchaseState{Exists: false}, nil
 	}
 	if err != nil {
@@ -62,6 +56,10 @@ func (p *Purchases) LoadPurchase(ctx context.Context, in workflows.CreditPurchas
 // Stripe idempotency keys derived from the purchase id. A card decline is an
 // answer (Status "declined"), not an error.
 func (p *Purchases) ChargeCard(ctx context.Context, in workflows.CreditPurchaseInput) (workflows.ChargeResult, error) {
+	in, err := p.chargeInput(ctx, in)
+	if err != nil {
+		return workflows.ChargeResult{}, err
+	}
 	paymentMethod := in.Token
 	if strings.HasPrefix(in.Token, "tok_") { // a card token becomes a PaymentMethod first
 		params := &stripe.PaymentMethodParams{Type: stripe.String("card"),
@@ -106,6 +104,36 @@ func (p *Purchases) ChargeCard(ctx context.Context, in workflows.CreditPurchaseI
 		}
 	}
 	return res, nil
+}
+
+// chargeInput completes the input of a start made through the outbox (the
+// purchase id only) with the amount and the sealed token of the purchase row.
+func (p *Purchases) chargeInput(ctx context.Context, in workflows.CreditPurchaseInput) (workflows.CreditPurchaseInput, error) {
+	if in.Token != "" {
+		return in, nil
+	}
+	id, err := parsePurchaseID(in.PurchaseID)
+	if err != nil {
+		return in, err
+	}
+	q := dbgen.New(p.Pool)
+	row, err := q.GetCreditPurchase(ctx, id)
+	if err != nil {
+		return in, fmt.Errorf("load purchase %s: %w", id, err)
+	}
+	sealed, err := q.GetCreditPurchaseToken(ctx, id)
+	if db.IsNotFound(err) {
+		return in, temporal.NewNonRetryableApplicationError("purchase "+in.PurchaseID+" has no payment token", workflows.PaymentRejectedError, nil)
+	}
+	if err != nil {
+		return in, fmt.Errorf("load the payment token of %s: %w", id, err)
+	}
+	token, err := p.Box.Open(sealed, purchases.TokenContext(id))
+	if err != nil {
+		return in, fmt.Errorf("open the payment token of %s: %w", id, err)
+	}
+	in.AmountCents, in.Token = row.AmountCents, string(token)
+	return in, nil
 }
 
 // MarkRequiresAction records that the customer must act; the client secret

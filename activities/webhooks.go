@@ -3,7 +3,6 @@ package activities
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,7 +22,6 @@ const (
 	WebhookTimeout      = 25 * time.Second
 	maxWebhookAnswer    = 64 << 10
 	maxRecordedErrorLen = 500
-	commitGraceWebhooks = 2 * time.Minute
 )
 
 // Webhooks are the activities of WebhookDeliveryWorkflow.
@@ -51,9 +49,7 @@ func (w *Webhooks) DeliverWebhook(ctx context.Context, in workflows.WebhookDeliv
 		return workflows.WebhookDeliveryResult{}, err
 	}
 	switch {
-	case d.Missing && time.Since(in.RequestedAt) < commitGraceWebhooks:
-		return workflows.WebhookDeliveryResult{}, errors.New("delivery not committed yet")
-	case d.Missing:
+	case d.Missing: // the outbox starts only committed deliveries: a start from before it whose request rolled back
 		return workflows.WebhookDeliveryResult{Status: "abandoned"}, nil
 	case d.Skipped:
 		return workflows.WebhookDeliveryResult{Status: "skipped"}, nil

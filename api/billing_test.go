@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/testenv"
 	"github.com/officex/officex/workflows"
 )
@@ -477,20 +477,31 @@ func TestReservationWorkflow_LongLivedIsStartedThenEndsWhenSettled(t *testing.T)
 }
 
 // TestReservationWorkflow_ShortLivedNeverReachesTemporal: closed within the
-// debounce, a reservation lives its whole life in the database.
+// debounce, a reservation lives its whole life in the database: the settle's
+// transaction deletes the outbox row that would have started its workflow,
+// so no relay can ever start it.
 func TestReservationWorkflow_ShortLivedNeverReachesTemporal(t *testing.T) {
 	c := env.Client(t)
 	_, _, in := billingSetup(t, c, "10", nil)
 	c.Post("/reserve", map[string]any{"amount": 1, "job_id": "quick", "timeout_seconds": 600}, in.Headers()).Expect(t, 200, "")
-	c.Post("/settle", map[string]any{"reservation_id": "RESV#quick", "amount": 1, "final": true}, in.Headers()).Expect(t, 200, "")
 	wfID := workflows.ReservationWorkflowID(reservationUUID(t, c, in, "RESV%23quick"))
-	time.Sleep(billing.RelayDebounce + time.Second)
+	if rows := outboxRows(t, wfID); len(rows) != 1 || rows[0].WorkflowType == nil {
+		t.Fatalf("outbox rows of an open reservation: %+v; want its start", rows)
+	}
+	c.Post("/settle", map[string]any{"reservation_id": "RESV#quick", "amount": 1, "final": true}, in.Headers()).Expect(t, 200, "")
+	if rows := outboxRows(t, wfID); len(rows) != 0 {
+		t.Fatalf("outbox rows left after the settle: %+v", rows)
+	}
 	if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), wfID, ""); err == nil {
 		t.Fatal("a reservation closed within the debounce got a workflow")
 	}
-	var left int
-	if err := env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM reservation_outbox o JOIN reservations r ON r.id = o.reservation_id
-		WHERE r.install_id = $1`, in.ID).Scan(&left); err != nil || left != 0 {
-		t.Fatalf("%d outbox rows left (%v)", left, err)
+}
+
+func outboxRows(t *testing.T, workflowID string) []dbgen.Outbox {
+	t.Helper()
+	rows, err := dbgen.New(env.Pool).ListOutboxRowsOfWorkflow(t.Context(), workflowID)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return rows
 }

@@ -290,7 +290,7 @@ func TestWebhookClient_RefusesPrivateAddressesAtDialTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	hooks := &activities.Webhooks{Apps: env.Apps(), Client: activities.NewWebhookClient(false)}
-	_, err := hooks.DeliverWebhook(context.Background(), workflows.WebhookDeliveryInput{DeliveryID: deliveryID, RequestedAt: time.Now()})
+	_, err := hooks.DeliverWebhook(context.Background(), workflows.WebhookDeliveryInput{DeliveryID: deliveryID})
 	if err == nil || !strings.Contains(err.Error(), "destination not allowed") {
 		t.Fatalf("delivery to loopback: %v", err)
 	}
@@ -359,7 +359,7 @@ func TestRedeliver_InstallOfUninstalledInstallSendsNothing(t *testing.T) {
 	// accepted): the activity itself sends nothing.
 	hooks := &activities.Webhooks{Apps: env.Apps(), Client: activities.NewWebhookClient(true)}
 	res, err := hooks.DeliverWebhook(context.Background(), workflows.WebhookDeliveryInput{DeliveryID: first.ID,
-		RequestedAt: time.Now(), Redeliver: true})
+		Redeliver: true})
 	if err != nil || res.Status != "skipped" {
 		t.Fatalf("redelivery of an uninstalled INSTALL: %+v, %v", res, err)
 	}

@@ -269,7 +269,7 @@ func TestPurchase_CreditingOutlastsADatabaseFaultAndAlerts(t *testing.T) {
 		workflow.RegisterOptions{Name: workflows.CreditPurchaseWorkflowName})
 	wenv.RegisterActivity(acts)
 	wenv.ExecuteWorkflow(workflows.CreditPurchaseWorkflowName, workflows.CreditPurchaseInput{PurchaseID: id.String(),
-		AmountCents: 100 * purchases.CentsPerCredit, Token: "tok_visa", RequestedAt: time.Now()})
+		AmountCents: 100 * purchases.CentsPerCredit, Token: "tok_visa"})
 	if err := wenv.GetWorkflowError(); err != nil {
 		t.Fatalf("the purchase workflow gave up: %v", err)
 	}

@@ -48,13 +48,15 @@ const (
 	ChangePurchaseStatusAttribute = "issue15-purchase-status-attribute"
 )
 
-// CreditPurchaseInput starts a purchase. Token is Stripe's single-use card
-// token or test payment method (never card data).
+// CreditPurchaseInput starts a purchase: its id only (the outbox relay
+// starts the workflow once the purchase committed). The activities read the
+// amount and the sealed payment token from the purchase row. AmountCents and
+// Token are set only in histories started before issue 12 point 6, when the
+// input carried them; ChargeCard still honours them there.
 type CreditPurchaseInput struct {
 	PurchaseID  string
-	AmountCents int64
-	Token       string
-	RequestedAt time.Time
+	AmountCents int64  `json:",omitempty"`
+	Token       string `json:",omitempty"`
 }
 
 // CreditPurchaseResult is how the purchase ended.
@@ -142,7 +144,7 @@ func (w CreditPurchase) purchase(ctx workflow.Context, in CreditPurchaseInput) (
 	if err := workflow.ExecuteActivity(ctx, r.acts.LoadPurchase, in).Get(ctx, &state); err != nil {
 		return CreditPurchaseResult{}, err
 	}
-	if !state.Exists { // the API's transaction never committed: nothing to charge
+	if !state.Exists { // no such purchase (a start from before the outbox whose request never committed)
 		return CreditPurchaseResult{Status: "abandoned"}, nil
 	}
 	if state.Status == "succeeded" || state.Status == "failed" {

@@ -46,6 +46,23 @@ func SearchAttributes(b Business) temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(b.updates()...)
 }
 
+// AttributeMap is b's search attributes by name (string values are Keyword
+// attributes, int64 ones Int), for an outbox.Start that starts the workflow
+// later.
+func (b Business) AttributeMap() map[string]any {
+	m := map[string]any{}
+	for name, v := range map[string]string{SearchAttrUserID.GetName(): b.UserID, SearchAttrAppID.GetName(): b.AppID,
+		SearchAttrWalletID.GetName(): b.WalletID, SearchAttrStatus.GetName(): b.Status} {
+		if v != "" {
+			m[name] = v
+		}
+	}
+	if b.AmountMicro != 0 {
+		m[SearchAttrAmountMicro.GetName()] = b.AmountMicro
+	}
+	return m
+}
+
 func (b Business) updates() []temporal.SearchAttributeUpdate {
 	var u []temporal.SearchAttributeUpdate
 	keywords := []struct {

@@ -35,7 +35,6 @@ const (
 // secret an INSTALL carries) is read from the database, never kept in history.
 type WebhookDeliveryInput struct {
 	DeliveryID   string
-	RequestedAt  time.Time
 	InitialRetry time.Duration // first backoff; 0 means DefaultWebhookRetryFirst
 	Redeliver    bool          // send even if delivered before (the vendor asked)
 }

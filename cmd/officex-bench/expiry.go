@@ -39,7 +39,7 @@ func (s *stack) measureExpiry(ctx context.Context, n int, timeout time.Duration)
 	st.OpenFor = time.Since(start)
 	for { // the relay has started every workflow once the outbox is empty
 		var left int
-		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM reservation_outbox").Scan(&left); err != nil {
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE kind = 'reservation'").Scan(&left); err != nil {
 			return st, err
 		}
 		if left == 0 {

@@ -32,6 +32,7 @@ import (
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/metrics"
+	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -390,7 +391,7 @@ func (a *app) work(ctx context.Context) error {
 	}
 	a.log.Info("worker started", "task_queue", a.cfg.TaskQueue)
 	go a.ensureSchedules(ctx)
-	relay := &billing.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
+	relay := &outbox.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
 	relayDone := make(chan struct{})
 	go func() { relay.Run(ctx); close(relayDone) }()
 	// Schedule rows whose Temporal Schedule lags (Temporal was down when

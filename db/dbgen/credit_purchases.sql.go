@@ -132,6 +132,17 @@ func (q *Queries) GetCreditPurchaseForUpdate(ctx context.Context, id uuid.UUID) 
 	return i, err
 }
 
+const getCreditPurchaseToken = `-- name: GetCreditPurchaseToken :one
+SELECT token_enc FROM credit_purchase_tokens WHERE purchase_id = $1
+`
+
+func (q *Queries) GetCreditPurchaseToken(ctx context.Context, purchaseID uuid.UUID) ([]byte, error) {
+	row := q.db.QueryRow(ctx, getCreditPurchaseToken, purchaseID)
+	var token_enc []byte
+	err := row.Scan(&token_enc)
+	return token_enc, err
+}
+
 const insertCreditPurchase = `-- name: InsertCreditPurchase :one
 INSERT INTO credit_purchases (id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -181,6 +192,20 @@ func (q *Queries) InsertCreditPurchase(ctx context.Context, arg InsertCreditPurc
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const insertCreditPurchaseToken = `-- name: InsertCreditPurchaseToken :exec
+INSERT INTO credit_purchase_tokens (purchase_id, token_enc) VALUES ($1, $2)
+`
+
+type InsertCreditPurchaseTokenParams struct {
+	PurchaseID uuid.UUID
+	TokenEnc   []byte
+}
+
+func (q *Queries) InsertCreditPurchaseToken(ctx context.Context, arg InsertCreditPurchaseTokenParams) error {
+	_, err := q.db.Exec(ctx, insertCreditPurchaseToken, arg.PurchaseID, arg.TokenEnc)
+	return err
 }
 
 const setCreditPurchaseFailed = `-- name: SetCreditPurchaseFailed :exec

@@ -136,6 +136,11 @@ type CreditPurchase struct {
 	UpdatedAt             time.Time
 }
 
+type CreditPurchaseToken struct {
+	PurchaseID uuid.UUID
+	TokenEnc   []byte
+}
+
 type InboxMessage struct {
 	ID         uuid.UUID
 	UserID     uuid.UUID
@@ -218,6 +223,22 @@ type OtpCode struct {
 type OtpSend struct {
 	Email  string
 	SentAt time.Time
+}
+
+type Outbox struct {
+	ID           int64
+	Kind         string
+	WorkflowID   string
+	WorkflowType *string
+	SignalName   *string
+	TaskQueue    string
+	Input        []byte
+	AllowRerun   bool
+	Attributes   []byte
+	NotBefore    time.Time
+	LeaseUntil   *time.Time
+	Attempts     int32
+	CreatedAt    time.Time
 }
 
 type Payout struct {
@@ -332,13 +353,6 @@ type ReservationEvent struct {
 	Amount        int64
 	CreatedAt     time.Time
 	AckedAt       *time.Time
-}
-
-type ReservationOutbox struct {
-	ID            int64
-	ReservationID uuid.UUID
-	Action        string
-	CreatedAt     time.Time
 }
 
 type StripeConnectedAccount struct {

@@ -29,58 +29,6 @@ func (q *Queries) AckReservationEvent(ctx context.Context, arg AckReservationEve
 	return id, err
 }
 
-const claimReservationOutbox = `-- name: ClaimReservationOutbox :many
-SELECT o.id, o.reservation_id, o.action, r.status, r.expires_at
-FROM reservation_outbox o JOIN reservations r ON r.id = o.reservation_id
-WHERE o.created_at <= now() - $1::interval
-   OR r.expires_at <= now() + $1::interval
-ORDER BY o.id
-LIMIT $2
-FOR UPDATE OF o SKIP LOCKED
-`
-
-type ClaimReservationOutboxParams struct {
-	Debounce pgtype.Interval
-	RowLimit int32
-}
-
-type ClaimReservationOutboxRow struct {
-	ID            int64
-	ReservationID uuid.UUID
-	Action        string
-	Status        string
-	ExpiresAt     time.Time
-}
-
-// The oldest outbox rows no other relay holds, with their reservation's
-// state. Rows younger than the debounce wait, unless their reservation
-// expires within it: most reservations close that fast and need no workflow.
-func (q *Queries) ClaimReservationOutbox(ctx context.Context, arg ClaimReservationOutboxParams) ([]ClaimReservationOutboxRow, error) {
-	rows, err := q.db.Query(ctx, claimReservationOutbox, arg.Debounce, arg.RowLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ClaimReservationOutboxRow{}
-	for rows.Next() {
-		var i ClaimReservationOutboxRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.ReservationID,
-			&i.Action,
-			&i.Status,
-			&i.ExpiresAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const claimReserveAllowance = `-- name: ClaimReserveAllowance :one
 UPDATE installs SET
     hour_count  = CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count + 1 ELSE 1 END,
@@ -113,15 +61,6 @@ func (q *Queries) ClaimReserveAllowance(ctx context.Context, arg ClaimReserveAll
 	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
-}
-
-const deleteReservationOutbox = `-- name: DeleteReservationOutbox :exec
-DELETE FROM reservation_outbox WHERE id = ANY($1::bigint[])
-`
-
-func (q *Queries) DeleteReservationOutbox(ctx context.Context, ids []int64) error {
-	_, err := q.db.Exec(ctx, deleteReservationOutbox, ids)
-	return err
 }
 
 const getActiveInstallIDOfUserApp = `-- name: GetActiveInstallIDOfUserApp :one
@@ -388,7 +327,11 @@ WITH r AS (
 ), e AS (
     INSERT INTO reservation_events (reservation_id, app_id, kind, amount) SELECT id, app_id, 'reserved', amount FROM r
 ), o AS (
-    INSERT INTO reservation_outbox (reservation_id, action) SELECT id, 'start' FROM r
+    INSERT INTO outbox (kind, workflow_id, workflow_type, input, not_before)
+    SELECT 'reservation', 'reservation-' || r.id, 'ReservationWorkflow',
+           jsonb_build_object('ReservationID', r.id, 'ExpiresAt', r.expires_at),
+           LEAST(now() + $10::interval, r.expires_at - $10::interval)
+    FROM r
 )
 SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM r
 `
@@ -403,6 +346,7 @@ type InsertReservationParams struct {
 	Amount       int64
 	Metadata     []byte
 	ExpiresAt    time.Time
+	Debounce     pgtype.Interval
 }
 
 type InsertReservationRow struct {
@@ -424,7 +368,11 @@ type InsertReservationRow struct {
 	ClosedAt     *time.Time
 }
 
-// The reservation, its 'reserved' event and its outbox row, in one statement.
+// The reservation, its 'reserved' event and its outbox row (the start of its
+// ReservationWorkflow, as outbox.Enqueue would write it), in one statement.
+// The start waits a debounce (less when the reservation expires sooner):
+// most reservations close within it, delete the row and never cost Temporal
+// a start and a signal.
 func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationParams) (InsertReservationRow, error) {
 	row := q.db.QueryRow(ctx, insertReservation,
 		arg.InstallID,
@@ -436,6 +384,7 @@ func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationPa
 		arg.Amount,
 		arg.Metadata,
 		arg.ExpiresAt,
+		arg.Debounce,
 	)
 	var i InsertReservationRow
 	err := row.Scan(
@@ -659,15 +608,20 @@ WITH r AS (
     INSERT INTO reservation_events (reservation_id, app_id, kind, amount)
     SELECT r.id, r.app_id, $5::text, $6::bigint FROM r
 ), d AS (
-    -- Closed before the relay started its workflow: the start row goes and
-    -- Temporal never hears of this reservation.
-    DELETE FROM reservation_outbox ob USING r
-    WHERE ob.reservation_id = r.id AND ob.action = 'start' AND r.status <> 'partial'
+    -- Closed before any relay took up its start: the start row goes and
+    -- Temporal never hears of this reservation. A row a relay has leased is
+    -- left alone (the relay may be starting the workflow right now; the
+    -- short lease transaction is all this waits for).
+    DELETE FROM outbox ob USING r
+    WHERE ob.workflow_id = 'reservation-' || r.id AND ob.workflow_type IS NOT NULL
+      AND ob.lease_until IS NULL AND r.status <> 'partial'
     RETURNING ob.id
 ), o AS (
-    -- Its workflow runs already: the relay signals it to end.
-    INSERT INTO reservation_outbox (reservation_id, action)
-    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial' AND NOT EXISTS (SELECT 1 FROM d)
+    -- Its workflow runs or is being started: the relay signals it to end,
+    -- after the start (rows of one workflow are relayed in order).
+    INSERT INTO outbox (kind, workflow_id, signal_name)
+    SELECT 'reservation', 'reservation-' || r.id, 'reservation_closed' FROM r
+    WHERE r.status <> 'partial' AND NOT EXISTS (SELECT 1 FROM d)
 )
 SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM r
 `

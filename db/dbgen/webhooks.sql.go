@@ -198,6 +198,18 @@ func (q *Queries) ListWebhookDeliveriesOfApp(ctx context.Context, arg ListWebhoo
 	return items, nil
 }
 
+const lockWebhookDelivery = `-- name: LockWebhookDelivery :one
+SELECT id FROM webhook_deliveries WHERE id = $1 FOR UPDATE
+`
+
+// Serialises redeliveries of one delivery (held for a short transaction).
+func (q *Queries) LockWebhookDelivery(ctx context.Context, id uuid.UUID) (uuid.UUID, error) {
+	row := q.db.QueryRow(ctx, lockWebhookDelivery, id)
+	var id_2 uuid.UUID
+	err := row.Scan(&id_2)
+	return id_2, err
+}
+
 const setWebhookDeliveryStatus = `-- name: SetWebhookDeliveryStatus :exec
 UPDATE webhook_deliveries SET status = $2, updated_at = now() WHERE id = $1 AND status <> 'delivered'
 `

@@ -48,3 +48,9 @@ WHERE id = sqlc.arg(id) AND status IN ('processing', 'requires_action');
 UPDATE credit_purchases
 SET status = 'succeeded', journal_transaction_id = $2, balance_after = $3, updated_at = now()
 WHERE id = $1 AND status = 'failed';
+
+-- name: InsertCreditPurchaseToken :exec
+INSERT INTO credit_purchase_tokens (purchase_id, token_enc) VALUES ($1, $2);
+
+-- name: GetCreditPurchaseToken :one
+SELECT token_enc FROM credit_purchase_tokens WHERE purchase_id = $1;

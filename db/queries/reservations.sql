@@ -55,7 +55,11 @@ SELECT (CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count 
 FROM installs WHERE id = $1;
 
 -- name: InsertReservation :one
--- The reservation, its 'reserved' event and its outbox row, in one statement.
+-- The reservation, its 'reserved' event and its outbox row (the start of its
+-- ReservationWorkflow, as outbox.Enqueue would write it), in one statement.
+-- The start waits a debounce (less when the reservation expires sooner):
+-- most reservations close within it, delete the row and never cost Temporal
+-- a start and a signal.
 WITH r AS (
     INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -63,7 +67,11 @@ WITH r AS (
 ), e AS (
     INSERT INTO reservation_events (reservation_id, app_id, kind, amount) SELECT id, app_id, 'reserved', amount FROM r
 ), o AS (
-    INSERT INTO reservation_outbox (reservation_id, action) SELECT id, 'start' FROM r
+    INSERT INTO outbox (kind, workflow_id, workflow_type, input, not_before)
+    SELECT 'reservation', 'reservation-' || r.id, 'ReservationWorkflow',
+           jsonb_build_object('ReservationID', r.id, 'ExpiresAt', r.expires_at),
+           LEAST(now() + sqlc.arg(debounce)::interval, r.expires_at - sqlc.arg(debounce)::interval)
+    FROM r
 )
 SELECT * FROM r;
 
@@ -97,15 +105,20 @@ WITH r AS (
     INSERT INTO reservation_events (reservation_id, app_id, kind, amount)
     SELECT r.id, r.app_id, sqlc.arg(event)::text, sqlc.arg(event_amount)::bigint FROM r
 ), d AS (
-    -- Closed before the relay started its workflow: the start row goes and
-    -- Temporal never hears of this reservation.
-    DELETE FROM reservation_outbox ob USING r
-    WHERE ob.reservation_id = r.id AND ob.action = 'start' AND r.status <> 'partial'
+    -- Closed before any relay took up its start: the start row goes and
+    -- Temporal never hears of this reservation. A row a relay has leased is
+    -- left alone (the relay may be starting the workflow right now; the
+    -- short lease transaction is all this waits for).
+    DELETE FROM outbox ob USING r
+    WHERE ob.workflow_id = 'reservation-' || r.id AND ob.workflow_type IS NOT NULL
+      AND ob.lease_until IS NULL AND r.status <> 'partial'
     RETURNING ob.id
 ), o AS (
-    -- Its workflow runs already: the relay signals it to end.
-    INSERT INTO reservation_outbox (reservation_id, action)
-    SELECT r.id, 'close' FROM r WHERE r.status <> 'partial' AND NOT EXISTS (SELECT 1 FROM d)
+    -- Its workflow runs or is being started: the relay signals it to end,
+    -- after the start (rows of one workflow are relayed in order).
+    INSERT INTO outbox (kind, workflow_id, signal_name)
+    SELECT 'reservation', 'reservation-' || r.id, 'reservation_closed' FROM r
+    WHERE r.status <> 'partial' AND NOT EXISTS (SELECT 1 FROM d)
 )
 SELECT * FROM r;
 
@@ -135,18 +148,3 @@ LIMIT sqlc.arg(row_limit);
 
 -- name: AckReservationEvent :one
 UPDATE reservation_events SET acked_at = COALESCE(acked_at, now()) WHERE id = $1 AND app_id = $2 RETURNING id;
-
--- name: ClaimReservationOutbox :many
--- The oldest outbox rows no other relay holds, with their reservation's
--- state. Rows younger than the debounce wait, unless their reservation
--- expires within it: most reservations close that fast and need no workflow.
-SELECT o.id, o.reservation_id, o.action, r.status, r.expires_at
-FROM reservation_outbox o JOIN reservations r ON r.id = o.reservation_id
-WHERE o.created_at <= now() - sqlc.arg(debounce)::interval
-   OR r.expires_at <= now() + sqlc.arg(debounce)::interval
-ORDER BY o.id
-LIMIT sqlc.arg(row_limit)
-FOR UPDATE OF o SKIP LOCKED;
-
--- name: DeleteReservationOutbox :exec
-DELETE FROM reservation_outbox WHERE id = ANY(sqlc.arg(ids)::bigint[]);

@@ -28,3 +28,7 @@ ORDER BY created_at DESC, id DESC LIMIT sqlc.arg(row_limit);
 
 -- name: ListWebhookAttempts :many
 SELECT * FROM webhook_attempts WHERE delivery_id = ANY(sqlc.arg(ids)::uuid[]) ORDER BY delivery_id, id;
+
+-- name: LockWebhookDelivery :one
+-- Serialises redeliveries of one delivery (held for a short transaction).
+SELECT id FROM webhook_deliveries WHERE id = $1 FOR UPDATE;

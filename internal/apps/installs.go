@@ -170,7 +170,7 @@ func (s *Service) Install(ctx context.Context, user uuid.UUID, email, appRef str
 		if err != nil {
 			return fmt.Errorf("insert install: %w", err)
 		}
-		delivery, err = s.enqueueWebhook(ctx, q, a, row.ID, EventInstall, map[string]any{
+		delivery, err = s.enqueueWebhook(ctx, tx, a, row.ID, EventInstall, map[string]any{
 			"install_id": row.ID, "user_id": user, "app_id": a.ID, "email": email, "timestamp": nowRFC3339()})
 		return err
 	})
@@ -304,7 +304,7 @@ func (s *Service) Uninstall(ctx context.Context, user, id uuid.UUID) error {
 			}
 			return err
 		}
-		_, err := s.enqueueWebhook(ctx, q, a, id, EventUninstall, map[string]any{
+		_, err := s.enqueueWebhook(ctx, tx, a, id, EventUninstall, map[string]any{
 			"install_id": id, "user_id": in.UserID, "app_id": a.ID, "timestamp": nowRFC3339()})
 		return err
 	})
@@ -348,7 +348,7 @@ func (s *Service) UpdateLimits(ctx context.Context, user, id uuid.UUID, l Limits
 		if err != nil || !changed {
 			return err
 		}
-		_, err = s.enqueueWebhook(ctx, q, a, id, EventRateLimitChange, map[string]any{
+		_, err = s.enqueueWebhook(ctx, tx, a, id, EventRateLimitChange, map[string]any{
 			"install_id": id, "user_id": in.UserID, "app_id": a.ID, "max_per_hour": hour, "max_per_day": day,
 			"max_per_month": month, "allowed_until": until, "timestamp": nowRFC3339()})
 		return err

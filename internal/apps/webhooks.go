@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
+	"go.temporal.io/api/serviceerror"
 
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/workflows"
 )
 
@@ -33,10 +35,10 @@ var ErrDeliveryRunning = errors.New("this delivery is still being attempted")
 // install that was uninstalled: it would hand its secret out again.
 var ErrInstallEventOfInactive = errors.New("this INSTALL event's install was uninstalled: it is not delivered again")
 
-// enqueueWebhook records an event for the app's webhook_url and starts its
-// WebhookDeliveryWorkflow before the caller commits: if the commit fails, the
-// workflow finds no delivery and ends. Apps without a webhook_url get none.
-func (s *Service) enqueueWebhook(ctx context.Context, q *dbgen.Queries, a App, installID uuid.UUID, event string, payload map[string]any) (uuid.UUID, error) {
+// enqueueWebhook records an event for the app's webhook_url with the outbox
+// row that starts its WebhookDeliveryWorkflow once tx commits. Apps without
+// a webhook_url get none.
+func (s *Service) enqueueWebhook(ctx context.Context, tx pgx.Tx, a App, installID uuid.UUID, event string, payload map[string]any) (uuid.UUID, error) {
 	if a.Profile.WebhookURL == nil || a.Status != StatusActive {
 		return uuid.Nil, nil
 	}
@@ -45,29 +47,20 @@ func (s *Service) enqueueWebhook(ctx context.Context, q *dbgen.Queries, a App, i
 		return uuid.Nil, err
 	}
 	id := uuid.New()
-	if err := q.InsertWebhookDelivery(ctx, dbgen.InsertWebhookDeliveryParams{ID: id, AppID: a.ID, InstallID: installID,
+	if err := dbgen.New(tx).InsertWebhookDelivery(ctx, dbgen.InsertWebhookDeliveryParams{ID: id, AppID: a.ID, InstallID: installID,
 		Event: event, Payload: raw, Status: "pending"}); err != nil {
 		return uuid.Nil, fmt.Errorf("insert delivery: %w", err)
 	}
-	return id, s.startDelivery(ctx, id, false)
+	return id, s.enqueueDelivery(ctx, tx, id, false)
 }
 
-// startDelivery starts the delivery's workflow; redeliver sends it even if
-// it was delivered before. A run still going is an error, never joined.
-func (s *Service) startDelivery(ctx context.Context, id uuid.UUID, redeliver bool) error {
-	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-	if redeliver {
-		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-	}
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.WebhookDeliveryWorkflowID(id.String()), TaskQueue: s.opt.TaskQueue, WorkflowIDReusePolicy: reuse,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-	}, workflows.WebhookDeliveryWorkflowName, workflows.WebhookDeliveryInput{DeliveryID: id.String(),
-		RequestedAt: time.Now(), InitialRetry: s.opt.WebhookRetryInitial, Redeliver: redeliver})
-	if err != nil {
-		return fmt.Errorf("start webhook delivery: %w", err)
-	}
-	return nil
+// enqueueDelivery writes the outbox row of the delivery's workflow;
+// redeliver sends it even if it was delivered before (the relay starts the
+// new run once the previous one has ended).
+func (s *Service) enqueueDelivery(ctx context.Context, tx pgx.Tx, id uuid.UUID, redeliver bool) error {
+	return outbox.Enqueue(ctx, tx, outbox.Start{Kind: "webhook", WorkflowID: workflows.WebhookDeliveryWorkflowID(id.String()),
+		WorkflowType: workflows.WebhookDeliveryWorkflowName, TaskQueue: s.opt.TaskQueue, AllowRerun: redeliver,
+		Input: workflows.WebhookDeliveryInput{DeliveryID: id.String(), InitialRetry: s.opt.WebhookRetryInitial, Redeliver: redeliver}})
 }
 
 // Delivery is a webhook event and its attempts, for the vendor.
@@ -152,9 +145,38 @@ func (s *Service) Redeliver(ctx context.Context, owner uuid.UUID, appRef string,
 			return ErrInstallEventOfInactive
 		}
 	}
-	err = s.startDelivery(ctx, deliveryID, true)
-	if isAlreadyStarted(err) {
+	running, err := s.deliveryRunning(ctx, deliveryID)
+	if err != nil {
+		return err
+	}
+	if running {
 		return ErrDeliveryRunning
 	}
-	return err
+	return db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := dbgen.New(tx).LockWebhookDelivery(ctx, deliveryID); err != nil {
+			return err
+		}
+		pending, err := outbox.Pending(ctx, tx, workflows.WebhookDeliveryWorkflowID(deliveryID.String()))
+		if err != nil {
+			return err
+		}
+		if pending { // a redelivery asked for a moment ago
+			return ErrDeliveryRunning
+		}
+		return s.enqueueDelivery(ctx, tx, deliveryID, true)
+	})
+}
+
+// deliveryRunning asks Temporal, outside any transaction, whether the
+// delivery's workflow still runs; a delivery it never heard of does not.
+func (s *Service) deliveryRunning(ctx context.Context, id uuid.UUID) (bool, error) {
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, workflows.WebhookDeliveryWorkflowID(id.String()), "")
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe delivery %s: %w", id, err)
+	}
+	return desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, nil
 }

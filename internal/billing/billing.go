@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/officex/officex/db"
@@ -25,6 +26,12 @@ import (
 	"github.com/officex/officex/internal/auth"
 	"github.com/officex/officex/ledger"
 )
+
+// StartDebounce lets a reservation live this long before the outbox relay
+// starts its ReservationWorkflow (sooner when it expires sooner): most close
+// within it, delete their outbox row and never cost Temporal a start and a
+// signal.
+const StartDebounce = 2 * time.Second
 
 // Errors of billing, mapped to the reference's codes by the API.
 var (
@@ -187,7 +194,8 @@ func (s *Service) Reserve(ctx context.Context, c Caller, req ReserveRequest) (Re
 		}
 		row, err := q.InsertReservation(ctx, dbgen.InsertReservationParams{InstallID: c.InstallID, AppID: c.AppID,
 			UserID: c.UserID, UserWalletID: c.UserWallet, AppWalletID: c.AppWallet, JobID: req.JobID,
-			Amount: int64(req.Amount), Metadata: req.Metadata, ExpiresAt: time.Now().Add(req.Timeout)})
+			Amount: int64(req.Amount), Metadata: req.Metadata, ExpiresAt: time.Now().Add(req.Timeout),
+			Debounce: pgtype.Interval{Microseconds: StartDebounce.Microseconds(), Valid: true}})
 		if db.IsUniqueViolation(err, "reservations_job") {
 			return ErrDuplicateJob
 		}

@@ -27,8 +27,10 @@ const (
 const (
 	qOpenReservations = `SELECT count(*), coalesce(sum(amount - settled - refunded), 0)::bigint
 		FROM reservations WHERE status IN ('reserved', 'partial')`
-	qOutbox = `SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8
-		FROM reservation_outbox`
+	// Relay lag: how long the oldest due row has waited past its not_before
+	// (a reservation's start is debounced on purpose; that is not lag).
+	qOutbox = `SELECT count(*), coalesce(extract(epoch FROM now() - min(not_before) FILTER (WHERE not_before <= now())), 0)::float8
+		FROM outbox`
 	qTreasury        = `SELECT -available FROM wallets WHERE kind = 'treasury'`
 	qPurchases       = `SELECT status, count(*), coalesce(sum(amount), 0)::bigint FROM credit_purchases GROUP BY status`
 	qPayouts         = `SELECT status, count(*), coalesce(sum(amount), 0)::bigint FROM payouts GROUP BY status`
@@ -47,7 +49,7 @@ var (
 	descReservationsOpen = desc("reservations_open", "Reservations still open (reserved or partial).")
 	descReservedMicro    = desc("reservations_reserved_microcredits", "Micro-credits held by open reservations (their remaining).")
 	descOutboxDepth      = desc("outbox_depth", "Rows waiting in the reservation outbox for the relay.")
-	descRelayLag         = desc("outbox_oldest_age_seconds", "Age of the oldest outbox row: how far the relay lags (0 when empty; includes the relay's debounce).")
+	descRelayLag         = desc("outbox_oldest_age_seconds", "How long the oldest due outbox row has waited past its not_before: how far the relay lags (0 when none is due).")
 	descLiability        = desc("treasury_liability_microcredits", "Credits the platform owes holders: minus the treasury's balance (invariant 1).")
 	descPurchases        = desc("purchases", "Credit purchases by status.", "status")
 	descPurchaseMicro    = desc("purchase_microcredits", "Micro-credits of credit purchases by status.", "status")

@@ -15,11 +15,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/workflows"
@@ -113,7 +113,8 @@ func requestHash(r Request) []byte {
 	return h[:]
 }
 
-// Purchase records the purchase, starts its workflow and waits (bounded) for
+// Purchase records the purchase with the outbox row that starts its workflow
+// and waits (bounded) for
 // the outcome. A replayed idempotency key gets the first purchase's answer.
 func (s *Service) Purchase(ctx context.Context, userID, walletID uuid.UUID, r Request) (Result, error) {
 	if err := Validate(r); err != nil {
@@ -127,19 +128,28 @@ func (s *Service) Purchase(ctx context.Context, userID, walletID uuid.UUID, r Re
 		key = "auto-" + uuid.NewString()
 	}
 	id := uuid.New()
-	in := workflows.CreditPurchaseInput{PurchaseID: id.String(), AmountCents: int64(r.Amount/ledger.Scale) * CentsPerCredit,
-		Token: r.Token, RequestedAt: time.Now()}
 	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := dbgen.New(tx).InsertCreditPurchase(ctx, dbgen.InsertCreditPurchaseParams{
-			ID: id, UserID: userID, WalletID: walletID, Amount: int64(r.Amount), AmountCents: in.AmountCents,
+		q := dbgen.New(tx)
+		_, err := q.InsertCreditPurchase(ctx, dbgen.InsertCreditPurchaseParams{
+			ID: id, UserID: userID, WalletID: walletID, Amount: int64(r.Amount), AmountCents: int64(r.Amount/ledger.Scale) * CentsPerCredit,
 			IdempotencyKey: key, RequestHash: requestHash(r), PaymentMethodType: r.PaymentType})
 		if err != nil {
 			return err
 		}
-		// Started before the commit: if the commit fails or the process dies,
-		// the workflow finds no purchase and ends without charging.
-		return s.start(ctx, in, workflows.Business{UserID: userID.String(), WalletID: walletID.String(),
-			AmountMicro: int64(r.Amount), Status: "processing", DestinationType: "stripe"})
+		err = q.InsertCreditPurchaseToken(ctx, dbgen.InsertCreditPurchaseTokenParams{PurchaseID: id,
+			TokenEnc: s.box.Seal([]byte(r.Token), TokenContext(id))})
+		if err != nil {
+			return err
+		}
+		// Started by the outbox relay once this commits: the workflow always
+		// finds its purchase, and the request waits on no Temporal call. It
+		// is findable in the Temporal UI by buyer, wallet, amount and status.
+		business := workflows.Business{UserID: userID.String(), WalletID: walletID.String(),
+			AmountMicro: int64(r.Amount), Status: "processing", DestinationType: "stripe"}
+		return outbox.Enqueue(ctx, tx, outbox.Start{Kind: "purchase", WorkflowID: workflows.CreditPurchaseWorkflowID(id.String()),
+			WorkflowType: workflows.CreditPurchaseWorkflowName, TaskQueue: s.taskQueue,
+			Input:            workflows.CreditPurchaseInput{PurchaseID: id.String()},
+			SearchAttributes: business.AttributeMap(), Memo: workflows.Memo(business)})
 	})
 	if db.IsUniqueViolation(err, "credit_purchases_idempotency") {
 		return s.replay(ctx, userID, key, r)
@@ -150,19 +160,8 @@ func (s *Service) Purchase(ctx context.Context, userID, walletID uuid.UUID, r Re
 	return s.await(ctx, id)
 }
 
-// start starts the purchase's workflow, findable in the Temporal UI by the
-// buyer's user and wallet, the amount and its status (business).
-func (s *Service) start(ctx context.Context, in workflows.CreditPurchaseInput, business workflows.Business) error {
-	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.CreditPurchaseWorkflowID(in.PurchaseID), TaskQueue: s.taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes:    workflows.SearchAttributes(business), Memo: workflows.Memo(business),
-	}, workflows.CreditPurchaseWorkflowName, in)
-	if err != nil {
-		return fmt.Errorf("start purchase workflow: %w", err)
-	}
-	return nil
-}
+// TokenContext binds a purchase's sealed payment token to the purchase.
+func TokenContext(purchaseID uuid.UUID) string { return "purchase-token:" + purchaseID.String() }
 
 // replay answers a request whose idempotency key was used before.
 func (s *Service) replay(ctx context.Context, userID uuid.UUID, key string, r Request) (Result, error) {

@@ -36,6 +36,7 @@ import (
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/metrics"
+	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -72,6 +73,9 @@ type Env struct {
 	// API's requests, the database collectors and the Temporal SDK's series.
 	Metrics *metrics.Metrics
 	worker  sdkworker.Worker
+	// relay is the package's outbox relay (StopRelay pauses it).
+	relayMu   sync.Mutex
+	relayStop func()
 }
 
 // TestPayoutPoll is how often test payouts check a bank payout or a
@@ -177,11 +181,8 @@ func Start() (*Env, func(), error) {
 	}
 	env.worker = w
 	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{}, 2)
-	go func() {
-		(&billing.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
-		relayDone <- struct{}{}
-	}()
+	relayDone := make(chan struct{}, 1)
+	env.startRelay()
 	go func() {
 		(&schedules.Reconciler{Schedules: env.Schedules(cfg.TaskQueue), Log: log}).Run(relayCtx)
 		relayDone <- struct{}{}
@@ -191,7 +192,7 @@ func Start() (*Env, func(), error) {
 	teardown := func() {
 		stopRelay()
 		<-relayDone
-		<-relayDone
+		env.stopRelay()
 		env.Server.Close()
 		simServer.Close()
 		w.Stop()
@@ -344,8 +345,11 @@ func (e *Env) AppsOptions() apps.Options {
 }
 
 // Apps is the apps service of the test stack.
-func (e *Env) Apps() *apps.Service {
-	s := apps.New(e.Pool, e.Temporal, e.Box, e.AppsOptions())
+func (e *Env) Apps() *apps.Service { return e.AppsOn(e.Temporal) }
+
+// AppsOn is the apps service of the test stack on Temporal client tc.
+func (e *Env) AppsOn(tc client.Client) *apps.Service {
+	s := apps.New(e.Pool, tc, e.Box, e.AppsOptions())
 	s.OnUninstall = billing.New(e.Pool).CancelOpenForInstall
 	return s
 }
@@ -363,6 +367,39 @@ func (e *Env) StartWorker(t testing.TB, stripeBase string) string {
 	}
 	t.Cleanup(w.Stop)
 	return queue
+}
+
+// NewRelay is an outbox relay of this stack on client tc (a client that
+// reaches Temporal through a proxy, say).
+func (e *Env) NewRelay(tc client.Client) *outbox.Relay {
+	return &outbox.Relay{Pool: e.Pool, Temporal: tc, TaskQueue: e.Config.TaskQueue, Log: e.Log}
+}
+
+func (e *Env) startRelay() {
+	e.relayMu.Lock()
+	defer e.relayMu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.NewRelay(e.Temporal).Run(ctx); close(done) }()
+	e.relayStop = func() { cancel(); <-done }
+}
+
+func (e *Env) stopRelay() {
+	e.relayMu.Lock()
+	defer e.relayMu.Unlock()
+	if e.relayStop != nil {
+		e.relayStop()
+		e.relayStop = nil
+	}
+}
+
+// StopRelay stops the package's outbox relay until the test ends (a test
+// runs relays of its own meanwhile); tests calling it must not run in
+// parallel with others.
+func (e *Env) StopRelay(t testing.TB) {
+	t.Helper()
+	e.stopRelay()
+	t.Cleanup(e.startRelay)
 }
 
 // StopWorker stops the package's worker (the relay keeps running, so
