@@ -14,6 +14,7 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chargebacks"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/payouts"
@@ -32,6 +33,8 @@ type Server struct {
 	temporal  client.Client
 	accounts  *accounts.Service
 	purchases *purchases.Service
+	// chargebacks takes back refunded or disputed purchases and keeps payment holds.
+	chargebacks *chargebacks.Service
 	vouchers  *vouchers.Service
 	apps      *apps.Service
 	billing   *billing.Service
@@ -85,6 +88,7 @@ func newServer(d Deps) *Server {
 		chats: d.Chats, agent: d.Agent, prompts: d.Prompts, refs: d.Refs, schedules: d.Schedules,
 		chatKeepAlive: d.ChatKeepAlive, uploads: d.Uploads, payoutPoll: d.PayoutPoll, log: d.Log}
 	s.localUploads, _ = d.Uploads.(*uploads.Local)
+	s.chargebacks = chargebacks.New(d.Pool)
 	return s
 }
 

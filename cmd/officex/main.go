@@ -278,7 +278,7 @@ func (a *app) serve(ctx context.Context) error {
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
 		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
-		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured),
+		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured).WithCardLookup(a.stripe),
 		Vouchers:  vouchers.New(a.pool),
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),

@@ -134,6 +134,8 @@ type CreditPurchase struct {
 	BalanceAfter          *int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	CardFingerprint       *string
+	ReversedAmount        int64
 }
 
 type InboxMessage struct {
@@ -220,6 +222,16 @@ type OtpSend struct {
 	SentAt time.Time
 }
 
+type PaymentHold struct {
+	UserID    uuid.UUID
+	Debt      int64
+	Active    bool
+	Reason    string
+	Clears    int32
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type Payout struct {
 	ID                 uuid.UUID
 	AppID              uuid.UUID
@@ -279,6 +291,13 @@ type Prompt struct {
 	UpdatedAt time.Time
 }
 
+type PurchaseAttempt struct {
+	UserID          uuid.UUID
+	IdempotencyKey  string
+	CardFingerprint string
+	CreatedAt       time.Time
+}
+
 type Ref struct {
 	ID             uuid.UUID
 	Slug           string
@@ -325,6 +344,18 @@ type ReservationOutbox struct {
 	ReservationID uuid.UUID
 	Action        string
 	CreatedAt     time.Time
+}
+
+type StripeReversalEvent struct {
+	EventID         string
+	Kind            string
+	ChargeID        string
+	PaymentIntentID *string
+	DisputeID       *string
+	AmountCents     int64
+	PurchaseID      uuid.NullUUID
+	ReceivedAt      time.Time
+	ProcessedAt     *time.Time
 }
 
 type User struct {

@@ -217,7 +217,8 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
 		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
-		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
+		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true).
+			WithCardLookup(activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)),
 		Vouchers:  vouchers.New(e.Pool),
 		Apps:      e.Apps(),
 		Billing:   billing.New(e.Pool),
