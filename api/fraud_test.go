@@ -54,22 +54,22 @@ func TestPayout_VendorBillingItsOwnAppIsFlaggedForFinance(t *testing.T) {
 	vendor := c.NewUser()
 	a := c.RegisterApp(vendor, map[string]any{})
 	customer := c.NewUser()
-	c.Fund(customer.WalletID, "40")
+	c.Fund(customer.WalletID, "150")
 	paid := c.Install(customer, a.ID, nil)
-	c.Post("/reserve", map[string]any{"amount": 40, "job_id": "sb-customer"}, paid.Headers()).Expect(t, 200, "")
-	c.Post("/settle", map[string]any{"reservation_id": "RESV#sb-customer", "amount": 40, "final": true}, paid.Headers()).Expect(t, 200, "")
-	honest := c.Post("/payout", stripePayout(a.WalletID, 30, goodAccount, "sb-1"), vendor.Headers()).Expect(t, 200, "").String("payout_id")
+	c.Post("/reserve", map[string]any{"amount": 150, "job_id": "sb-customer"}, paid.Headers()).Expect(t, 200, "")
+	c.Post("/settle", map[string]any{"reservation_id": "RESV#sb-customer", "amount": 150, "final": true}, paid.Headers()).Expect(t, 200, "")
+	honest := c.Post("/payout", stripePayout(a.WalletID, 100, goodAccount, "sb-1"), vendor.Headers()).Expect(t, 200, "").String("payout_id")
 	if flagged, amount := selfBillingOf(t, c, honest); flagged || amount != 0 {
 		t.Fatalf("a payout earned from a customer is flagged: %v %v", flagged, amount)
 	}
 	// The vendor installs its own app and bills itself with credits it bought.
-	c.Fund(vendor.WalletID, "25")
+	c.Fund(vendor.WalletID, "100")
 	self := c.Install(vendor, a.ID, nil)
-	c.Post("/reserve", map[string]any{"amount": 25, "job_id": "sb-self"}, self.Headers()).Expect(t, 200, "")
-	c.Post("/settle", map[string]any{"reservation_id": "RESV#sb-self", "amount": 20, "final": true}, self.Headers()).Expect(t, 200, "")
-	flaggedID := c.Post("/payout", stripePayout(a.WalletID, 30, goodAccount, "sb-2"), vendor.Headers()).Expect(t, 200, "").String("payout_id")
-	if flagged, amount := selfBillingOf(t, c, flaggedID); !flagged || amount != 20 {
-		t.Fatalf("self-billed payout: self_billing %v, amount %v; want true, 20", flagged, amount)
+	c.Post("/reserve", map[string]any{"amount": 100, "job_id": "sb-self"}, self.Headers()).Expect(t, 200, "")
+	c.Post("/settle", map[string]any{"reservation_id": "RESV#sb-self", "amount": 80, "final": true}, self.Headers()).Expect(t, 200, "")
+	flaggedID := c.Post("/payout", stripePayout(a.WalletID, 100, goodAccount, "sb-2"), vendor.Headers()).Expect(t, 200, "").String("payout_id")
+	if flagged, amount := selfBillingOf(t, c, flaggedID); !flagged || amount != 80 {
+		t.Fatalf("self-billed payout: self_billing %v, amount %v; want true, 80", flagged, amount)
 	}
 	// The vendor's own view does not carry finance's fields.
 	mine := c.Get("/wallets/"+a.WalletID+"/payouts/"+flaggedID, vendor.Headers()).Expect(t, 200, "").Object("payout")

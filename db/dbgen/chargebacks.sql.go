@@ -118,22 +118,23 @@ func (q *Queries) GetPaymentHoldForUpdate(ctx context.Context, userID uuid.UUID)
 
 const getReversedCentsOfPurchase = `-- name: GetReversedCentsOfPurchase :one
 SELECT LEAST(
-    COALESCE((SELECT max(amount_cents) FROM stripe_reversal_events WHERE purchase_id = $1 AND kind = 'refund'), 0)
-  + COALESCE((SELECT sum(d.amount) FROM (SELECT max(amount_cents) AS amount FROM stripe_reversal_events
-        WHERE purchase_id = $1 AND kind = 'dispute' GROUP BY dispute_id) d), 0),
+    COALESCE((SELECT max(r.amount_cents) FROM stripe_reversal_events r
+        WHERE r.purchase_id = $1::uuid AND r.kind = 'refund'), 0)
+  + COALESCE((SELECT sum(d.amount) FROM (SELECT max(e.amount_cents) AS amount FROM stripe_reversal_events e
+        WHERE e.purchase_id = $1::uuid AND e.kind = 'dispute' GROUP BY e.dispute_id) d), 0),
     $2::bigint)::bigint AS reversed_cents
 `
 
 type GetReversedCentsOfPurchaseParams struct {
-	PurchaseID  uuid.NullUUID
-	AmountCents int64
+	Purchase     uuid.UUID
+	ChargedCents int64
 }
 
 // How many cents of a purchase's payment Stripe reports reversed: the
 // largest cumulative amount_refunded seen, plus each distinct dispute's
 // amount (the largest seen per dispute), at most the purchase's amount.
 func (q *Queries) GetReversedCentsOfPurchase(ctx context.Context, arg GetReversedCentsOfPurchaseParams) (int64, error) {
-	row := q.db.QueryRow(ctx, getReversedCentsOfPurchase, arg.PurchaseID, arg.AmountCents)
+	row := q.db.QueryRow(ctx, getReversedCentsOfPurchase, arg.Purchase, arg.ChargedCents)
 	var reversed_cents int64
 	err := row.Scan(&reversed_cents)
 	return reversed_cents, err

@@ -10,10 +10,11 @@ ON CONFLICT (event_id) DO NOTHING;
 -- largest cumulative amount_refunded seen, plus each distinct dispute's
 -- amount (the largest seen per dispute), at most the purchase's amount.
 SELECT LEAST(
-    COALESCE((SELECT max(amount_cents) FROM stripe_reversal_events WHERE purchase_id = sqlc.arg(purchase_id) AND kind = 'refund'), 0)
-  + COALESCE((SELECT sum(d.amount) FROM (SELECT max(amount_cents) AS amount FROM stripe_reversal_events
-        WHERE purchase_id = sqlc.arg(purchase_id) AND kind = 'dispute' GROUP BY dispute_id) d), 0),
-    sqlc.arg(amount_cents)::bigint)::bigint AS reversed_cents;
+    COALESCE((SELECT max(r.amount_cents) FROM stripe_reversal_events r
+        WHERE r.purchase_id = sqlc.arg(purchase)::uuid AND r.kind = 'refund'), 0)
+  + COALESCE((SELECT sum(d.amount) FROM (SELECT max(e.amount_cents) AS amount FROM stripe_reversal_events e
+        WHERE e.purchase_id = sqlc.arg(purchase)::uuid AND e.kind = 'dispute' GROUP BY e.dispute_id) d), 0),
+    sqlc.arg(charged_cents)::bigint)::bigint AS reversed_cents;
 
 -- name: SetCreditPurchaseReversed :exec
 UPDATE credit_purchases SET reversed_amount = $2, updated_at = now() WHERE id = $1;

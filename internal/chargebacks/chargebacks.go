@@ -193,7 +193,7 @@ func (s *Service) apply(ctx context.Context, purchaseID uuid.UUID, chargeID stri
 			return fmt.Errorf("lock purchase %s: %w", purchaseID, err)
 		}
 		pid := uuid.NullUUID{UUID: p.ID, Valid: true}
-		cents, err := q.GetReversedCentsOfPurchase(ctx, dbgen.GetReversedCentsOfPurchaseParams{PurchaseID: pid, AmountCents: p.AmountCents})
+		cents, err := q.GetReversedCentsOfPurchase(ctx, dbgen.GetReversedCentsOfPurchaseParams{Purchase: p.ID, ChargedCents: p.AmountCents})
 		if err != nil {
 			return fmt.Errorf("reversed cents of %s: %w", p.ID, err)
 		}
