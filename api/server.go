@@ -35,15 +35,15 @@ type Server struct {
 	purchases *purchases.Service
 	// chargebacks takes back refunded or disputed purchases and keeps payment holds.
 	chargebacks *chargebacks.Service
-	vouchers  *vouchers.Service
-	apps      *apps.Service
-	billing   *billing.Service
-	payouts   *payouts.Service
-	chats     *chat.Service
-	agent     *chat.Agent // nil: no model configured, the chat listener answers 503
-	prompts   *prompts.Service
-	refs      *refs.Service
-	schedules *schedules.Service
+	vouchers    *vouchers.Service
+	apps        *apps.Service
+	billing     *billing.Service
+	payouts     *payouts.Service
+	chats       *chat.Service
+	agent       *chat.Agent // nil: no model configured, the chat listener answers 503
+	prompts     *prompts.Service
+	refs        *refs.Service
+	schedules   *schedules.Service
 	// chatKeepAlive is the stream's keep-alive interval (0: DefaultChatKeepAlive).
 	chatKeepAlive time.Duration
 	uploads       uploads.Store
