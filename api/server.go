@@ -33,17 +33,15 @@ type Server struct {
 	temporal  client.Client
 	accounts  *accounts.Service
 	purchases *purchases.Service
-	// chargebacks takes back refunded or disputed purchases and keeps payment holds.
-	chargebacks *chargebacks.Service
-	vouchers    *vouchers.Service
-	apps        *apps.Service
-	billing     *billing.Service
-	payouts     *payouts.Service
-	chats       *chat.Service
-	agent       *chat.Agent // nil: no model configured, the chat listener answers 503
-	prompts     *prompts.Service
-	refs        *refs.Service
-	schedules   *schedules.Service
+	vouchers  *vouchers.Service
+	apps      *apps.Service
+	billing   *billing.Service
+	payouts   *payouts.Service
+	chats     *chat.Service
+	agent     *chat.Agent // nil: no model configured, the chat listener answers 503
+	prompts   *prompts.Service
+	refs      *refs.Service
+	schedules *schedules.Service
 	// chatKeepAlive is the stream's keep-alive interval (0: DefaultChatKeepAlive).
 	chatKeepAlive time.Duration
 	uploads       uploads.Store
@@ -53,6 +51,9 @@ type Server struct {
 	// payoutPoll is the bank/Solana check interval of batches started here (0: default).
 	payoutPoll time.Duration
 	log        *slog.Logger
+
+	// chargebacks takes back refunded or disputed purchases and keeps payment holds.
+	chargebacks *chargebacks.Service
 }
 
 // Deps are the Server's collaborators, built by cmd/officex or the tests.

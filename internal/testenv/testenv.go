@@ -216,15 +216,15 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
-		Accounts: accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
-		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true).
-			WithCardLookup(activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)),
-		Vouchers: vouchers.New(e.Pool),
-		Apps:     e.Apps(),
-		Billing:  billing.New(e.Pool),
-		Uploads:  e.Uploads,
-		Payouts:  payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
+		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
+		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
+		Vouchers:  vouchers.New(e.Pool),
+		Apps:      e.Apps(),
+		Billing:   billing.New(e.Pool),
+		Uploads:   e.Uploads,
+		Payouts:   payouts.New(e.Pool, false), PayoutPoll: TestPayoutPoll,
 		Chats: e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool), Schedules: e.Schedules(e.Config.TaskQueue)}
+	d.Purchases.WithCardLookup(activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)) // the velocity limits' card fingerprints
 	if edit != nil {
 		edit(&d)
 	}
