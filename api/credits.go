@@ -31,6 +31,11 @@ func (s *Server) purchaseCredits(w http.ResponseWriter, r *http.Request) error {
 		req.IdempotencyKey = *body.IdempotencyKey
 	}
 	u := currentUser(r)
+	// Fraud checks first (payment hold, velocity limits): nothing is
+	// charged or recorded as a purchase when they refuse.
+	if err := s.purchases.Admit(r.Context(), u.ID, &req); err != nil {
+		return err
+	}
 	res, err := s.purchases.Purchase(r.Context(), u.ID, u.WalletID, req)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/auth"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chargebacks"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
@@ -72,6 +73,13 @@ var errorTable = []struct {
 	{purchases.ErrDuplicate, http.StatusConflict, "DUPLICATE_REQUEST"},
 	{purchases.ErrPreviousFailure, http.StatusConflict, "PREVIOUS_FAILURE"},
 	{purchases.ErrStripeNotConfigured, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
+	{purchases.ErrCardLookup, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
+
+	{chargebacks.ErrOutstandingDebt, http.StatusPaymentRequired, "INSUFFICIENT_FUNDS"},
+	{chargebacks.ErrPurchasesSuspended, http.StatusForbidden, "FORBIDDEN"},
+	{chargebacks.ErrPurchaseOpen, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE"},
+	{chargebacks.ErrNoHold, http.StatusNotFound, "NOT_FOUND"},
+	{chargebacks.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 
 	{apps.ErrInvalid, http.StatusBadRequest, "INVALID_REQUEST"},
 	{apps.ErrAppNotFound, http.StatusNotFound, "APP_NOT_FOUND"},
@@ -153,6 +161,10 @@ func toAPIError(r *http.Request, err error) *Error {
 	var limited *billing.RateLimitedError
 	if errors.As(err, &limited) {
 		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", limited.Error(), limited.RetryAfter}
+	}
+	var velocity *purchases.RateLimitedError
+	if errors.As(err, &velocity) {
+		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", velocity.Error(), velocity.RetryAfter}
 	}
 	var budget *chat.BudgetExceededError
 	if errors.As(err, &budget) {

@@ -91,22 +91,35 @@ func (s *Server) walletPayouts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writePayouts(w, list, limit, false)
+	return s.writePayouts(w, r, list, limit, false)
 }
 
-// adminFields adds what only finance sees: the Stripe object id and the
-// alert (internal error text, never shown to vendors).
-func adminFields(body map[string]any, p payouts.Payout) {
+// adminFields adds what only finance sees: the Stripe object id, the
+// alert (internal error text, never shown to vendors) and whether the vendor
+// paid its own app (selfBilled credits, from payouts.Service.SelfBilled).
+func adminFields(body map[string]any, p payouts.Payout, selfBilled map[uuid.UUID]ledger.Credits) {
 	body["stripe_id"], body["alert"], body["alert_at"] = p.StripeID, p.Alert, p.AlertAt
 	body["transfer_id"], body["bank_status"] = p.TransferID, p.BankStatus
+	body["self_billing"], body["self_billed_amount"] = selfBilled[p.ID] > 0, selfBilled[p.ID]
 }
 
-func writePayouts(w http.ResponseWriter, list []payouts.Payout, limit int, admin bool) error {
+func (s *Server) writePayouts(w http.ResponseWriter, r *http.Request, list []payouts.Payout, limit int, admin bool) error {
+	var selfBilled map[uuid.UUID]ledger.Credits
+	if admin {
+		ids := make([]uuid.UUID, len(list))
+		for i, p := range list {
+			ids[i] = p.ID
+		}
+		var err error
+		if selfBilled, err = s.payouts.SelfBilled(r.Context(), ids); err != nil {
+			return err
+		}
+	}
 	return writePage(w, "payouts", list, limit,
 		noErr(func(p payouts.Payout) map[string]any {
 			body := payoutBody(p, nil)
 			if admin {
-				adminFields(body, p)
+				adminFields(body, p, selfBilled)
 			}
 			return body
 		}),
@@ -140,7 +153,11 @@ func (s *Server) writePayout(w http.ResponseWriter, r *http.Request, p payouts.P
 	}
 	body := payoutBody(p, history)
 	if admin {
-		adminFields(body, p)
+		selfBilled, err := s.payouts.SelfBilled(r.Context(), []uuid.UUID{p.ID})
+		if err != nil {
+			return err
+		}
+		adminFields(body, p, selfBilled)
 	}
 	ok(w, map[string]any{"payout": body})
 	return nil
@@ -157,7 +174,7 @@ func (s *Server) adminListPayouts(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writePayouts(w, list, limit, true)
+	return s.writePayouts(w, r, list, limit, true)
 }
 
 func (s *Server) adminGetPayout(w http.ResponseWriter, r *http.Request) error {

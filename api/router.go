@@ -174,6 +174,8 @@ func (s *Server) router() *mux.Router {
 	admin("/admin/users/{id}", s.adminGetUser, http.MethodGet)
 	admin("/admin/users/{id}", s.adminPatchUser, http.MethodPatch)
 	admin("/admin/users/{id}/wallets", s.adminUserWallets, http.MethodGet)
+	admin("/admin/users/{id}/payment-hold", s.adminGetPaymentHold, http.MethodGet)
+	admin("/admin/users/{id}/payment-hold/clear", s.adminClearPaymentHold, http.MethodPost)
 
 	// Admin: apps
 	admin("/admin/apps", s.adminListApps, http.MethodGet)

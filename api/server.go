@@ -14,6 +14,7 @@ import (
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/chargebacks"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/metrics"
@@ -52,6 +53,9 @@ type Server struct {
 	payoutPoll time.Duration
 	metrics    *metrics.Metrics // nil: nothing recorded
 	log        *slog.Logger
+
+	// chargebacks takes back refunded or disputed purchases and keeps payment holds.
+	chargebacks *chargebacks.Service
 }
 
 // Deps are the Server's collaborators, built by cmd/officex or the tests.
@@ -89,6 +93,7 @@ func newServer(d Deps) *Server {
 		chats: d.Chats, agent: d.Agent, prompts: d.Prompts, refs: d.Refs, schedules: d.Schedules,
 		chatKeepAlive: d.ChatKeepAlive, uploads: d.Uploads, payoutPoll: d.PayoutPoll, metrics: d.Metrics, log: d.Log}
 	s.localUploads, _ = d.Uploads.(*uploads.Local)
+	s.chargebacks = chargebacks.New(d.Pool)
 	return s
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"github.com/officex/officex/internal/chargebacks"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/workflows"
@@ -17,7 +18,8 @@ import (
 // (STRIPE_WEBHOOK_SECRET) and forwards payment outcomes to the purchase
 // workflow, or credits a purchase we failed that Stripe reports paid after
 // all; a bank payout's payout.paid / payout.failed / payout.canceled is
-// stored on the payout. A 5xx makes Stripe deliver again, so nothing is lost.
+// stored on the payout; refunds and disputes take the purchase's credits
+// back. A 5xx makes Stripe deliver again, so nothing is lost.
 func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	if s.cfg.StripeWebhookSecret == "" {
 		return &Error{Status: http.StatusNotFound, Code: "NOT_FOUND", Message: "Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET)"}
@@ -36,6 +38,8 @@ func (s *Server) stripeWebhook(w http.ResponseWriter, r *http.Request) error {
 	}
 	var outcome workflows.PaymentOutcome
 	switch event.Type {
+	case "charge.refunded", "charge.dispute.created":
+		return s.stripeReversal(w, r, event)
 	case "payment_intent.succeeded":
 		outcome.Succeeded = true
 	case "payment_intent.payment_failed", "payment_intent.canceled":
@@ -81,5 +85,36 @@ func (s *Server) bankPayoutEvent(w http.ResponseWriter, r *http.Request, event s
 		return err
 	}
 	ok(w, map[string]any{"received": true, "handled": handled})
+	return nil
+}
+
+// stripeReversal takes back the credits of a refunded or disputed charge
+// (chargebacks.Service.Record stores the event before acting on it).
+func (s *Server) stripeReversal(w http.ResponseWriter, r *http.Request, event stripe.Event) error {
+	rev := chargebacks.Reversal{EventID: event.ID}
+	if event.Type == "charge.refunded" {
+		var ch stripe.Charge
+		if err := json.Unmarshal(event.Data.Raw, &ch); err != nil || ch.ID == "" {
+			return invalid("event data is not a Charge")
+		}
+		rev.Kind, rev.ChargeID, rev.AmountCents = chargebacks.KindRefund, ch.ID, ch.AmountRefunded
+		if ch.PaymentIntent != nil {
+			rev.PaymentIntentID = ch.PaymentIntent.ID
+		}
+	} else {
+		var d stripe.Dispute
+		if err := json.Unmarshal(event.Data.Raw, &d); err != nil || d.ID == "" || d.Charge == nil {
+			return invalid("event data is not a Dispute")
+		}
+		rev.Kind, rev.ChargeID, rev.DisputeID, rev.AmountCents = chargebacks.KindDispute, d.Charge.ID, d.ID, d.Amount
+		if d.PaymentIntent != nil {
+			rev.PaymentIntentID = d.PaymentIntent.ID
+		}
+	}
+	out, err := s.chargebacks.Record(r.Context(), rev)
+	if err != nil {
+		return err
+	}
+	ok(w, map[string]any{"received": true, "handled": out.Handled})
 	return nil
 }

@@ -31,6 +31,11 @@ func (s *Server) getVoucher(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// errEmailNotVerified refuses a voucher to an account whose email was never
+// proven with a code (issue 11 item 7).
+var errEmailNotVerified = &Error{Status: http.StatusForbidden, Code: "FORBIDDEN",
+	Message: "verify your email address before redeeming a voucher: sign in with a code sent to it (POST /auth/login {email}, then POST /auth/verify-otp)"}
+
 // redeemVoucher credits a voucher to the caller's own wallet: {wallet_id}.
 func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
@@ -50,6 +55,9 @@ func (s *Server) redeemVoucher(w http.ResponseWriter, r *http.Request) error {
 	u := currentUser(r)
 	if wl.OwnerUserID != u.ID || wl.Kind != "user" {
 		return errForbidden // vouchers credit a user's own wallet, never an app's
+	}
+	if !u.EmailVerified { // vouchers are free money: one per proven address, not per throwaway account
+		return errEmailNotVerified
 	}
 	red, balance, err := s.vouchers.Redeem(r.Context(), u.ID, wallet, mux.Vars(r)["code"])
 	if err != nil {

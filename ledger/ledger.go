@@ -47,6 +47,7 @@ const (
 	KindPayoutRestore Kind = "payout_restore" // failed after burn: treasury back to app.available
 	KindPayoutRelease Kind = "payout_release" // rejected before burn: app.reserved back to app.available
 	KindAdjust        Kind = "adjust"
+	KindChargeback    Kind = "chargeback" // a refunded or disputed purchase taken back: user.available back to the treasury
 )
 
 // Entry is one line of a journal transaction.

@@ -89,6 +89,22 @@ func Adjust(ctx context.Context, tx pgx.Tx, wallet uuid.UUID, n Credits, ref, ac
 		Entries: []Entry{{t, Available, -n}, {wallet, Available, n}}})
 }
 
+// Chargeback takes back n credits of a refunded or disputed purchase (or
+// collects a debt it left): user.available -n, treasury.available +n. Only
+// what the wallet holds can be taken: more fails with ErrInsufficientFunds,
+// since no user bucket may go negative.
+func Chargeback(ctx context.Context, tx pgx.Tx, userWallet uuid.UUID, n Credits, ref, actor string, memo map[string]any) (Posted, error) {
+	if err := positive(n); err != nil {
+		return Posted{}, err
+	}
+	t, err := TreasuryID(ctx, tx)
+	if err != nil {
+		return Posted{}, err
+	}
+	return Post(ctx, tx, Movement{Kind: KindChargeback, Reference: ref, Actor: actor, Memo: memo, Entries: []Entry{
+		{userWallet, Available, -n}, {t, Available, n}}})
+}
+
 // Reserve locks n of a user's credits: user.available -n, user.reserved +n.
 func Reserve(ctx context.Context, tx pgx.Tx, userWallet uuid.UUID, n Credits, reservationRef, actor string) (Posted, error) {
 	if err := positive(n); err != nil {

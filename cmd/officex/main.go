@@ -288,7 +288,7 @@ func (a *app) serve(ctx context.Context) error {
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log, Metrics: a.metrics,
 		Accounts:  accountsSvc,
-		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured),
+		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured).WithCardLookup(a.stripe),
 		Vouchers:  vouchers.New(a.pool),
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),

@@ -12,7 +12,7 @@ import (
 )
 
 const getCreditPurchase = `-- name: GetCreditPurchase :one
-SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at FROM credit_purchases WHERE id = $1
+SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at, card_fingerprint, reversed_amount FROM credit_purchases WHERE id = $1
 `
 
 func (q *Queries) GetCreditPurchase(ctx context.Context, id uuid.UUID) (CreditPurchase, error) {
@@ -36,12 +36,14 @@ func (q *Queries) GetCreditPurchase(ctx context.Context, id uuid.UUID) (CreditPu
 		&i.BalanceAfter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CardFingerprint,
+		&i.ReversedAmount,
 	)
 	return i, err
 }
 
 const getCreditPurchaseByKey = `-- name: GetCreditPurchaseByKey :one
-SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at FROM credit_purchases WHERE user_id = $1 AND idempotency_key = $2
+SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at, card_fingerprint, reversed_amount FROM credit_purchases WHERE user_id = $1 AND idempotency_key = $2
 `
 
 type GetCreditPurchaseByKeyParams struct {
@@ -70,12 +72,14 @@ func (q *Queries) GetCreditPurchaseByKey(ctx context.Context, arg GetCreditPurch
 		&i.BalanceAfter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CardFingerprint,
+		&i.ReversedAmount,
 	)
 	return i, err
 }
 
 const getCreditPurchaseByPaymentIntent = `-- name: GetCreditPurchaseByPaymentIntent :one
-SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at FROM credit_purchases WHERE stripe_payment_intent_id = $1
+SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at, card_fingerprint, reversed_amount FROM credit_purchases WHERE stripe_payment_intent_id = $1
 `
 
 func (q *Queries) GetCreditPurchaseByPaymentIntent(ctx context.Context, stripePaymentIntentID *string) (CreditPurchase, error) {
@@ -99,12 +103,14 @@ func (q *Queries) GetCreditPurchaseByPaymentIntent(ctx context.Context, stripePa
 		&i.BalanceAfter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CardFingerprint,
+		&i.ReversedAmount,
 	)
 	return i, err
 }
 
 const getCreditPurchaseForUpdate = `-- name: GetCreditPurchaseForUpdate :one
-SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at FROM credit_purchases WHERE id = $1 FOR UPDATE
+SELECT id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at, card_fingerprint, reversed_amount FROM credit_purchases WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetCreditPurchaseForUpdate(ctx context.Context, id uuid.UUID) (CreditPurchase, error) {
@@ -128,6 +134,8 @@ func (q *Queries) GetCreditPurchaseForUpdate(ctx context.Context, id uuid.UUID) 
 		&i.BalanceAfter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CardFingerprint,
+		&i.ReversedAmount,
 	)
 	return i, err
 }
@@ -146,7 +154,7 @@ func (q *Queries) GetCreditPurchaseToken(ctx context.Context, purchaseID uuid.UU
 const insertCreditPurchase = `-- name: InsertCreditPurchase :one
 INSERT INTO credit_purchases (id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at
+RETURNING id, user_id, wallet_id, amount, amount_cents, idempotency_key, request_hash, payment_method_type, status, stripe_payment_intent_id, client_secret_enc, failure_code, failure_message, journal_transaction_id, balance_after, created_at, updated_at, card_fingerprint, reversed_amount
 `
 
 type InsertCreditPurchaseParams struct {
@@ -190,6 +198,8 @@ func (q *Queries) InsertCreditPurchase(ctx context.Context, arg InsertCreditPurc
 		&i.BalanceAfter,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.CardFingerprint,
+		&i.ReversedAmount,
 	)
 	return i, err
 }

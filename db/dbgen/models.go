@@ -134,6 +134,8 @@ type CreditPurchase struct {
 	BalanceAfter          *int64
 	CreatedAt             time.Time
 	UpdatedAt             time.Time
+	CardFingerprint       *string
+	ReversedAmount        int64
 }
 
 type CreditPurchaseToken struct {
@@ -241,6 +243,16 @@ type Outbox struct {
 	CreatedAt    time.Time
 }
 
+type PaymentHold struct {
+	UserID    uuid.UUID
+	Debt      int64
+	Active    bool
+	Reason    string
+	Clears    int32
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
 type Payout struct {
 	ID                 uuid.UUID
 	AppID              uuid.UUID
@@ -314,6 +326,13 @@ type Prompt struct {
 	UpdatedAt time.Time
 }
 
+type PurchaseAttempt struct {
+	UserID          uuid.UUID
+	IdempotencyKey  string
+	CardFingerprint string
+	CreatedAt       time.Time
+}
+
 type Ref struct {
 	ID             uuid.UUID
 	Slug           string
@@ -359,6 +378,18 @@ type StripeConnectedAccount struct {
 	AccountID  string
 	UserID     uuid.UUID
 	VerifiedAt time.Time
+}
+
+type StripeReversalEvent struct {
+	EventID         string
+	Kind            string
+	ChargeID        string
+	PaymentIntentID *string
+	DisputeID       *string
+	AmountCents     int64
+	PurchaseID      uuid.NullUUID
+	ReceivedAt      time.Time
+	ProcessedAt     *time.Time
 }
 
 type User struct {

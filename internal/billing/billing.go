@@ -24,6 +24,7 @@ import (
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/auth"
+	"github.com/officex/officex/internal/chargebacks"
 	"github.com/officex/officex/ledger"
 )
 
@@ -186,6 +187,11 @@ func (s *Service) Reserve(ctx context.Context, c Caller, req ReserveRequest) (Re
 	var out Reservation
 	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbgen.New(tx)
+		// A user who owes credits from a refunded or disputed purchase
+		// can't spend until the hold is cleared.
+		if err := chargebacks.CheckCanSpend(ctx, q, c.UserID); err != nil {
+			return err
+		}
 		if _, err := q.ClaimReserveAllowance(ctx, dbgen.ClaimReserveAllowanceParams{ID: c.InstallID, Amount: int64(req.Amount)}); err != nil {
 			if db.IsNotFound(err) {
 				return refusal(ctx, q, c.InstallID, req.Amount)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/client"
 
 	"github.com/officex/officex/db"
@@ -83,6 +84,8 @@ type Service struct {
 	// stripeConfigured is false when no Stripe key (nor the dev simulator)
 	// is set up: every purchase is refused at once, before anything is recorded.
 	stripeConfigured bool
+	// cards reads card fingerprints for the velocity limits (Admit).
+	cards *stripeclient.API
 }
 
 // New makes a Service; without stripeConfigured every purchase answers

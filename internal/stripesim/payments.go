@@ -51,15 +51,27 @@ func (s *Server) getPaymentMethod(c *call) reply {
 	}
 	pm, found := find[paymentMethod](s, c.id, c.account)
 	if !found {
-		return failure(errNoSuch(http.StatusNotFound, "PaymentMethod", c.id, "id"))
+		card := cardForTestPaymentMethod(c.id)
+		if card == nil {
+			return failure(errNoSuch(http.StatusNotFound, "PaymentMethod", c.id, "id"))
+		}
+		pm = s.testPaymentMethod(card, c.id) // Stripe's test pm_card_<name>, read without storing
 	}
 	return ok(pm)
 }
 
 // newPaymentMethod stores a card PaymentMethod for a test card.
 func (s *Server) newPaymentMethod(card *testCard, md map[string]string, account string) *paymentMethod {
-	pm := &paymentMethod{
-		ID: newID("pm"), Object: "payment_method", Created: time.Now().Unix(), Metadata: md, Type: "card",
+	pm := s.testPaymentMethod(card, newID("pm"))
+	pm.Metadata = md
+	s.put(pm.ID, account, pm)
+	return pm
+}
+
+// testPaymentMethod is a card PaymentMethod of a test card, not stored.
+func (s *Server) testPaymentMethod(card *testCard, id string) *paymentMethod {
+	return &paymentMethod{
+		ID: id, Object: "payment_method", Created: time.Now().Unix(), Type: "card", Metadata: map[string]string{},
 		Card: cardDetails{
 			Brand: card.brand, Checks: cardChecks{CVCCheck: "unchecked"}, Country: "US",
 			ExpMonth: 12, ExpYear: time.Now().Year() + 3, Fingerprint: fingerprint(card),
@@ -69,8 +81,6 @@ func (s *Server) newPaymentMethod(card *testCard, md map[string]string, account 
 		},
 		testCard: card,
 	}
-	s.put(pm.ID, account, pm)
-	return pm
 }
 
 // paymentMethodRef is a payment_method parameter checked to exist, not yet

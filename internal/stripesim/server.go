@@ -46,6 +46,7 @@ type Server struct {
 	payouts    []string         // payout ids, oldest first (PayoutIDs)
 	faults     []*InjectedFault // see InjectFault
 	offset     time.Duration    // see Advance
+	refunded   map[string]int64 // cents refunded per PaymentIntent (see Refund)
 }
 
 // stored is an object and the account (Stripe-Account header, "" for the
@@ -97,6 +98,7 @@ type route struct {
 var routes = []route{
 	{http.MethodPost, "/v1/payment_methods", (*Server).createPaymentMethod},
 	{http.MethodGet, "/v1/payment_methods/{id}", (*Server).getPaymentMethod},
+	{http.MethodGet, "/v1/tokens/{id}", (*Server).getToken},
 	{http.MethodPost, "/v1/payment_intents", (*Server).createPaymentIntent},
 	{http.MethodGet, "/v1/payment_intents/{id}", (*Server).getPaymentIntent},
 	{http.MethodPost, "/v1/payment_intents/{id}/confirm", (*Server).confirmPaymentIntent},

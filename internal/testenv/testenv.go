@@ -234,6 +234,7 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		Payouts:    payouts.New(e.Pool, false).WithAccounts(payouts.StripeAccounts{API: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)}),
 		PayoutPoll: TestPayoutPoll,
 		Chats:      e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool), Schedules: e.Schedules(e.Config.TaskQueue)}
+	d.Purchases.WithCardLookup(activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)) // the velocity limits' card fingerprints
 	if edit != nil {
 		edit(&d)
 	}
