@@ -134,7 +134,23 @@ func migrate(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer pool.Close()
-	return db.Migrate(ctx, pool)
+	if err := db.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	return sealVouchers(ctx, pool, cfg)
+}
+
+// sealVouchers replaces voucher codes stored in clear by earlier versions
+// with their HMAC (migration 00015 can't: the key is not in the database).
+func sealVouchers(ctx context.Context, pool *pgxpool.Pool, cfg config.Config) error {
+	n, err := vouchers.New(pool, cfg.EncryptionKey).SealLegacyCodes(ctx)
+	if err != nil {
+		return fmt.Errorf("seal voucher codes: %w", err)
+	}
+	if n > 0 {
+		slog.Info("sealed voucher codes stored in clear by an earlier version", "vouchers", n)
+	}
+	return nil
 }
 
 // reconcile prints the invariant report as JSON and fails on a violation.
@@ -275,11 +291,14 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := sealVouchers(ctx, a.pool, a.cfg); err != nil {
+		return err
+	}
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
-		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
+		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle).WithSecrets(a.cfg.EncryptionKey),
 		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured),
-		Vouchers:  vouchers.New(a.pool),
+		Vouchers:  vouchers.New(a.pool, a.cfg.EncryptionKey),
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
 		Payouts:   payouts.New(a.pool, a.usdc != nil),

@@ -212,13 +212,19 @@ func logSink() io.Writer {
 // accounts.DefaultThrottle on a handler of their own.
 var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 
+// Accounts is an accounts service on this stack with its code keys, mailing
+// through sender (testingMode: every code is 0000).
+func (e *Env) Accounts(sender mail.Sender, testingMode bool, throttle accounts.Throttle) *accounts.Service {
+	return accounts.New(e.Pool, sender, e.Log, testingMode, throttle).WithSecrets(e.Config.EncryptionKey)
+}
+
 // NewHandler builds an API handler on this stack. edit may change the
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
-		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
+		Accounts:  e.Accounts(mail.Disabled{Log: e.Log}, true, TestThrottle),
 		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
-		Vouchers:  vouchers.New(e.Pool),
+		Vouchers:  vouchers.New(e.Pool, e.Config.EncryptionKey),
 		Apps:      e.Apps(),
 		Billing:   billing.New(e.Pool),
 		Uploads:   e.Uploads,
@@ -289,7 +295,7 @@ func (e *Env) Agent(modelURL string) *chat.Agent {
 func (e *Env) StartChat(t testing.TB, modelURL string, edit func(*api.Deps)) string {
 	t.Helper()
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Apps: e.Apps(), Chats: e.Chats(),
-		Accounts: accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle)}
+		Accounts: e.Accounts(mail.Disabled{Log: e.Log}, true, TestThrottle)}
 	if modelURL != "" {
 		d.Agent = e.Agent(modelURL)
 	}
