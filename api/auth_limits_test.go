@@ -56,14 +56,22 @@ func newLimitsAPI(t *testing.T, throttle accounts.Throttle, clock *testClock, tr
 		d.Config.TrustedProxyHeader = trustedHeader
 		d.Accounts = env.Accounts(sender, false, throttle).UseClock(clock.Now)
 	})
+	srv, peer := serveFromOwnPeer(t, h)
+	resetGlobalVerifyCount(t)
+	return &limitsAPI{Client: env.ClientFor(t, srv.URL), box: box, url: srv.URL + "/v1", peer: peer}
+}
+
+// serveFromOwnPeer serves h as if every request came from one socket
+// address of its own (see randomPeer).
+func serveFromOwnPeer(t *testing.T, h http.Handler) (*httptest.Server, string) {
+	t.Helper()
 	peer := randomPeer()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.RemoteAddr = peer + ":40000"
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
-	resetGlobalVerifyCount(t)
-	return &limitsAPI{Client: env.ClientFor(t, srv.URL), box: box, url: srv.URL + "/v1", peer: peer}
+	return srv, peer
 }
 
 // resetGlobalVerifyCount clears the one global counter of code checks

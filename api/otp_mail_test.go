@@ -22,11 +22,11 @@ func productionAPI(t *testing.T) (*testenv.Client, *testenv.SMTPServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(env.NewHandler(func(d *api.Deps) {
+	// A peer of its own: the production limits count per client address.
+	srv, _ := serveFromOwnPeer(t, env.NewHandler(func(d *api.Deps) {
 		d.Config.TestingMode = false
 		d.Accounts = env.Accounts(sender, false, accounts.DefaultThrottle)
 	}))
-	t.Cleanup(srv.Close)
 	return env.ClientFor(t, srv.URL), box
 }
 
