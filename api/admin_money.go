@@ -228,20 +228,21 @@ func (s *Server) adminListVouchers(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	var after *time.Time
-	var afterCode string
+	var afterID uuid.UUID
 	if cursor != nil {
-		after, afterCode = &cursor.Created, cursor.Key
+		after, afterID = &cursor.Created, cursor.ID
 	}
-	vs, err := s.vouchers.List(r.Context(), limit+1, after, afterCode)
+	vs, err := s.vouchers.List(r.Context(), limit+1, after, afterID)
 	if err != nil {
 		return err
 	}
 	return writePage(w, "vouchers", vs, limit, noErr(adminVoucherBody),
-		func(v vouchers.Voucher) keysetCursor { return keysetCursor{Created: v.CreatedAt, Key: v.Code} })
+		func(v vouchers.Voucher) keysetCursor { return keysetCursor{Created: v.CreatedAt, ID: v.ID} })
 }
 
+// adminGetVoucher: {code} is the voucher's id or its full code.
 func (s *Server) adminGetVoucher(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.vouchers.Get(r.Context(), mux.Vars(r)["code"])
+	v, err := s.vouchers.AdminGet(r.Context(), mux.Vars(r)["code"])
 	if err != nil {
 		return err
 	}

@@ -50,8 +50,20 @@ func (s *Server) forgotPassword(w http.ResponseWriter, r *http.Request) error {
 	return sendsCode(func(r *http.Request, e string) error { return s.accounts.ForgotPassword(r.Context(), e) })(w, r)
 }
 
+// rotateKey mails a rotate_key code. With a valid master key of the account
+// named by email, the code goes out whatever the send budget (a signed-in
+// owner can always rotate); a master key that does not check out is 401.
 func (s *Server) rotateKey(w http.ResponseWriter, r *http.Request) error {
-	return sendsCode(func(r *http.Request, e string) error { return s.accounts.StartKeyRotation(r.Context(), e) })(w, r)
+	return sendsCode(func(r *http.Request, e string) error {
+		user, signed, err := s.signedInUser(r)
+		if err != nil {
+			return err
+		}
+		if email, err := accounts.NormalizeEmail(e); signed && err == nil && email == user.Email {
+			return s.accounts.StartKeyRotationSignedIn(r.Context(), user.ID)
+		}
+		return s.accounts.StartKeyRotation(r.Context(), e)
+	})(w, r)
 }
 
 // login with a password answers a new key; without one it mails a code.

@@ -177,6 +177,10 @@ func toAPIError(r *http.Request, err error) *Error {
 	if errors.As(err, &throttled) {
 		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", throttled.Error(), throttled.RetryAfter}
 	}
+	var locked *accounts.LockedError
+	if errors.As(err, &locked) {
+		return &Error{http.StatusTooManyRequests, "RATE_LIMITED", locked.Error(), locked.RetryAfter}
+	}
 	for _, m := range errorTable {
 		if errors.Is(err, m.err) {
 			return &Error{Status: m.status, Code: m.code, Message: err.Error()}

@@ -111,9 +111,12 @@ func TestMetrics_ScrapeMovesWithFlows(t *testing.T) {
 	c.Get("/nothing/here", nil).Expect(t, 404, "NOT_FOUND")
 
 	// A code throttled by the production throttle.
-	throttled := env.ClientFor(t, newServer(t, func(d *api.Deps) {
-		d.Accounts = env.Accounts(mail.Disabled{Log: env.Log}, accounts.DefaultThrottle)
+	// Its own client address: the per-client code budget is shared by
+	// every test that serves from 127.0.0.1.
+	srv, _ := serveFromOwnPeer(t, env.NewHandler(func(d *api.Deps) {
+		d.Accounts = env.Accounts(mail.Disabled{Log: env.Log}, true, accounts.DefaultThrottle)
 	}))
+	throttled := env.ClientFor(t, srv.URL)
 	email := testenv.UniqueEmail("metrics")
 	throttled.Post("/auth/register", map[string]any{"email": email}, nil).Expect(t, 200, "")
 	throttled.Post("/auth/resend", map[string]any{"email": email}, nil).Expect(t, 429, "RATE_LIMITED")

@@ -22,11 +22,11 @@ func productionAPI(t *testing.T) (*testenv.Client, *testenv.SMTPServer) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(env.NewHandler(func(d *api.Deps) {
+	// A peer of its own: the production limits count per client address.
+	srv, _ := serveFromOwnPeer(t, env.NewHandler(func(d *api.Deps) {
 		d.Config.TestingMode = false
-		d.Accounts = accounts.New(env.Pool, sender, env.Log, false, accounts.DefaultThrottle)
+		d.Accounts = env.Accounts(sender, false, accounts.DefaultThrottle)
 	}))
-	t.Cleanup(srv.Close)
 	return env.ClientFor(t, srv.URL), box
 }
 
@@ -98,7 +98,7 @@ func TestOTP_ResendIsThrottledPerEmail(t *testing.T) {
 
 func TestOTP_HourlyCapPerEmail(t *testing.T) {
 	srv := httptest.NewServer(env.NewHandler(func(d *api.Deps) {
-		d.Accounts = accounts.New(env.Pool, mail.Disabled{Log: env.Log}, env.Log, true, accounts.Throttle{PerHour: 5})
+		d.Accounts = env.Accounts(mail.Disabled{Log: env.Log}, true, accounts.Throttle{PerHour: 5})
 	}))
 	defer srv.Close()
 	c := env.ClientFor(t, srv.URL)

@@ -11,7 +11,7 @@ import (
 // check of the billing hot path); admin: superadmin secret; signed: the URL's
 // own signature (upload files).
 func (s *Server) routes() http.Handler {
-	return chain(s.router(), withMetrics(s.metrics), withRequestID, withLogging(s.log), withRecovery(s.log), withoutNUL)
+	return chain(s.router(), withMetrics(s.metrics), withRequestID, withLogging(s.log), withRecovery(s.log), withoutNUL, s.withClientAddr)
 }
 
 // router is the route table without the middleware around it.

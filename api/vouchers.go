@@ -16,8 +16,11 @@ func publicVoucherBody(v vouchers.Voucher) map[string]any {
 	return map[string]any{"code": v.Code, "amount": v.Amount, "redeemable": v.Redeemable(time.Now()), "expires_at": v.ExpiresAt}
 }
 
+// adminVoucherBody: code is the full code only in the answer that creates the
+// voucher; afterwards admins see its display prefix and address it by id.
 func adminVoucherBody(v vouchers.Voucher) map[string]any {
 	body := publicVoucherBody(v)
+	body["id"], body["code_prefix"] = v.ID, v.Prefix
 	body["max_redemptions"], body["redemptions"], body["disabled"], body["created_at"] = v.MaxRedemptions, v.Redemptions, v.Disabled, v.CreatedAt
 	return body
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/officex/officex/internal/testenv"
+	"github.com/officex/officex/internal/vouchers"
 )
 
 func createVoucher(t *testing.T, c *testenv.Client, body map[string]any) string {
@@ -47,7 +48,7 @@ func TestVoucher_RedeemOncePerWalletWithinMax(t *testing.T) {
 		}
 	}
 	mine := c.Get("/users/me/vouchers", a.Headers()).Expect(t, 200, "").Body["vouchers"].([]any)
-	if len(mine) != 1 || mine[0].(map[string]any)["code"] != code {
+	if len(mine) != 1 || mine[0].(map[string]any)["code"] != vouchers.DisplayPrefix(code) {
 		t.Fatalf("my vouchers %v", mine)
 	}
 }

@@ -29,6 +29,7 @@ var designVariables = []string{
 	"SMTP_URL", "MAIL_FROM",
 	"OFFICEX_PUBLIC_URL", "OFFICEX_UPLOAD_DIR", "OFFICEX_UPLOAD_MAX_BYTES",
 	"S3_BUCKET", "S3_ENDPOINT", "S3_REGION",
+	"OFFICEX_TRUSTED_PROXY_HEADER",
 }
 
 // userEnv is what the file's header tells a user to export before

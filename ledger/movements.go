@@ -68,8 +68,9 @@ func Purchase(ctx context.Context, tx pgx.Tx, userWallet uuid.UUID, n Credits, p
 }
 
 // Voucher credits a redeemed voucher: treasury.available -n, wallet.available +n.
-func Voucher(ctx context.Context, tx pgx.Tx, wallet uuid.UUID, n Credits, redemptionID, actor string, code string) (Posted, error) {
-	return fromTreasury(ctx, tx, KindVoucher, wallet, n, redemptionID, actor, map[string]any{"code": code})
+// The memo keeps the code's display prefix, never the code (bearer money).
+func Voucher(ctx context.Context, tx pgx.Tx, wallet uuid.UUID, n Credits, redemptionID, actor string, codePrefix string) (Posted, error) {
+	return fromTreasury(ctx, tx, KindVoucher, wallet, n, redemptionID, actor, map[string]any{"code_prefix": codePrefix})
 }
 
 // Adjust moves n (signed) between the treasury and a wallet's available

@@ -136,7 +136,23 @@ func migrate(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer pool.Close()
-	return db.Migrate(ctx, pool)
+	if err := db.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	return sealVouchers(ctx, pool, cfg)
+}
+
+// sealVouchers replaces voucher codes stored in clear by earlier versions
+// with their HMAC (migration 00015 can't: the key is not in the database).
+func sealVouchers(ctx context.Context, pool *pgxpool.Pool, cfg config.Config) error {
+	n, err := vouchers.New(pool, cfg.EncryptionKey).SealLegacyCodes(ctx)
+	if err != nil {
+		return fmt.Errorf("seal voucher codes: %w", err)
+	}
+	if n > 0 {
+		slog.Info("sealed voucher codes stored in clear by an earlier version", "vouchers", n)
+	}
+	return nil
 }
 
 // reconcile prints the invariant report as JSON and fails on a violation.
@@ -283,13 +299,16 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	accountsSvc := accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle)
+	if err := sealVouchers(ctx, a.pool, a.cfg); err != nil {
+		return err
+	}
+	accountsSvc := accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle).WithSecrets(a.cfg.EncryptionKey)
 	accountsSvc.OnCode = a.metrics.ObserveCode
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log, Metrics: a.metrics,
 		Accounts:  accountsSvc,
 		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured).WithCardLookup(a.stripe),
-		Vouchers:  vouchers.New(a.pool),
+		Vouchers:  vouchers.New(a.pool, a.cfg.EncryptionKey),
 		Apps:      a.apps(),
 		Billing:   billing.New(a.pool),
 		Payouts:   payouts.New(a.pool, a.usdc != nil).WithAccounts(payouts.StripeAccounts{API: a.stripe}),

@@ -34,6 +34,14 @@ type AuditLog struct {
 	CreatedAt  time.Time
 }
 
+type AuthGuard struct {
+	Key         string
+	Failures    int32
+	WindowStart time.Time
+	Lockouts    int32
+	LockedUntil *time.Time
+}
+
 type ChatMessage struct {
 	ID           uuid.UUID
 	ThreadID     uuid.UUID
@@ -220,11 +228,13 @@ type OtpCode struct {
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time
 	CreatedAt  time.Time
+	CodeSealed []byte
 }
 
 type OtpSend struct {
 	Email  string
 	SentAt time.Time
+	Client string
 }
 
 type Outbox struct {
@@ -403,7 +413,7 @@ type User struct {
 }
 
 type Voucher struct {
-	Code           string
+	Code           *string
 	Amount         int64
 	MaxRedemptions int32
 	Redemptions    int32
@@ -411,16 +421,19 @@ type Voucher struct {
 	DisabledAt     *time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	ID             uuid.UUID
+	CodeHash       []byte
+	CodePrefix     string
 }
 
 type VoucherRedemption struct {
 	ID                   uuid.UUID
-	Code                 string
 	WalletID             uuid.UUID
 	UserID               uuid.UUID
 	Amount               int64
 	JournalTransactionID uuid.UUID
 	CreatedAt            time.Time
+	VoucherID            uuid.UUID
 }
 
 type Wallet struct {

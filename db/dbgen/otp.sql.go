@@ -21,6 +21,15 @@ func (q *Queries) ConsumeOTP(ctx context.Context, id uuid.UUID) error {
 	return err
 }
 
+const deleteAuthGuard = `-- name: DeleteAuthGuard :exec
+DELETE FROM auth_guards WHERE key = $1
+`
+
+func (q *Queries) DeleteAuthGuard(ctx context.Context, key string) error {
+	_, err := q.db.Exec(ctx, deleteAuthGuard, key)
+	return err
+}
+
 const deleteLiveOTP = `-- name: DeleteLiveOTP :exec
 UPDATE otp_codes SET consumed_at = now() WHERE email = $1 AND purpose = $2 AND consumed_at IS NULL
 `
@@ -35,8 +44,25 @@ func (q *Queries) DeleteLiveOTP(ctx context.Context, arg DeleteLiveOTPParams) er
 	return err
 }
 
+const getAuthGuard = `-- name: GetAuthGuard :one
+SELECT key, failures, window_start, lockouts, locked_until FROM auth_guards WHERE key = $1
+`
+
+func (q *Queries) GetAuthGuard(ctx context.Context, key string) (AuthGuard, error) {
+	row := q.db.QueryRow(ctx, getAuthGuard, key)
+	var i AuthGuard
+	err := row.Scan(
+		&i.Key,
+		&i.Failures,
+		&i.WindowStart,
+		&i.Lockouts,
+		&i.LockedUntil,
+	)
+	return i, err
+}
+
 const getLiveOTPForUpdate = `-- name: GetLiveOTPForUpdate :one
-SELECT id, email, purpose, code_hash, attempts, expires_at, consumed_at, created_at FROM otp_codes WHERE email = $1 AND purpose = $2 AND consumed_at IS NULL FOR UPDATE
+SELECT id, email, purpose, code_hash, attempts, expires_at, consumed_at, created_at, code_sealed FROM otp_codes WHERE email = $1 AND purpose = $2 AND consumed_at IS NULL FOR UPDATE
 `
 
 type GetLiveOTPForUpdateParams struct {
@@ -56,7 +82,56 @@ func (q *Queries) GetLiveOTPForUpdate(ctx context.Context, arg GetLiveOTPForUpda
 		&i.ExpiresAt,
 		&i.ConsumedAt,
 		&i.CreatedAt,
+		&i.CodeSealed,
 	)
+	return i, err
+}
+
+const getOTPClientStats = `-- name: GetOTPClientStats :one
+SELECT count(*)::int AS sent,
+       COALESCE(min(sent_at), 'epoch'::timestamptz)::timestamptz AS first_sent
+FROM otp_sends WHERE client = $1 AND sent_at > $2
+`
+
+type GetOTPClientStatsParams struct {
+	Client string
+	Since  time.Time
+}
+
+type GetOTPClientStatsRow struct {
+	Sent      int32
+	FirstSent time.Time
+}
+
+// How many codes one client asked for in the window, whatever the email.
+func (q *Queries) GetOTPClientStats(ctx context.Context, arg GetOTPClientStatsParams) (GetOTPClientStatsRow, error) {
+	row := q.db.QueryRow(ctx, getOTPClientStats, arg.Client, arg.Since)
+	var i GetOTPClientStatsRow
+	err := row.Scan(&i.Sent, &i.FirstSent)
+	return i, err
+}
+
+const getOTPEmailStats = `-- name: GetOTPEmailStats :one
+SELECT count(*)::int AS sent,
+       COALESCE(min(sent_at), 'epoch'::timestamptz)::timestamptz AS first_sent
+FROM otp_sends WHERE email = $1 AND sent_at > $2
+`
+
+type GetOTPEmailStatsParams struct {
+	Email string
+	Since time.Time
+}
+
+type GetOTPEmailStatsRow struct {
+	Sent      int32
+	FirstSent time.Time
+}
+
+// How many codes went to an email in the window, whoever asked.
+func (q *Queries) GetOTPEmailStats(ctx context.Context, arg GetOTPEmailStatsParams) (GetOTPEmailStatsRow, error) {
+	row := q.db.QueryRow(ctx, getOTPEmailStats, arg.Email, arg.Since)
+	var i GetOTPEmailStatsRow
+	err := row.Scan(&i.Sent, &i.FirstSent)
 	return i, err
 }
 
@@ -64,12 +139,13 @@ const getOTPSendStats = `-- name: GetOTPSendStats :one
 SELECT count(*)::int AS sent,
        COALESCE(min(sent_at), 'epoch'::timestamptz)::timestamptz AS first_sent,
        COALESCE(max(sent_at), 'epoch'::timestamptz)::timestamptz AS last_sent
-FROM otp_sends WHERE email = $1 AND sent_at > $2
+FROM otp_sends WHERE email = $1 AND client = $2 AND sent_at > $3
 `
 
 type GetOTPSendStatsParams struct {
-	Email string
-	Since time.Time
+	Email  string
+	Client string
+	Since  time.Time
 }
 
 type GetOTPSendStatsRow struct {
@@ -78,12 +154,36 @@ type GetOTPSendStatsRow struct {
 	LastSent  time.Time
 }
 
-// How many codes went to an email in the window, and when the last one did.
+// How many codes went to an email at one client's request in the window, and
+// when the first and last did.
 func (q *Queries) GetOTPSendStats(ctx context.Context, arg GetOTPSendStatsParams) (GetOTPSendStatsRow, error) {
-	row := q.db.QueryRow(ctx, getOTPSendStats, arg.Email, arg.Since)
+	row := q.db.QueryRow(ctx, getOTPSendStats, arg.Email, arg.Client, arg.Since)
 	var i GetOTPSendStatsRow
 	err := row.Scan(&i.Sent, &i.FirstSent, &i.LastSent)
 	return i, err
+}
+
+const hitAuthWindow = `-- name: HitAuthWindow :one
+INSERT INTO auth_guards (key, failures, window_start) VALUES ($1, 1, $2)
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN auth_guards.window_start = EXCLUDED.window_start THEN auth_guards.failures + 1 ELSE 1 END,
+    window_start = EXCLUDED.window_start
+RETURNING failures
+`
+
+type HitAuthWindowParams struct {
+	Key         string
+	WindowStart time.Time
+}
+
+// Counts one more event in key's fixed window starting at window_start (a
+// newer window starts again at 1) and returns the count, in one statement so
+// concurrent hits never lose one.
+func (q *Queries) HitAuthWindow(ctx context.Context, arg HitAuthWindowParams) (int32, error) {
+	row := q.db.QueryRow(ctx, hitAuthWindow, arg.Key, arg.WindowStart)
+	var failures int32
+	err := row.Scan(&failures)
+	return failures, err
 }
 
 const incrementOTPAttempts = `-- name: IncrementOTPAttempts :exec
@@ -96,14 +196,15 @@ func (q *Queries) IncrementOTPAttempts(ctx context.Context, id uuid.UUID) error 
 }
 
 const insertOTP = `-- name: InsertOTP :exec
-INSERT INTO otp_codes (email, purpose, code_hash, expires_at) VALUES ($1, $2, $3, $4)
+INSERT INTO otp_codes (email, purpose, code_hash, code_sealed, expires_at) VALUES ($1, $2, $3, $4, $5)
 `
 
 type InsertOTPParams struct {
-	Email     string
-	Purpose   string
-	CodeHash  []byte
-	ExpiresAt time.Time
+	Email      string
+	Purpose    string
+	CodeHash   []byte
+	CodeSealed []byte
+	ExpiresAt  time.Time
 }
 
 func (q *Queries) InsertOTP(ctx context.Context, arg InsertOTPParams) error {
@@ -111,18 +212,51 @@ func (q *Queries) InsertOTP(ctx context.Context, arg InsertOTPParams) error {
 		arg.Email,
 		arg.Purpose,
 		arg.CodeHash,
+		arg.CodeSealed,
 		arg.ExpiresAt,
 	)
 	return err
 }
 
 const insertOTPSend = `-- name: InsertOTPSend :exec
-INSERT INTO otp_sends (email) VALUES ($1)
+INSERT INTO otp_sends (email, client, sent_at) VALUES ($1, $2, $3)
 `
 
-func (q *Queries) InsertOTPSend(ctx context.Context, email string) error {
-	_, err := q.db.Exec(ctx, insertOTPSend, email)
+type InsertOTPSendParams struct {
+	Email  string
+	Client string
+	SentAt time.Time
+}
+
+func (q *Queries) InsertOTPSend(ctx context.Context, arg InsertOTPSendParams) error {
+	_, err := q.db.Exec(ctx, insertOTPSend, arg.Email, arg.Client, arg.SentAt)
 	return err
+}
+
+const lockAuthGuard = `-- name: LockAuthGuard :one
+INSERT INTO auth_guards (key, window_start) VALUES ($1, $2)
+ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+RETURNING key, failures, window_start, lockouts, locked_until
+`
+
+type LockAuthGuardParams struct {
+	Key         string
+	WindowStart time.Time
+}
+
+// The guard row of key, created empty when missing, locked for the update
+// that follows in the same transaction.
+func (q *Queries) LockAuthGuard(ctx context.Context, arg LockAuthGuardParams) (AuthGuard, error) {
+	row := q.db.QueryRow(ctx, lockAuthGuard, arg.Key, arg.WindowStart)
+	var i AuthGuard
+	err := row.Scan(
+		&i.Key,
+		&i.Failures,
+		&i.WindowStart,
+		&i.Lockouts,
+		&i.LockedUntil,
+	)
+	return i, err
 }
 
 const lockOTPEmail = `-- name: LockOTPEmail :exec
@@ -132,5 +266,28 @@ SELECT pg_advisory_xact_lock(hashtextextended($1::text, 42))
 // Serialises code issuing per email so concurrent requests can't beat the throttle.
 func (q *Queries) LockOTPEmail(ctx context.Context, email string) error {
 	_, err := q.db.Exec(ctx, lockOTPEmail, email)
+	return err
+}
+
+const updateAuthGuard = `-- name: UpdateAuthGuard :exec
+UPDATE auth_guards SET failures = $2, window_start = $3, lockouts = $4, locked_until = $5 WHERE key = $1
+`
+
+type UpdateAuthGuardParams struct {
+	Key         string
+	Failures    int32
+	WindowStart time.Time
+	Lockouts    int32
+	LockedUntil *time.Time
+}
+
+func (q *Queries) UpdateAuthGuard(ctx context.Context, arg UpdateAuthGuardParams) error {
+	_, err := q.db.Exec(ctx, updateAuthGuard,
+		arg.Key,
+		arg.Failures,
+		arg.WindowStart,
+		arg.Lockouts,
+		arg.LockedUntil,
+	)
 	return err
 }

@@ -14,26 +14,26 @@ import (
 
 const claimVoucherRedemption = `-- name: ClaimVoucherRedemption :one
 UPDATE vouchers SET redemptions = redemptions + 1, updated_at = now()
-WHERE code = $1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+WHERE id = $1 AND disabled_at IS NULL AND (expires_at IS NULL OR expires_at > now())
   AND redemptions < max_redemptions
 RETURNING amount
 `
 
 // Takes one redemption when the voucher is live; concurrent claims serialise
 // on the row, and the CHECK keeps redemptions within max_redemptions.
-func (q *Queries) ClaimVoucherRedemption(ctx context.Context, code string) (int64, error) {
-	row := q.db.QueryRow(ctx, claimVoucherRedemption, code)
+func (q *Queries) ClaimVoucherRedemption(ctx context.Context, id uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, claimVoucherRedemption, id)
 	var amount int64
 	err := row.Scan(&amount)
 	return amount, err
 }
 
-const disableVoucher = `-- name: DisableVoucher :one
-UPDATE vouchers SET disabled_at = COALESCE(disabled_at, now()), updated_at = now() WHERE code = $1 RETURNING code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at
+const getVoucherByHash = `-- name: GetVoucherByHash :one
+SELECT code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at, id, code_hash, code_prefix FROM vouchers WHERE code_hash = $1
 `
 
-func (q *Queries) DisableVoucher(ctx context.Context, code string) (Voucher, error) {
-	row := q.db.QueryRow(ctx, disableVoucher, code)
+func (q *Queries) GetVoucherByHash(ctx context.Context, codeHash []byte) (Voucher, error) {
+	row := q.db.QueryRow(ctx, getVoucherByHash, codeHash)
 	var i Voucher
 	err := row.Scan(
 		&i.Code,
@@ -44,16 +44,19 @@ func (q *Queries) DisableVoucher(ctx context.Context, code string) (Voucher, err
 		&i.DisabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ID,
+		&i.CodeHash,
+		&i.CodePrefix,
 	)
 	return i, err
 }
 
-const getVoucher = `-- name: GetVoucher :one
-SELECT code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at FROM vouchers WHERE code = $1
+const getVoucherByID = `-- name: GetVoucherByID :one
+SELECT code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at, id, code_hash, code_prefix FROM vouchers WHERE id = $1
 `
 
-func (q *Queries) GetVoucher(ctx context.Context, code string) (Voucher, error) {
-	row := q.db.QueryRow(ctx, getVoucher, code)
+func (q *Queries) GetVoucherByID(ctx context.Context, id uuid.UUID) (Voucher, error) {
+	row := q.db.QueryRow(ctx, getVoucherByID, id)
 	var i Voucher
 	err := row.Scan(
 		&i.Code,
@@ -64,24 +67,30 @@ func (q *Queries) GetVoucher(ctx context.Context, code string) (Voucher, error) 
 		&i.DisabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ID,
+		&i.CodeHash,
+		&i.CodePrefix,
 	)
 	return i, err
 }
 
 const insertVoucher = `-- name: InsertVoucher :one
-INSERT INTO vouchers (code, amount, max_redemptions, expires_at) VALUES ($1, $2, $3, $4) RETURNING code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at
+INSERT INTO vouchers (code_hash, code_prefix, amount, max_redemptions, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at, id, code_hash, code_prefix
 `
 
 type InsertVoucherParams struct {
-	Code           string
+	CodeHash       []byte
+	CodePrefix     string
 	Amount         int64
 	MaxRedemptions int32
 	ExpiresAt      *time.Time
 }
 
+// The code itself is not stored: code_hash is its HMAC, code_prefix what admins see.
 func (q *Queries) InsertVoucher(ctx context.Context, arg InsertVoucherParams) (Voucher, error) {
 	row := q.db.QueryRow(ctx, insertVoucher,
-		arg.Code,
+		arg.CodeHash,
+		arg.CodePrefix,
 		arg.Amount,
 		arg.MaxRedemptions,
 		arg.ExpiresAt,
@@ -96,18 +105,21 @@ func (q *Queries) InsertVoucher(ctx context.Context, arg InsertVoucherParams) (V
 		&i.DisabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ID,
+		&i.CodeHash,
+		&i.CodePrefix,
 	)
 	return i, err
 }
 
 const insertVoucherRedemption = `-- name: InsertVoucherRedemption :exec
-INSERT INTO voucher_redemptions (id, code, wallet_id, user_id, amount, journal_transaction_id)
+INSERT INTO voucher_redemptions (id, voucher_id, wallet_id, user_id, amount, journal_transaction_id)
 VALUES ($1, $2, $3, $4, $5, $6)
 `
 
 type InsertVoucherRedemptionParams struct {
 	ID                   uuid.UUID
-	Code                 string
+	VoucherID            uuid.UUID
 	WalletID             uuid.UUID
 	UserID               uuid.UUID
 	Amount               int64
@@ -117,7 +129,7 @@ type InsertVoucherRedemptionParams struct {
 func (q *Queries) InsertVoucherRedemption(ctx context.Context, arg InsertVoucherRedemptionParams) error {
 	_, err := q.db.Exec(ctx, insertVoucherRedemption,
 		arg.ID,
-		arg.Code,
+		arg.VoucherID,
 		arg.WalletID,
 		arg.UserID,
 		arg.Amount,
@@ -126,8 +138,38 @@ func (q *Queries) InsertVoucherRedemption(ctx context.Context, arg InsertVoucher
 	return err
 }
 
+const listUnsealedVouchers = `-- name: ListUnsealedVouchers :many
+SELECT id, code FROM vouchers WHERE code IS NOT NULL ORDER BY id LIMIT $1
+`
+
+type ListUnsealedVouchersRow struct {
+	ID   uuid.UUID
+	Code *string
+}
+
+// Vouchers of earlier versions whose code is still in clear.
+func (q *Queries) ListUnsealedVouchers(ctx context.Context, rowLimit int32) ([]ListUnsealedVouchersRow, error) {
+	rows, err := q.db.Query(ctx, listUnsealedVouchers, rowLimit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListUnsealedVouchersRow{}
+	for rows.Next() {
+		var i ListUnsealedVouchersRow
+		if err := rows.Scan(&i.ID, &i.Code); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listUserVoucherRedemptions = `-- name: ListUserVoucherRedemptions :many
-SELECT r.id, r.code, r.wallet_id, r.user_id, r.amount, r.journal_transaction_id, r.created_at, v.expires_at FROM voucher_redemptions r JOIN vouchers v ON v.code = r.code
+SELECT r.id, r.wallet_id, r.user_id, r.amount, r.journal_transaction_id, r.created_at, r.voucher_id, v.code_prefix, v.expires_at FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id
 WHERE r.user_id = $1 ORDER BY r.created_at DESC LIMIT $2
 `
 
@@ -138,12 +180,13 @@ type ListUserVoucherRedemptionsParams struct {
 
 type ListUserVoucherRedemptionsRow struct {
 	ID                   uuid.UUID
-	Code                 string
 	WalletID             uuid.UUID
 	UserID               uuid.UUID
 	Amount               int64
 	JournalTransactionID uuid.UUID
 	CreatedAt            time.Time
+	VoucherID            uuid.UUID
+	CodePrefix           string
 	ExpiresAt            *time.Time
 }
 
@@ -158,12 +201,13 @@ func (q *Queries) ListUserVoucherRedemptions(ctx context.Context, arg ListUserVo
 		var i ListUserVoucherRedemptionsRow
 		if err := rows.Scan(
 			&i.ID,
-			&i.Code,
 			&i.WalletID,
 			&i.UserID,
 			&i.Amount,
 			&i.JournalTransactionID,
 			&i.CreatedAt,
+			&i.VoucherID,
+			&i.CodePrefix,
 			&i.ExpiresAt,
 		); err != nil {
 			return nil, err
@@ -177,21 +221,21 @@ func (q *Queries) ListUserVoucherRedemptions(ctx context.Context, arg ListUserVo
 }
 
 const listVouchers = `-- name: ListVouchers :many
-SELECT code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at FROM vouchers
+SELECT code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at, id, code_hash, code_prefix FROM vouchers
 WHERE ($1::timestamptz IS NULL
-       OR (created_at, code) < ($1::timestamptz, $2::text))
-ORDER BY created_at DESC, code DESC
+       OR (created_at, id) < ($1::timestamptz, $2::uuid))
+ORDER BY created_at DESC, id DESC
 LIMIT $3
 `
 
 type ListVouchersParams struct {
 	AfterCreated *time.Time
-	AfterCode    *string
+	AfterID      uuid.NullUUID
 	RowLimit     int32
 }
 
 func (q *Queries) ListVouchers(ctx context.Context, arg ListVouchersParams) ([]Voucher, error) {
-	rows, err := q.db.Query(ctx, listVouchers, arg.AfterCreated, arg.AfterCode, arg.RowLimit)
+	rows, err := q.db.Query(ctx, listVouchers, arg.AfterCreated, arg.AfterID, arg.RowLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +252,9 @@ func (q *Queries) ListVouchers(ctx context.Context, arg ListVouchersParams) ([]V
 			&i.DisabledAt,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.ID,
+			&i.CodeHash,
+			&i.CodePrefix,
 		); err != nil {
 			return nil, err
 		}
@@ -219,6 +266,21 @@ func (q *Queries) ListVouchers(ctx context.Context, arg ListVouchersParams) ([]V
 	return items, nil
 }
 
+const sealVoucher = `-- name: SealVoucher :exec
+UPDATE vouchers SET code = NULL, code_hash = $2, code_prefix = $3 WHERE id = $1 AND code IS NOT NULL
+`
+
+type SealVoucherParams struct {
+	ID         uuid.UUID
+	CodeHash   []byte
+	CodePrefix string
+}
+
+func (q *Queries) SealVoucher(ctx context.Context, arg SealVoucherParams) error {
+	_, err := q.db.Exec(ctx, sealVoucher, arg.ID, arg.CodeHash, arg.CodePrefix)
+	return err
+}
+
 const updateVoucher = `-- name: UpdateVoucher :one
 UPDATE vouchers
 SET max_redemptions = COALESCE($1, max_redemptions),
@@ -226,8 +288,8 @@ SET max_redemptions = COALESCE($1, max_redemptions),
     disabled_at = CASE WHEN $4::bool IS NULL THEN disabled_at
                        WHEN $4::bool THEN COALESCE(disabled_at, now()) ELSE NULL END,
     updated_at = now()
-WHERE code = $5
-RETURNING code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at
+WHERE id = $5
+RETURNING code, amount, max_redemptions, redemptions, expires_at, disabled_at, created_at, updated_at, id, code_hash, code_prefix
 `
 
 type UpdateVoucherParams struct {
@@ -235,7 +297,7 @@ type UpdateVoucherParams struct {
 	SetExpires     bool
 	ExpiresAt      *time.Time
 	Disabled       *bool
-	Code           string
+	ID             uuid.UUID
 }
 
 func (q *Queries) UpdateVoucher(ctx context.Context, arg UpdateVoucherParams) (Voucher, error) {
@@ -244,7 +306,7 @@ func (q *Queries) UpdateVoucher(ctx context.Context, arg UpdateVoucherParams) (V
 		arg.SetExpires,
 		arg.ExpiresAt,
 		arg.Disabled,
-		arg.Code,
+		arg.ID,
 	)
 	var i Voucher
 	err := row.Scan(
@@ -256,6 +318,9 @@ func (q *Queries) UpdateVoucher(ctx context.Context, arg UpdateVoucherParams) (V
 		&i.DisabledAt,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ID,
+		&i.CodeHash,
+		&i.CodePrefix,
 	)
 	return i, err
 }

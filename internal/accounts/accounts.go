@@ -21,6 +21,7 @@ import (
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/auth"
 	mailer "github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/secretbox"
 )
 
 // Domain errors; their messages are written for API callers.
@@ -42,6 +43,14 @@ func (e *ThrottledError) Error() string {
 	return fmt.Sprintf("too many codes requested for this email; retry in %d s", int(e.RetryAfter.Seconds()+0.999))
 }
 
+// LockedError says sign-in attempts are refused for now (too many failures
+// for the account or from the client, or too many code checks overall).
+type LockedError struct{ RetryAfter time.Duration }
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("too many sign-in attempts; retry in %d s", int(e.RetryAfter.Seconds()+0.999))
+}
+
 // Limits of the account flows.
 const (
 	MaxEmailLength  = 254
@@ -52,14 +61,38 @@ const (
 	MaxMasterKeyLen = auth.MaxSecretLength
 )
 
-// Throttle bounds how often codes go to one email.
+// Throttle bounds how often codes go out and how often sign-ins may fail.
+// A zero field is no limit (tests); DefaultThrottle sets every one.
 type Throttle struct {
-	MinInterval time.Duration // between two codes
-	PerHour     int           // codes in any rolling hour
+	MinInterval time.Duration // between two codes to one email asked by one client
+	PerHour     int           // codes to one email asked by one client in any rolling hour
+	PerDay      int           // codes to one email in any rolling day, whoever asks
+	// ClientPerHour is the codes one client may ask for in a rolling hour,
+	// whatever the emails.
+	ClientPerHour int
+	// PasswordFailures consecutive wrong passwords lock the account's password
+	// login for PasswordLockout, doubled on each repeat (at most MaxLockout).
+	PasswordFailures int
+	PasswordLockout  time.Duration
+	// ClientFailures failed sign-ins (password or code) from one client in
+	// one ClientWindow refuse that client's sign-ins until the window ends.
+	ClientFailures int
+	ClientWindow   time.Duration
+	// VerifyPerMinute is the code checks of every account and client together
+	// in one minute; beyond it every check waits for the next minute.
+	VerifyPerMinute int
 }
 
-// DefaultThrottle is the production throttle of register, login and resend.
-var DefaultThrottle = Throttle{MinInterval: 30 * time.Second, PerHour: 5}
+// DefaultThrottle is the production throttle of the sign-in flows.
+var DefaultThrottle = Throttle{
+	MinInterval: 30 * time.Second, PerHour: 5, PerDay: 20, ClientPerHour: 30,
+	PasswordFailures: 10, PasswordLockout: 15 * time.Minute,
+	ClientFailures: 50, ClientWindow: 15 * time.Minute,
+	VerifyPerMinute: 600,
+}
+
+// MaxLockout caps the doubling of the password lockout.
+const MaxLockout = 24 * time.Hour
 
 // Service runs the account flows.
 type Service struct {
@@ -74,6 +107,11 @@ type Service struct {
 	// OnCode, when set, learns what became of each one-time code request
 	// (metrics): CodeSent, CodeThrottled, CodeSendFailed or CodeNone.
 	OnCode func(purpose, outcome string)
+	// codeKey MACs one-time codes; box seals the live code for a resend
+	// (WithSecrets sets both; without them no code is issued or checked).
+	codeKey []byte
+	box     *secretbox.Box
+	now     func() time.Time
 }
 
 // Outcomes of a one-time code request, as OnCode hears them.
@@ -94,7 +132,26 @@ func (s *Service) codeOutcome(purpose, outcome string) {
 // Password hashing goes through auth.DefaultPasswordHasher.
 func New(pool *pgxpool.Pool, sender mailer.Sender, log *slog.Logger, testingMode bool, throttle Throttle) *Service {
 	return &Service{pool: pool, q: dbgen.New(pool), mail: sender, log: log, testingMode: testingMode, throttle: throttle,
-		passwords: auth.DefaultPasswordHasher()}
+		passwords: auth.DefaultPasswordHasher(), now: time.Now}
+}
+
+// WithSecrets gives the service its code keys, both from
+// OFFICEX_ENCRYPTION_KEY: codes are stored as an HMAC under a key derived
+// with auth.OTPKeyLabel, and the live code is sealed beside it.
+func (s *Service) WithSecrets(encryptionKey []byte) *Service {
+	box, err := secretbox.New(encryptionKey)
+	if err != nil {
+		panic(fmt.Sprintf("accounts: %v", err)) // config.Load already refused a bad key
+	}
+	s.codeKey, s.box = auth.DeriveKey(encryptionKey, auth.OTPKeyLabel), box
+	return s
+}
+
+// UseClock makes the limits read time from now (tests: a lockout ends
+// without waiting for it).
+func (s *Service) UseClock(now func() time.Time) *Service {
+	s.now = now
+	return s
 }
 
 // UsePasswordHasher makes the service hash passwords through h instead of the

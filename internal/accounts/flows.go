@@ -29,14 +29,22 @@ func (s *Service) LoginWithCode(ctx context.Context, email string) error {
 	return s.sendCode(ctx, email, purposeLogin, false)
 }
 
-// LoginWithPassword checks the password and issues a new master key.
+// LoginWithPassword checks the password and issues a new master key. A
+// locked account or a client over its failure budget is refused before any
+// hashing; a wrong password counts against both.
 func (s *Service) LoginWithPassword(ctx context.Context, rawEmail, password string) (Credentials, error) {
+	if err := s.checkClient(ctx); err != nil {
+		return Credentials{}, err
+	}
 	email, err := NormalizeEmail(rawEmail)
 	if err != nil || len(password) > auth.MaxPasswordLength {
 		if _, err := s.passwords.Check(ctx, password, ""); err != nil {
 			return Credentials{}, err
 		}
-		return Credentials{}, ErrInvalidLogin
+		return Credentials{}, s.loginFailed(ctx, "")
+	}
+	if err := s.checkPasswordLock(ctx, email); err != nil {
+		return Credentials{}, err
 	}
 	user, err := s.q.GetUserByEmail(ctx, email)
 	if err != nil && !db.IsNotFound(err) {
@@ -51,12 +59,29 @@ func (s *Service) LoginWithPassword(ctx context.Context, rawEmail, password stri
 		return Credentials{}, err
 	}
 	if !match {
-		return Credentials{}, ErrInvalidLogin
+		return Credentials{}, s.loginFailed(ctx, email)
 	}
 	if user.Status != "active" {
 		return Credentials{}, ErrSuspended
 	}
+	if err := s.clearPasswordFailures(ctx, email); err != nil {
+		return Credentials{}, err
+	}
 	return s.issueCredentials(ctx, user.ID, false)
+}
+
+// loginFailed counts a failed password login against the client and, when
+// the email is valid, the account; it answers ErrInvalidLogin.
+func (s *Service) loginFailed(ctx context.Context, email string) error {
+	if err := s.recordClientFailure(ctx); err != nil {
+		return err
+	}
+	if email != "" {
+		if err := s.recordPasswordFailure(ctx, email); err != nil {
+			return err
+		}
+	}
+	return ErrInvalidLogin
 }
 
 // VerifyOTP exchanges a sign-in code for a new master key; it also marks the
@@ -89,6 +114,17 @@ func (s *Service) ConfirmKeyRotation(ctx context.Context, email, code string) (C
 // StartKeyRotation mails a rotate_key code (same answer for unknown emails).
 func (s *Service) StartKeyRotation(ctx context.Context, email string) error {
 	return s.sendCode(ctx, email, purposeRotateKey, false)
+}
+
+// StartKeyRotationSignedIn mails a rotate_key code to a signed-in user's own
+// address outside the send budget: whoever spends an address's budget can't
+// stop its owner, who holds a valid master key, from rotating.
+func (s *Service) StartKeyRotationSignedIn(ctx context.Context, userID uuid.UUID) error {
+	u, err := s.q.GetUser(ctx, userID)
+	if err != nil {
+		return fmt.Errorf("get user %s: %w", userID, err)
+	}
+	return s.deliverCode(ctx, u.Email, purposeRotateKey, false, false)
 }
 
 // ForgotPassword mails a reset_password code (same answer for unknown emails).

@@ -10,6 +10,7 @@ import (
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/auth"
+	"github.com/officex/officex/internal/clientaddr"
 )
 
 // Purposes of one-time codes: a code only works for the flow it was sent for.
@@ -25,29 +26,46 @@ var purposeSubjects = map[string]string{
 	purposeRotateKey: "Your OfficeX key rotation code",
 }
 
-// sendCode throttles email, then, when the account exists, replaces its live
-// code for purpose and mails it. Unknown emails are throttled the same way and
-// get no mail, so callers answer known and unknown emails alike.
-// createIfMissing makes the account first (registration).
+// ResendMinRemaining is the least lifetime a live code must have left to be
+// sent again; a code closer to its end is replaced by a new one.
+const ResendMinRemaining = 2 * time.Minute
+
+// errNoCodeKey: the service was built without WithSecrets.
+var errNoCodeKey = errors.New("accounts: one-time code keys are not configured (WithSecrets)")
+
+// sendCode throttles email per requesting client and per address, then, when
+// the account exists, mails its live code for purpose (a new one when there is
+// none). Unknown emails are throttled the same way and get no mail, so callers
+// answer known and unknown emails alike. createIfMissing makes the account
+// first (registration).
 func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, createIfMissing bool) error {
 	email, err := NormalizeEmail(rawEmail)
 	if err != nil {
 		return err
 	}
-	code := auth.TestingOTP
-	if !s.testingMode {
-		code = auth.NewOTP()
+	return s.deliverCode(ctx, email, purpose, createIfMissing, true)
+}
+
+// deliverCode is sendCode for a normalized email; throttled false skips the
+// send budget (a signed-in session asking for its own rotation code).
+func (s *Service) deliverCode(ctx context.Context, email, purpose string, createIfMissing, throttled bool) error {
+	if s.codeKey == nil {
+		return errNoCodeKey
 	}
-	send := false
-	err = s.inTx(ctx, func(q *dbgen.Queries) error {
+	client := clientaddr.FromContext(ctx)
+	var code string
+	var expires time.Time
+	err := s.inTx(ctx, func(q *dbgen.Queries) error {
 		if err := q.LockOTPEmail(ctx, email); err != nil {
 			return err
 		}
-		if err := s.checkThrottle(ctx, q, email); err != nil {
-			return err
-		}
-		if err := q.InsertOTPSend(ctx, email); err != nil {
-			return err
+		if throttled {
+			if err := s.checkThrottle(ctx, q, email, client); err != nil {
+				return err
+			}
+			if err := q.InsertOTPSend(ctx, dbgen.InsertOTPSendParams{Email: email, Client: client, SentAt: s.now()}); err != nil {
+				return err
+			}
 		}
 		user, err := q.GetUserByEmail(ctx, email)
 		switch {
@@ -63,27 +81,22 @@ func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, create
 		if user.Status != "active" {
 			return nil // suspended accounts get no codes, and no hint that they exist
 		}
-		if err := q.DeleteLiveOTP(ctx, dbgen.DeleteLiveOTPParams{Email: email, Purpose: purpose}); err != nil {
-			return err
-		}
-		send = true
-		return q.InsertOTP(ctx, dbgen.InsertOTPParams{
-			Email: email, Purpose: purpose, CodeHash: auth.HashOTP(email, purpose, code),
-			ExpiresAt: time.Now().Add(OTPValidity),
-		})
+		code, expires, err = s.liveOrNewCode(ctx, q, email, purpose)
+		return err
 	})
-	var throttled *ThrottledError
+	var refused *ThrottledError
 	switch {
-	case errors.As(err, &throttled):
+	case errors.As(err, &refused):
 		s.codeOutcome(purpose, CodeThrottled)
-	case err == nil && !send:
+	case err == nil && code == "":
 		s.codeOutcome(purpose, CodeNone)
 	}
-	if err != nil || !send {
+	if err != nil || code == "" {
 		return err
 	}
+	minutes := int((expires.Sub(s.now()) + time.Minute - 1) / time.Minute)
 	body := fmt.Sprintf("Your OfficeX code is %s. It expires in %d minutes. If you did not ask for it, ignore this email.",
-		code, int(OTPValidity.Minutes()))
+		code, minutes)
 	if err := s.mail.Send(ctx, email, purposeSubjects[purpose], body); err != nil {
 		// The code is stored; the user can ask again once the throttle allows.
 		s.log.ErrorContext(ctx, "sending one-time code failed", "purpose", purpose, "error", err.Error())
@@ -94,20 +107,74 @@ func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, create
 	return nil
 }
 
-func (s *Service) checkThrottle(ctx context.Context, q *dbgen.Queries, email string) error {
-	now := time.Now()
-	stats, err := q.GetOTPSendStats(ctx, dbgen.GetOTPSendStatsParams{Email: email, Since: now.Add(-time.Hour)})
+// liveOrNewCode returns the live code of email and purpose while it has
+// ResendMinRemaining left: asking again mails the same code, so anyone
+// asking for codes can't take away the one its owner holds. Otherwise it
+// stores a new code, as an HMAC (checked) and sealed (sent again).
+func (s *Service) liveOrNewCode(ctx context.Context, q *dbgen.Queries, email, purpose string) (string, time.Time, error) {
+	now := s.now()
+	live, err := q.GetLiveOTPForUpdate(ctx, dbgen.GetLiveOTPForUpdateParams{Email: email, Purpose: purpose})
+	if err != nil && !db.IsNotFound(err) {
+		return "", time.Time{}, fmt.Errorf("get live code: %w", err)
+	}
+	if err == nil && live.CodeSealed != nil && live.ExpiresAt.Sub(now) >= ResendMinRemaining {
+		plain, err := s.box.Open(live.CodeSealed, codeSealContext(email, purpose))
+		if err == nil {
+			return string(plain), live.ExpiresAt, nil
+		}
+		s.log.WarnContext(ctx, "live one-time code can't be opened; issuing a new one", "error", err.Error())
+	}
+	if err := q.DeleteLiveOTP(ctx, dbgen.DeleteLiveOTPParams{Email: email, Purpose: purpose}); err != nil {
+		return "", time.Time{}, err
+	}
+	code := auth.TestingOTP
+	if !s.testingMode {
+		code = auth.NewOTP()
+	}
+	expires := now.Add(OTPValidity)
+	return code, expires, q.InsertOTP(ctx, dbgen.InsertOTPParams{
+		Email: email, Purpose: purpose, CodeHash: auth.OTPMAC(s.codeKey, email, purpose, code),
+		CodeSealed: s.box.Seal([]byte(code), codeSealContext(email, purpose)), ExpiresAt: expires,
+	})
+}
+
+// codeSealContext binds a sealed code to its email and purpose.
+func codeSealContext(email, purpose string) string { return "otp:" + purpose + ":" + email }
+
+// checkThrottle refuses a send over any budget: per email and client (the
+// minimum interval and the hourly count), per email whoever asks (the daily
+// cap) and per client whatever the email (the client's hourly count).
+func (s *Service) checkThrottle(ctx context.Context, q *dbgen.Queries, email, client string) error {
+	now, t := s.now(), s.throttle
+	pair, err := q.GetOTPSendStats(ctx, dbgen.GetOTPSendStatsParams{Email: email, Client: client, Since: now.Add(-time.Hour)})
 	if err != nil {
 		return fmt.Errorf("otp send stats: %w", err)
 	}
-	if stats.Sent == 0 {
-		return nil
+	if pair.Sent > 0 {
+		if wait := pair.LastSent.Add(t.MinInterval).Sub(now); wait > 0 {
+			return &ThrottledError{RetryAfter: wait}
+		}
 	}
-	if wait := stats.LastSent.Add(s.throttle.MinInterval).Sub(now); wait > 0 {
-		return &ThrottledError{RetryAfter: wait}
+	if t.PerHour > 0 && int(pair.Sent) >= t.PerHour {
+		return &ThrottledError{RetryAfter: max(pair.FirstSent.Add(time.Hour).Sub(now), time.Second)}
 	}
-	if int(stats.Sent) >= s.throttle.PerHour {
-		return &ThrottledError{RetryAfter: max(stats.FirstSent.Add(time.Hour).Sub(now), time.Second)}
+	if t.PerDay > 0 {
+		day, err := q.GetOTPEmailStats(ctx, dbgen.GetOTPEmailStatsParams{Email: email, Since: now.Add(-24 * time.Hour)})
+		if err != nil {
+			return fmt.Errorf("otp email stats: %w", err)
+		}
+		if int(day.Sent) >= t.PerDay {
+			return &ThrottledError{RetryAfter: max(day.FirstSent.Add(24*time.Hour).Sub(now), time.Second)}
+		}
+	}
+	if t.ClientPerHour > 0 {
+		cl, err := q.GetOTPClientStats(ctx, dbgen.GetOTPClientStatsParams{Client: client, Since: now.Add(-time.Hour)})
+		if err != nil {
+			return fmt.Errorf("otp client stats: %w", err)
+		}
+		if int(cl.Sent) >= t.ClientPerHour {
+			return &ThrottledError{RetryAfter: max(cl.FirstSent.Add(time.Hour).Sub(now), time.Second)}
+		}
 	}
 	return nil
 }
@@ -115,7 +182,7 @@ func (s *Service) checkThrottle(ctx context.Context, q *dbgen.Queries, email str
 // checkCode consumes the live code of email and purpose when code matches.
 // A wrong code counts an attempt, and the code dies at MaxOTPAttempts; the
 // caller commits that count even though the answer is ErrInvalidCode.
-func checkCode(ctx context.Context, q *dbgen.Queries, email, purpose, code string) (bool, error) {
+func (s *Service) checkCode(ctx context.Context, q *dbgen.Queries, email, purpose, code string) (bool, error) {
 	live, err := q.GetLiveOTPForUpdate(ctx, dbgen.GetLiveOTPForUpdateParams{Email: email, Purpose: purpose})
 	if db.IsNotFound(err) {
 		return false, nil
@@ -123,10 +190,10 @@ func checkCode(ctx context.Context, q *dbgen.Queries, email, purpose, code strin
 	if err != nil {
 		return false, fmt.Errorf("get code: %w", err)
 	}
-	if time.Now().After(live.ExpiresAt) {
+	if s.now().After(live.ExpiresAt) {
 		return false, q.ConsumeOTP(ctx, live.ID)
 	}
-	if len(code) > 16 || subtle.ConstantTimeCompare(auth.HashOTP(email, purpose, code), live.CodeHash) != 1 {
+	if len(code) > 16 || subtle.ConstantTimeCompare(auth.OTPMAC(s.codeKey, email, purpose, code), live.CodeHash) != 1 {
 		if live.Attempts+1 >= MaxOTPAttempts {
 			return false, q.ConsumeOTP(ctx, live.ID)
 		}
@@ -142,12 +209,22 @@ func (s *Service) withCode(ctx context.Context, rawEmail, purpose, code string, 
 	if err != nil {
 		return err
 	}
-	valid := false
+	if s.codeKey == nil {
+		return errNoCodeKey
+	}
+	if err := s.checkClient(ctx); err != nil {
+		return err
+	}
+	if err := s.countVerify(ctx); err != nil {
+		return err
+	}
+	valid, matched := false, false
 	err = s.inTx(ctx, func(q *dbgen.Queries) error {
-		ok, err := checkCode(ctx, q, email, purpose, code)
+		ok, err := s.checkCode(ctx, q, email, purpose, code)
 		if err != nil || !ok {
 			return err
 		}
+		matched = true
 		user, err := q.GetUserByEmail(ctx, email)
 		if db.IsNotFound(err) {
 			return nil
@@ -161,6 +238,11 @@ func (s *Service) withCode(ctx context.Context, rawEmail, purpose, code string, 
 		valid = true
 		return then(q, user)
 	})
+	if err == nil && !matched {
+		if err := s.recordClientFailure(ctx); err != nil {
+			return err
+		}
+	}
 	if err == nil && !valid {
 		return ErrInvalidCode
 	}

@@ -1,9 +1,10 @@
 // Package auth makes and checks OfficeX credentials: master keys and other
 // bearer secrets (random, prefixed, stored only as SHA-256 hashes, compared in
-// constant time), passwords (argon2id) and one-time codes. It stores nothing.
+// constant time), passwords (argon2id) and one-time codes (HMAC under a server key). It stores nothing.
 package auth
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -109,8 +110,30 @@ func NewOTP() string {
 	return fmt.Sprintf("%06d", n.Int64())
 }
 
-// HashOTP binds a code to its email and purpose so a stored hash is useless
-// for any other account or flow.
-func HashOTP(email, purpose, code string) []byte {
-	return Hash(strings.ToLower(email) + "\x00" + purpose + "\x00" + code)
+// Labels of the keys derived from OFFICEX_ENCRYPTION_KEY: each use has its
+// own key, so a MAC made for one can never stand for another.
+const (
+	OTPKeyLabel     = "officex/one-time-codes/v1"
+	VoucherKeyLabel = "officex/voucher-codes/v1"
+)
+
+// DeriveKey derives the key of one use (label) from the master key:
+// HMAC-SHA256(master, label).
+func DeriveKey(master []byte, label string) []byte {
+	return MAC(master, label)
+}
+
+// MAC is HMAC-SHA256(key, msg): codes with little entropy (6 digits, a
+// voucher) are stored this way, so a database dump without the key yields
+// nothing to guess against.
+func MAC(key []byte, msg string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(msg))
+	return m.Sum(nil)
+}
+
+// OTPMAC binds a code to its email and purpose under the code key, so a
+// stored MAC is useless for any other account or flow and without the key.
+func OTPMAC(key []byte, email, purpose, code string) []byte {
+	return MAC(key, strings.ToLower(email)+"\x00"+purpose+"\x00"+code)
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 )
@@ -34,7 +35,15 @@ func TestOTP_SixDigitsBoundToEmailAndPurpose(t *testing.T) {
 			t.Fatalf("code %q", c)
 		}
 	}
-	if string(HashOTP("a@x.io", "login", "123456")) == string(HashOTP("a@x.io", "reset_password", "123456")) {
-		t.Fatal("a code hash must depend on its purpose")
+	k := DeriveKey([]byte("0123456789abcdef0123456789abcdef"), OTPKeyLabel)
+	if bytes.Equal(OTPMAC(k, "a@x.io", "login", "123456"), OTPMAC(k, "a@x.io", "reset_password", "123456")) {
+		t.Fatal("a code MAC must depend on its purpose")
+	}
+	// Without the key, the plain SHA-256 of the same input does not match.
+	if bytes.Equal(OTPMAC(k, "a@x.io", "login", "123456"), Hash("a@x.io\x00login\x00123456")) {
+		t.Fatal("a code MAC must depend on the key")
+	}
+	if bytes.Equal(k, DeriveKey([]byte("0123456789abcdef0123456789abcdef"), VoucherKeyLabel)) {
+		t.Fatal("each use must have its own derived key")
 	}
 }

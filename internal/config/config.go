@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -27,6 +28,9 @@ type Config struct {
 	EncryptionKey     []byte // 32 bytes
 	TestingMode       bool
 	AllowPrivateURLs  bool
+	// TrustedProxyHeader names the one header that carries the client address
+	// behind a proxy; "": the socket address (X-Forwarded-For is not believed).
+	TrustedProxyHeader string
 
 	StripeSecretKey     string
 	StripeAPIBase       string
@@ -62,6 +66,9 @@ const StripeLiveKeyPrefix = "sk_live_"
 // MinAdminSecretLength keeps a guessable superadmin secret out of production.
 const MinAdminSecretLength = 16
 
+// headerName is the form of an HTTP header name (RFC 9110 token).
+var headerName = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
+
 // Load reads the environment through getenv (os.Getenv in production) and
 // returns every problem found, joined, so an operator fixes them in one go.
 func Load(getenv func(string) string) (Config, error) {
@@ -92,6 +99,7 @@ func Load(getenv func(string) string) (Config, error) {
 		AdminSecret:         getenv("OFFICEX_ADMIN_SECRET"),
 		TestingMode:         boolean("OFFICEX_TESTING_MODE", false),
 		AllowPrivateURLs:    boolean("OFFICEX_ALLOW_PRIVATE_URLS", false),
+		TrustedProxyHeader:  get("OFFICEX_TRUSTED_PROXY_HEADER", ""),
 		StripeSecretKey:     get("STRIPE_SECRET_KEY", ""),
 		StripeAPIBase:       get("STRIPE_API_BASE", ""),
 		StripeWebhookSecret: get("STRIPE_WEBHOOK_SECRET", ""),
@@ -117,6 +125,9 @@ func Load(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("OFFICEX_CHAT_DAILY_TOKENS=%q: want a positive integer", raw))
 		}
 		c.ChatDailyTokens = n
+	}
+	if h := c.TrustedProxyHeader; h != "" && !headerName.MatchString(h) {
+		errs = append(errs, fmt.Errorf("OFFICEX_TRUSTED_PROXY_HEADER=%q: want a header name such as X-Forwarded-For", h))
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		errs = append(errs, fmt.Errorf("DATABASE_URL: want a postgres:// URL"))

@@ -19,6 +19,7 @@ func TestLoad_DefaultsOfDesign(t *testing.T) {
 	}
 	if c.TemporalAddress != "127.0.0.1:7233" || c.TaskQueue != "officex" || c.HTTPAddr != ":8080" ||
 		c.ChatAddr != ":8081" || c.MetricsAddr != "127.0.0.1:9090" || c.TemporalNamespace != "default" || c.AdminSecret != "" || c.AllowPrivateURLs ||
+		c.TrustedProxyHeader != "" ||
 		!strings.Contains(c.DatabaseURL, "/officex") {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -26,20 +27,21 @@ func TestLoad_DefaultsOfDesign(t *testing.T) {
 
 func TestLoad_NamesEveryBadVariable(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		"OFFICEX_ENCRYPTION_KEY":     "c2hvcnQ=",
-		"OFFICEX_TESTING_MODE":       "yes please",
-		"OFFICEX_ALLOW_PRIVATE_URLS": "maybe",
-		"DATABASE_URL":               "mysql://x",
-		"OFFICEX_ADMIN_SECRET":       "short",
-		"OFFICEX_HTTP_ADDR":          "8080",
-		"SMTP_URL":                   "http://mail",
-		"STRIPE_API_BASE":            "not a url",
+		"OFFICEX_ENCRYPTION_KEY":       "c2hvcnQ=",
+		"OFFICEX_TESTING_MODE":         "yes please",
+		"OFFICEX_ALLOW_PRIVATE_URLS":   "maybe",
+		"DATABASE_URL":                 "mysql://x",
+		"OFFICEX_ADMIN_SECRET":         "short",
+		"OFFICEX_HTTP_ADDR":            "8080",
+		"SMTP_URL":                     "http://mail",
+		"STRIPE_API_BASE":              "not a url",
+		"OFFICEX_TRUSTED_PROXY_HEADER": "X Forwarded: For",
 	}))
 	if err == nil {
 		t.Fatal("bad configuration accepted")
 	}
 	for _, name := range []string{"OFFICEX_ENCRYPTION_KEY", "OFFICEX_TESTING_MODE", "OFFICEX_ALLOW_PRIVATE_URLS",
-		"DATABASE_URL", "OFFICEX_ADMIN_SECRET", "OFFICEX_HTTP_ADDR", "SMTP_URL", "STRIPE_API_BASE"} {
+		"DATABASE_URL", "OFFICEX_ADMIN_SECRET", "OFFICEX_HTTP_ADDR", "SMTP_URL", "STRIPE_API_BASE", "OFFICEX_TRUSTED_PROXY_HEADER"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

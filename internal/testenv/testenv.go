@@ -221,13 +221,21 @@ func logSink() io.Writer {
 // accounts.DefaultThrottle on a handler of their own.
 var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 
+// Accounts is an accounts service on this stack with its code keys, mailing
+// through sender (testingMode: every code is 0000).
+func (e *Env) Accounts(sender mail.Sender, testingMode bool, throttle accounts.Throttle) *accounts.Service {
+	s := accounts.New(e.Pool, sender, e.Log, testingMode, throttle).WithSecrets(e.Config.EncryptionKey)
+	s.OnCode = e.Metrics.ObserveCode
+	return s
+}
+
 // NewHandler builds an API handler on this stack. edit may change the
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Metrics: e.Metrics,
-		Accounts:   e.Accounts(mail.Disabled{Log: e.Log}, TestThrottle),
+		Accounts:   e.Accounts(mail.Disabled{Log: e.Log}, true, TestThrottle),
 		Purchases:  purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
-		Vouchers:   vouchers.New(e.Pool),
+		Vouchers:   vouchers.New(e.Pool, e.Config.EncryptionKey),
 		Apps:       e.Apps(),
 		Billing:    billing.New(e.Pool),
 		Uploads:    e.Uploads,
@@ -239,14 +247,6 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		edit(&d)
 	}
 	return api.NewServer(d)
-}
-
-// Accounts is the accounts service of the test stack (testing mode: codes
-// are 0000) mailing through sender, its code outcomes counted in e.Metrics.
-func (e *Env) Accounts(sender mail.Sender, throttle accounts.Throttle) *accounts.Service {
-	s := accounts.New(e.Pool, sender, e.Log, true, throttle)
-	s.OnCode = e.Metrics.ObserveCode
-	return s
 }
 
 // Schedules bounds of the test stack: runs may be a second apart (production:
@@ -308,7 +308,7 @@ func (e *Env) Agent(modelURL string) *chat.Agent {
 func (e *Env) StartChat(t testing.TB, modelURL string, edit func(*api.Deps)) string {
 	t.Helper()
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Apps: e.Apps(), Chats: e.Chats(),
-		Accounts: accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle)}
+		Accounts: e.Accounts(mail.Disabled{Log: e.Log}, true, TestThrottle)}
 	if modelURL != "" {
 		d.Agent = e.Agent(modelURL)
 	}
