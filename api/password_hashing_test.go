@@ -9,7 +9,6 @@ import (
 
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/auth"
-	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/testenv"
 )
 
@@ -17,7 +16,7 @@ import (
 func serverWithHasher(t *testing.T, h *auth.PasswordHasher) *testenv.Client {
 	t.Helper()
 	return env.ClientFor(t, newServer(t, func(d *depsEdit) {
-		d.Accounts = accounts.New(env.Pool, mail.Disabled{Log: env.Log}, env.Log, true, testenv.TestThrottle).UsePasswordHasher(h)
+		d.Accounts = accounts.New(env.Pool, nil, env.Log, true, testenv.TestThrottle).UsePasswordHasher(h)
 	}))
 }
 

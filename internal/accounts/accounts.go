@@ -20,7 +20,7 @@ import (
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/auth"
-	mailer "github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/mailout"
 )
 
 // Domain errors; their messages are written for API callers.
@@ -65,7 +65,7 @@ var DefaultThrottle = Throttle{MinInterval: 30 * time.Second, PerHour: 5}
 type Service struct {
 	pool        *pgxpool.Pool
 	q           *dbgen.Queries
-	mail        mailer.Sender
+	mail        *mailout.Queue // nil or testing mode: no email is sent
 	log         *slog.Logger
 	testingMode bool
 	throttle    Throttle
@@ -73,10 +73,11 @@ type Service struct {
 	passwords *auth.PasswordHasher
 }
 
-// New makes a Service. In testing mode every code is auth.TestingOTP.
+// New makes a Service whose mail goes out through outbox (SendMailWorkflow).
+// In testing mode every code is auth.TestingOTP and no email is sent.
 // Password hashing goes through auth.DefaultPasswordHasher.
-func New(pool *pgxpool.Pool, sender mailer.Sender, log *slog.Logger, testingMode bool, throttle Throttle) *Service {
-	return &Service{pool: pool, q: dbgen.New(pool), mail: sender, log: log, testingMode: testingMode, throttle: throttle,
+func New(pool *pgxpool.Pool, outbox *mailout.Queue, log *slog.Logger, testingMode bool, throttle Throttle) *Service {
+	return &Service{pool: pool, q: dbgen.New(pool), mail: outbox, log: log, testingMode: testingMode, throttle: throttle,
 		passwords: auth.DefaultPasswordHasher()}
 }
 

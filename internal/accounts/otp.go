@@ -9,6 +9,7 @@ import (
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/auth"
+	"github.com/officex/officex/internal/mailout"
 )
 
 // Purposes of one-time codes: a code only works for the flow it was sent for.
@@ -16,36 +17,38 @@ const (
 	purposeLogin     = "login"
 	purposeReset     = "reset_password"
 	purposeRotateKey = "rotate_key"
+	// purposeChangeEmail codes go to the new address of a pending change.
+	purposeChangeEmail = "change_email"
 )
 
 var purposeSubjects = map[string]string{
-	purposeLogin:     "Your OfficeX sign-in code",
-	purposeReset:     "Your OfficeX password reset code",
-	purposeRotateKey: "Your OfficeX key rotation code",
+	purposeLogin:       "Your OfficeX sign-in code",
+	purposeReset:       "Your OfficeX password reset code",
+	purposeRotateKey:   "Your OfficeX key rotation code",
+	purposeChangeEmail: "Confirm your new OfficeX email address",
+}
+
+// purposeIntros open each code's mail, saying what the code would do.
+var purposeIntros = map[string]string{
+	purposeLogin:       "Someone asked to sign in to the OfficeX account of this address.",
+	purposeReset:       "Someone asked to reset the password of the OfficeX account of this address.",
+	purposeRotateKey:   "Someone asked to replace every master key of the OfficeX account of this address.",
+	purposeChangeEmail: "Someone asked to make this address the sign-in email of their OfficeX account.",
 }
 
 // sendCode throttles email, then, when the account exists, replaces its live
-// code for purpose and mails it. Unknown emails are throttled the same way and
-// get no mail, so callers answer known and unknown emails alike.
+// code for purpose and queues its mail. Unknown emails are throttled the same
+// way and get no mail, so callers answer known and unknown emails alike; and
+// as the mail is only written to the outbox (SendMailWorkflow delivers it),
+// neither answer waits on a mail server.
 // createIfMissing makes the account first (registration).
 func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, createIfMissing bool) error {
 	email, err := NormalizeEmail(rawEmail)
 	if err != nil {
 		return err
 	}
-	code := auth.TestingOTP
-	if !s.testingMode {
-		code = auth.NewOTP()
-	}
-	send := false
-	err = s.inTx(ctx, func(q *dbgen.Queries) error {
-		if err := q.LockOTPEmail(ctx, email); err != nil {
-			return err
-		}
-		if err := s.checkThrottle(ctx, q, email); err != nil {
-			return err
-		}
-		if err := q.InsertOTPSend(ctx, email); err != nil {
+	return s.inTx(ctx, func(q *dbgen.Queries) error {
+		if err := s.admitCode(ctx, q, email); err != nil {
 			return err
 		}
 		user, err := q.GetUserByEmail(ctx, email)
@@ -62,25 +65,51 @@ func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, create
 		if user.Status != "active" {
 			return nil // suspended accounts get no codes, and no hint that they exist
 		}
-		if err := q.DeleteLiveOTP(ctx, dbgen.DeleteLiveOTPParams{Email: email, Purpose: purpose}); err != nil {
-			return err
-		}
-		send = true
-		return q.InsertOTP(ctx, dbgen.InsertOTPParams{
-			Email: email, Purpose: purpose, CodeHash: auth.HashOTP(email, purpose, code),
-			ExpiresAt: time.Now().Add(OTPValidity),
-		})
+		return s.issueCode(ctx, q, email, purpose)
 	})
-	if err != nil || !send {
+}
+
+// admitCode serialises code requests for email, applies the throttle and
+// counts this request, whether or not a code will go out.
+func (s *Service) admitCode(ctx context.Context, q *dbgen.Queries, email string) error {
+	if err := q.LockOTPEmail(ctx, email); err != nil {
 		return err
 	}
-	body := fmt.Sprintf("Your OfficeX code is %s. It expires in %d minutes. If you did not ask for it, ignore this email.",
-		code, int(OTPValidity.Minutes()))
-	if err := s.mail.Send(ctx, email, purposeSubjects[purpose], body); err != nil {
-		// The code is stored; the user can ask again once the throttle allows.
-		s.log.ErrorContext(ctx, "sending one-time code failed", "purpose", purpose, "error", err.Error())
+	if err := s.checkThrottle(ctx, q, email); err != nil {
+		return err
 	}
-	return nil
+	return q.InsertOTPSend(ctx, email)
+}
+
+// issueCode replaces the live code of email and purpose with a new one and
+// queues the mail that carries it, in q's transaction.
+func (s *Service) issueCode(ctx context.Context, q *dbgen.Queries, email, purpose string) error {
+	code := auth.TestingOTP
+	if !s.testingMode {
+		code = auth.NewOTP()
+	}
+	if err := q.DeleteLiveOTP(ctx, dbgen.DeleteLiveOTPParams{Email: email, Purpose: purpose}); err != nil {
+		return err
+	}
+	expires := time.Now().Add(OTPValidity)
+	if err := q.InsertOTP(ctx, dbgen.InsertOTPParams{
+		Email: email, Purpose: purpose, CodeHash: auth.HashOTP(email, purpose, code), ExpiresAt: expires,
+	}); err != nil {
+		return err
+	}
+	body := fmt.Sprintf("%s\n\nYour OfficeX code is %s. It expires in %d minutes. If you did not ask for it, ignore this email.",
+		purposeIntros[purpose], code, int(OTPValidity.Minutes()))
+	return s.enqueueMail(ctx, q, mailout.Message{To: email, Subject: purposeSubjects[purpose], Body: body, ExpiresAt: &expires})
+}
+
+// enqueueMail queues m for SendMailWorkflow; testing mode sends no email.
+func (s *Service) enqueueMail(ctx context.Context, q *dbgen.Queries, m mailout.Message) error {
+	if s.testingMode || s.mail == nil {
+		s.log.InfoContext(ctx, "email sending disabled (testing mode)", "subject", m.Subject)
+		return nil
+	}
+	_, err := s.mail.Enqueue(ctx, q, m)
+	return err
 }
 
 func (s *Service) checkThrottle(ctx context.Context, q *dbgen.Queries, email string) error {

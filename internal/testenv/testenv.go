@@ -35,6 +35,7 @@ import (
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -67,7 +68,10 @@ type Env struct {
 	StripeWebhookSecret string
 	// Uploads is the local upload store, in a temp directory of the package.
 	Uploads *uploads.Local
-	worker  sdkworker.Worker
+	// SMTP receives what the package's SendMailWorkflows deliver (mail is
+	// queued only by APIs with testing mode off; see NewProductionAccounts).
+	SMTP   *SMTPServer
+	worker sdkworker.Worker
 }
 
 // TestPayoutPoll is how often test payouts check a bank payout or a
@@ -161,8 +165,12 @@ func Start() (*Env, func(), error) {
 	}
 	sim := stripesim.New()
 	simServer := httptest.NewServer(sim)
+	smtpBox, stopSMTP, err := startSMTP()
+	if err != nil {
+		return nil, nil, err
+	}
 	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
-		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store}
+		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store, SMTP: smtpBox}
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
 	if err := w.Start(); err != nil {
@@ -170,9 +178,13 @@ func Start() (*Env, func(), error) {
 	}
 	env.worker = w
 	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{}, 2)
+	relayDone := make(chan struct{}, 3)
 	go func() {
 		(&billing.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
+		relayDone <- struct{}{}
+	}()
+	go func() {
+		(&mailout.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
 		relayDone <- struct{}{}
 	}()
 	go func() {
@@ -185,7 +197,9 @@ func Start() (*Env, func(), error) {
 		stopRelay()
 		<-relayDone
 		<-relayDone
+		<-relayDone
 		env.Server.Close()
+		stopSMTP()
 		simServer.Close()
 		w.Stop()
 		tc.Close()
@@ -216,7 +230,7 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
-		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
+		Accounts:  accounts.New(e.Pool, nil, e.Log, true, TestThrottle),
 		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
 		Vouchers:  vouchers.New(e.Pool),
 		Apps:      e.Apps(),
@@ -228,6 +242,12 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		edit(&d)
 	}
 	return api.NewServer(d)
+}
+
+// NewProductionAccounts is an accounts service with testing mode off: random
+// codes, queued as mail that the package's worker delivers to e.SMTP.
+func (e *Env) NewProductionAccounts(throttle accounts.Throttle) *accounts.Service {
+	return accounts.New(e.Pool, mailout.NewQueue(e.Box), e.Log, false, throttle)
 }
 
 // Schedules bounds of the test stack: runs may be a second apart (production:
@@ -289,7 +309,7 @@ func (e *Env) Agent(modelURL string) *chat.Agent {
 func (e *Env) StartChat(t testing.TB, modelURL string, edit func(*api.Deps)) string {
 	t.Helper()
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Apps: e.Apps(), Chats: e.Chats(),
-		Accounts: accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle)}
+		Accounts: accounts.New(e.Pool, nil, e.Log, true, TestThrottle)}
 	if modelURL != "" {
 		d.Agent = e.Agent(modelURL)
 	}
@@ -392,5 +412,14 @@ func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker
 func (e *Env) WorkerDeps() worker.Deps {
 	return worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
 		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true),
-		Schedules: e.Schedules(e.Config.TaskQueue)}
+		Schedules: e.Schedules(e.Config.TaskQueue), Mail: e.smtpSender()}
+}
+
+// smtpSender delivers to e.SMTP.
+func (e *Env) smtpSender() mail.Sender {
+	sender, err := mail.NewSMTP(e.SMTP.URL, "OfficeX <no-reply@officex.test>")
+	if err != nil {
+		panic(fmt.Sprintf("testenv: SMTP sender for %s: %v", e.SMTP.URL, err))
+	}
+	return sender
 }
