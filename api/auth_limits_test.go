@@ -16,7 +16,6 @@ import (
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/internal/accounts"
 	"github.com/officex/officex/internal/auth"
-	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/testenv"
 )
 
@@ -46,19 +45,14 @@ type limitsAPI struct {
 
 func newLimitsAPI(t *testing.T, throttle accounts.Throttle, clock *testClock, trustedHeader string) *limitsAPI {
 	t.Helper()
-	box := testenv.StartSMTP(t)
-	sender, err := mail.NewSMTP(box.URL, "OfficeX <no-reply@officex.test>")
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := env.NewHandler(func(d *api.Deps) {
 		d.Config.TestingMode = false
 		d.Config.TrustedProxyHeader = trustedHeader
-		d.Accounts = env.Accounts(sender, false, throttle).UseClock(clock.Now)
+		d.Accounts = env.Accounts(false, throttle).UseClock(clock.Now)
 	})
 	srv, peer := serveFromOwnPeer(t, h)
 	resetGlobalVerifyCount(t)
-	return &limitsAPI{Client: env.ClientFor(t, srv.URL), box: box, url: srv.URL + "/v1", peer: peer}
+	return &limitsAPI{Client: env.ClientFor(t, srv.URL), box: env.SMTP, url: srv.URL + "/v1", peer: peer}
 }
 
 // serveFromOwnPeer serves h as if every request came from one socket
@@ -87,10 +81,12 @@ func resetGlobalVerifyCount(t *testing.T) {
 	t.Cleanup(del)
 }
 
-// codesTo is every code mailed to an address, oldest first.
-func codesTo(box *testenv.SMTPServer, to string) []string {
+// codesTo is every code mailed to an address, oldest first, once every mail
+// queued for it (SendMailWorkflow delivers them) has arrived.
+func codesTo(t *testing.T, box *testenv.SMTPServer, to string) []string {
+	t.Helper()
 	var out []string
-	for _, m := range box.Messages() {
+	for _, m := range mailsTo(t, box, to, queuedMails(t, to)) {
 		if len(m.To) == 1 && m.To[0] == to {
 			if code := sixDigits.FindString(m.Body); code != "" {
 				out = append(out, code)
@@ -255,7 +251,7 @@ func TestOTP_DailyCapPerEmailAndHourlyCapPerClient(t *testing.T) {
 	r := c.Post("/auth/resend", map[string]any{"email": email}, from("203.0.113.4")).Expect(t, 429, "RATE_LIMITED")
 	expectRetryAfter(t, r, 86399, 86400)
 	c.Post("/auth/resend", map[string]any{"email": ghost}, from("203.0.113.4")).Expect(t, 429, "RATE_LIMITED")
-	if n := len(codesTo(c.box, email)); n != 3 {
+	if n := len(codesTo(t, c.box, email)); n != 3 {
 		t.Fatalf("%d codes mailed, want 3", n)
 	}
 
@@ -277,14 +273,14 @@ func TestOTP_SecondRequestMailsTheSameLiveCode(t *testing.T) {
 	c.Post("/auth/register", map[string]any{"email": email}, from("203.0.113.1")).Expect(t, 200, "")
 	c.Post("/auth/resend", map[string]any{"email": email}, from("203.0.113.2")).Expect(t, 200, "")
 	c.Post("/auth/login", map[string]any{"email": email}, from("203.0.113.3")).Expect(t, 200, "")
-	codes := codesTo(c.box, email)
+	codes := codesTo(t, c.box, email)
 	if len(codes) != 3 || codes[1] != codes[0] || codes[2] != codes[0] {
 		t.Fatalf("codes mailed %v, want the same code three times", codes)
 	}
 	// Close to its end (less than ResendMinRemaining left) a code is replaced.
 	clock.Advance(accounts.OTPValidity - accounts.ResendMinRemaining + time.Second)
 	c.Post("/auth/resend", map[string]any{"email": email}, from("203.0.113.4")).Expect(t, 200, "")
-	codes = codesTo(c.box, email)
+	codes = codesTo(t, c.box, email)
 	fresh := codes[len(codes)-1]
 	if fresh != codes[0] {
 		c.Post("/auth/verify-otp", map[string]any{"email": email, "code": codes[0]}, from("203.0.113.4")).Expect(t, 401, "UNAUTHORIZED")
@@ -304,7 +300,7 @@ func TestOTP_SendBudgetIsCountedPerRequestingClient(t *testing.T) {
 	c.Post("/auth/login", map[string]any{"email": owner.Email}, attacker).Expect(t, 429, "RATE_LIMITED")
 	// The owner, from another address, still gets a code, and it works.
 	c.Post("/auth/login", map[string]any{"email": owner.Email}, home).Expect(t, 200, "")
-	codes := codesTo(c.box, owner.Email)
+	codes := codesTo(t, c.box, owner.Email)
 	if len(codes) != accounts.DefaultThrottle.PerHour+1 {
 		t.Fatalf("%d codes mailed, want %d", len(codes), accounts.DefaultThrottle.PerHour+1)
 	}
@@ -327,7 +323,7 @@ func TestRotateKey_SignedInOwnerAlwaysGetsACode(t *testing.T) {
 	c.Post("/auth/rotate-key", body, bad).Expect(t, 401, "UNAUTHORIZED")
 	// The signed-in owner asks from the same address: the code goes out.
 	c.Post("/auth/rotate-key", body, owner.Headers()).Expect(t, 200, "")
-	codes := codesTo(c.box, owner.Email)
+	codes := codesTo(t, c.box, owner.Email)
 	if len(codes) != accounts.DefaultThrottle.PerHour+1 {
 		t.Fatalf("%d codes mailed, want %d", len(codes), accounts.DefaultThrottle.PerHour+1)
 	}

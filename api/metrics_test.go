@@ -22,7 +22,6 @@ import (
 
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/internal/accounts"
-	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/testenv"
 	"github.com/officex/officex/worker"
 	"github.com/officex/officex/workflows"
@@ -114,7 +113,7 @@ func TestMetrics_ScrapeMovesWithFlows(t *testing.T) {
 	// Its own client address: the per-client code budget is shared by
 	// every test that serves from 127.0.0.1.
 	srv, _ := serveFromOwnPeer(t, env.NewHandler(func(d *api.Deps) {
-		d.Accounts = env.Accounts(mail.Disabled{Log: env.Log}, true, accounts.DefaultThrottle)
+		d.Accounts = env.Accounts(true, accounts.DefaultThrottle)
 	}))
 	throttled := env.ClientFor(t, srv.URL)
 	email := testenv.UniqueEmail("metrics")

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/officex/officex/internal/auth"
-	"github.com/officex/officex/internal/mail"
 	"github.com/officex/officex/internal/testenv"
 )
 
@@ -16,7 +15,7 @@ import (
 func serverWithHasher(t *testing.T, h *auth.PasswordHasher) *testenv.Client {
 	t.Helper()
 	return env.ClientFor(t, newServer(t, func(d *depsEdit) {
-		d.Accounts = env.Accounts(mail.Disabled{Log: env.Log}, true, testenv.TestThrottle).UsePasswordHasher(h)
+		d.Accounts = env.Accounts(true, testenv.TestThrottle).UsePasswordHasher(h)
 	}))
 }
 

@@ -69,6 +69,8 @@ func (s *Server) router() *mux.Router {
 	// Users
 	mk("/users/me", s.getMe, http.MethodGet)
 	mk("/users/me", s.patchMe, http.MethodPatch)
+	mk("/users/me/email", s.requestEmailChange, http.MethodPost)
+	mk("/users/me/email/confirm", s.confirmEmailChange, http.MethodPost)
 	mk("/users/me/rotate-key", s.rotateMyKey, http.MethodPost)
 
 	mk("/users/me/vouchers", s.myVouchers, http.MethodGet)

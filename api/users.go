@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/officex/officex/internal/accounts"
 )
@@ -26,11 +27,40 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := currentUser(r)
-	if body.Email != nil {
-		var err error
-		if u, err = s.accounts.UpdateEmail(r.Context(), u.ID, *body.Email); err != nil {
-			return err
-		}
+	// The email changes only with proof (POST /users/me/email); the same
+	// address is accepted as a no-op so clients that send the whole profile work.
+	if body.Email != nil && !strings.EqualFold(strings.TrimSpace(*body.Email), u.Email) {
+		return accounts.ErrEmailChangeNeedsProof
+	}
+	ok(w, map[string]any{"user": userBody(u)})
+	return nil
+}
+
+// emailChangeSentMessage answers every email change request, whether or not
+// the address belongs to another account.
+const emailChangeSentMessage = "If the address can receive mail and is free, a code is on its way to it. " +
+	"It expires in 10 minutes; confirm with POST /users/me/email/confirm {email, code}."
+
+func (s *Server) requestEmailChange(w http.ResponseWriter, r *http.Request) error {
+	var body emailBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	if err := s.accounts.RequestEmailChange(r.Context(), currentUser(r).ID, body.Email); err != nil {
+		return err
+	}
+	ok(w, map[string]any{"message": emailChangeSentMessage})
+	return nil
+}
+
+func (s *Server) confirmEmailChange(w http.ResponseWriter, r *http.Request) error {
+	var body emailCodeBody
+	if err := decode(r, &body); err != nil {
+		return err
+	}
+	u, err := s.accounts.ConfirmEmailChange(r.Context(), currentUser(r).ID, body.Email, body.Code)
+	if err != nil {
+		return err
 	}
 	ok(w, map[string]any{"user": userBody(u)})
 	return nil

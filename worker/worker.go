@@ -21,6 +21,8 @@ import (
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/chat"
+	mailer "github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
@@ -40,6 +42,9 @@ type Deps struct {
 	WebhookClient *http.Client
 	Schedules     *schedules.Service
 	Agent         *chat.Agent // nil: OPENAI_API_KEY unset, scheduled runs fail saying so
+	// Mail delivers SendMailWorkflow's messages (SMTP, or mail.Disabled in
+	// testing mode); nil: a delivery fails and retries until a worker has one.
+	Mail mailer.Sender
 	// Temporal and TaskQueue are where the monthly Schedule's trigger starts
 	// the period's batch; New fills them with its client and queue when unset.
 	Temporal  tclient.Client
@@ -110,6 +115,11 @@ func Register(r Registry, d Deps) {
 	r.RegisterWorkflowWithOptions(workflows.ChatRun{Acts: chatRun}.ChatRunWorkflow,
 		workflow.RegisterOptions{Name: workflows.ChatRunWorkflowName})
 	r.RegisterActivity(chatRun)
+
+	sendMail := &activities.Mail{Pool: d.Pool, Queue: mailout.NewQueue(d.Box), Sender: d.Mail}
+	r.RegisterWorkflowWithOptions(workflows.SendMail{Acts: sendMail}.SendMailWorkflow,
+		workflow.RegisterOptions{Name: workflows.SendMailWorkflowName})
+	r.RegisterActivity(sendMail)
 
 	rec := &activities.Reconcile{Pool: d.Pool}
 	r.RegisterWorkflowWithOptions(workflows.Reconcile{Acts: rec}.ReconcileWorkflow,

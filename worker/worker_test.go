@@ -57,7 +57,7 @@ func TestRegister_TypeNamesNeverChange(t *testing.T) {
 
 	slices.Sort(r.workflows)
 	wantWorkflows := []string{"ChatRunWorkflow", "CreditPurchaseWorkflow", "PayoutBatchTriggerWorkflow", "PayoutBatchWorkflow", "PayoutWorkflow",
-		"PingWorkflow", "ReconcileWorkflow", "ReservationWorkflow", "WebhookDeliveryWorkflow"}
+		"PingWorkflow", "ReconcileWorkflow", "ReservationWorkflow", "SendMailWorkflow", "WebhookDeliveryWorkflow"}
 	if !slices.Equal(r.workflows, wantWorkflows) {
 		t.Errorf("workflow types %v, want %v", r.workflows, wantWorkflows)
 	}
@@ -72,6 +72,7 @@ func TestRegister_TypeNamesNeverChange(t *testing.T) {
 		"FinishPayoutBatch", "StartPayoutBatch", "StartPeriodPayoutBatch",
 		"CreateChatRunThread", "FinishChatRun", "PostChatRunInbox", "RecordChatRunSkips", "RunChatAgent", "StartChatRun",
 		"CheckLedger",
+		"SendMail",
 	}
 	slices.Sort(wantActivities)
 	if got := registeredActivities(t, r.TestWorkflowEnvironment); !slices.Equal(got, wantActivities) {

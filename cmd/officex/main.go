@@ -31,6 +31,7 @@ import (
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/payouts"
@@ -287,14 +288,6 @@ func (a *app) close() {
 }
 
 func (a *app) serve(ctx context.Context) error {
-	var sender mail.Sender = mail.Disabled{Log: a.log}
-	if a.cfg.SMTPURL != "" && !a.cfg.TestingMode {
-		smtp, err := mail.NewSMTP(a.cfg.SMTPURL, a.cfg.MailFrom)
-		if err != nil {
-			return err
-		}
-		sender = smtp
-	}
 	store, err := uploadStore(ctx, a.cfg)
 	if err != nil {
 		return err
@@ -302,7 +295,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err := sealVouchers(ctx, a.pool, a.cfg); err != nil {
 		return err
 	}
-	accountsSvc := accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle).WithSecrets(a.cfg.EncryptionKey)
+	accountsSvc := accounts.New(a.pool, mailout.NewQueue(a.box), a.log, a.cfg.TestingMode, accounts.DefaultThrottle).WithSecrets(a.cfg.EncryptionKey)
 	accountsSvc.OnCode = a.metrics.ObserveCode
 	deps := api.Deps{
 		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log, Metrics: a.metrics,
@@ -402,9 +395,14 @@ func (a *app) work(ctx context.Context) error {
 	if err := worker.CheckSearchAttributes(ctx, a.temporal, a.cfg.TemporalNamespace, workflows.RequiredSearchAttributes); err != nil {
 		return err
 	}
+	sender, err := a.mailSender()
+	if err != nil {
+		return err
+	}
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
 		Apps: a.apps(), Billing: billing.New(a.pool), Payouts: payouts.New(a.pool, a.usdc != nil), USDC: a.usdc,
-		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs), Schedules: a.schedules(), Agent: agent})
+		WebhookClient: activities.NewWebhookClient(a.cfg.AllowPrivateURLs), Schedules: a.schedules(), Agent: agent,
+		Mail: sender})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -413,6 +411,10 @@ func (a *app) work(ctx context.Context) error {
 	relay := &outbox.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
 	relayDone := make(chan struct{})
 	go func() { relay.Run(ctx); close(relayDone) }()
+	// Mail written by requests (one-time codes, notices) gets its SendMailWorkflow here.
+	mailRelay := &mailout.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
+	mailRelayDone := make(chan struct{})
+	go func() { mailRelay.Run(ctx); close(mailRelayDone) }()
 	// Schedule rows whose Temporal Schedule lags (Temporal was down when
 	// they changed) are applied here until they are in step.
 	reconciler := &schedules.Reconciler{Schedules: a.schedules(), Log: a.log}
@@ -420,9 +422,19 @@ func (a *app) work(ctx context.Context) error {
 	go func() { reconciler.Run(ctx); close(reconcilerDone) }()
 	<-ctx.Done()
 	<-relayDone
+	<-mailRelayDone
 	<-reconcilerDone
 	w.Stop() // waits for running activities up to the worker's stop timeout
 	return nil
+}
+
+// mailSender is how SendMailWorkflow delivers: SMTP, or nothing in testing
+// mode (the API queues no mail then; config requires SMTP_URL otherwise).
+func (a *app) mailSender() (mail.Sender, error) {
+	if a.cfg.SMTPURL == "" || a.cfg.TestingMode {
+		return mail.Disabled{Log: a.log}, nil
+	}
+	return mail.NewSMTP(a.cfg.SMTPURL, a.cfg.MailFrom)
 }
 
 // scheduleRetry spaces attempts to create or update the Schedules while Temporal is

@@ -151,6 +151,12 @@ type CreditPurchaseToken struct {
 	TokenEnc   []byte
 }
 
+type EmailChange struct {
+	UserID      uuid.UUID
+	NewEmail    string
+	RequestedAt time.Time
+}
+
 type InboxMessage struct {
 	ID         uuid.UUID
 	UserID     uuid.UUID
@@ -207,6 +213,25 @@ type JournalTransaction struct {
 	Reference string
 	Actor     string
 	Memo      []byte
+	CreatedAt time.Time
+}
+
+type MailMessage struct {
+	ID         uuid.UUID
+	Recipient  string
+	Subject    string
+	BodySealed []byte
+	ExpiresAt  *time.Time
+	Status     string
+	Attempts   int32
+	LastError  *string
+	CreatedAt  time.Time
+	SentAt     *time.Time
+}
+
+type MailOutbox struct {
+	ID        int64
+	MessageID uuid.UUID
 	CreatedAt time.Time
 }
 

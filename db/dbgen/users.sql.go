@@ -148,30 +148,6 @@ func (q *Queries) MarkUserEmailVerified(ctx context.Context, id uuid.UUID) error
 	return err
 }
 
-const updateUserEmail = `-- name: UpdateUserEmail :one
-UPDATE users SET email = $2, updated_at = now() WHERE id = $1 RETURNING id, email, email_verified, password_hash, status, created_at, updated_at
-`
-
-type UpdateUserEmailParams struct {
-	ID    uuid.UUID
-	Email string
-}
-
-func (q *Queries) UpdateUserEmail(ctx context.Context, arg UpdateUserEmailParams) (User, error) {
-	row := q.db.QueryRow(ctx, updateUserEmail, arg.ID, arg.Email)
-	var i User
-	err := row.Scan(
-		&i.ID,
-		&i.Email,
-		&i.EmailVerified,
-		&i.PasswordHash,
-		&i.Status,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const updateUserPassword = `-- name: UpdateUserPassword :exec
 UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1
 `

@@ -10,9 +10,6 @@ SELECT * FROM users WHERE lower(email) = lower(sqlc.arg(email));
 -- name: MarkUserEmailVerified :exec
 UPDATE users SET email_verified = TRUE, updated_at = now() WHERE id = $1;
 
--- name: UpdateUserEmail :one
-UPDATE users SET email = $2, updated_at = now() WHERE id = $1 RETURNING *;
-
 -- name: UpdateUserPassword :exec
 UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1;
 

@@ -20,7 +20,7 @@ import (
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/auth"
-	mailer "github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/secretbox"
 )
 
@@ -98,7 +98,7 @@ const MaxLockout = 24 * time.Hour
 type Service struct {
 	pool        *pgxpool.Pool
 	q           *dbgen.Queries
-	mail        mailer.Sender
+	mail        *mailout.Queue // nil or testing mode: no email is sent
 	log         *slog.Logger
 	testingMode bool
 	throttle    Throttle
@@ -128,10 +128,11 @@ func (s *Service) codeOutcome(purpose, outcome string) {
 	}
 }
 
-// New makes a Service. In testing mode every code is auth.TestingOTP.
+// New makes a Service whose mail goes out through outbox (SendMailWorkflow).
+// In testing mode every code is auth.TestingOTP and no email is sent.
 // Password hashing goes through auth.DefaultPasswordHasher.
-func New(pool *pgxpool.Pool, sender mailer.Sender, log *slog.Logger, testingMode bool, throttle Throttle) *Service {
-	return &Service{pool: pool, q: dbgen.New(pool), mail: sender, log: log, testingMode: testingMode, throttle: throttle,
+func New(pool *pgxpool.Pool, outbox *mailout.Queue, log *slog.Logger, testingMode bool, throttle Throttle) *Service {
+	return &Service{pool: pool, q: dbgen.New(pool), mail: outbox, log: log, testingMode: testingMode, throttle: throttle,
 		passwords: auth.DefaultPasswordHasher(), now: time.Now}
 }
 

@@ -85,11 +85,12 @@ func (s *Service) loginFailed(ctx context.Context, email string) error {
 }
 
 // VerifyOTP exchanges a sign-in code for a new master key; it also marks the
-// email verified. Earlier keys stay valid (up to MaxActiveKeys).
+// email verified. Earlier keys stay valid (up to MaxActiveKeys), except on
+// the account's first proof of its address (see proveEmail).
 func (s *Service) VerifyOTP(ctx context.Context, email, code string) (Credentials, error) {
 	var creds Credentials
 	err := s.withCode(ctx, email, purposeLogin, code, func(q *dbgen.Queries, user dbgen.User) error {
-		if err := q.MarkUserEmailVerified(ctx, user.ID); err != nil {
+		if err := proveEmail(ctx, q, user); err != nil {
 			return err
 		}
 		var err error
@@ -104,6 +105,9 @@ func (s *Service) VerifyOTP(ctx context.Context, email, code string) (Credential
 func (s *Service) ConfirmKeyRotation(ctx context.Context, email, code string) (Credentials, error) {
 	var creds Credentials
 	err := s.withCode(ctx, email, purposeRotateKey, code, func(q *dbgen.Queries, user dbgen.User) error {
+		if err := proveEmail(ctx, q, user); err != nil {
+			return err
+		}
 		var err error
 		creds, err = newCredentials(ctx, q, user.ID, true)
 		return err
@@ -132,21 +136,29 @@ func (s *Service) ForgotPassword(ctx context.Context, email string) error {
 	return s.sendCode(ctx, email, purposeReset, false)
 }
 
-// ResetPassword sets a new password with a reset_password code. Master keys
-// are left alone: they are revoked by key rotation, not by a password change.
+// ResetPassword sets a new password with a reset_password code and revokes
+// every master key of the account (as rotation does: whoever forgot the
+// password may be locking someone out), answering how many it revoked.
 // The code is checked before the new password is hashed, so a wrong code
 // costs no argon2id work; a busy hasher rolls back and leaves the code live.
-func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword string) error {
+func (s *Service) ResetPassword(ctx context.Context, email, code, newPassword string) (revokedKeys int64, err error) {
 	if err := validatePassword(newPassword); err != nil {
-		return err
+		return 0, err
 	}
-	return s.withCode(ctx, email, purposeReset, code, func(q *dbgen.Queries, user dbgen.User) error {
+	err = s.withCode(ctx, email, purposeReset, code, func(q *dbgen.Queries, user dbgen.User) error {
 		hash, err := s.passwords.Hash(ctx, newPassword)
 		if err != nil {
 			return err
 		}
+		if revokedKeys, err = q.RevokeMasterKeysCounted(ctx, user.ID); err != nil {
+			return err
+		}
+		if err := proveEmail(ctx, q, user); err != nil {
+			return err
+		}
 		return q.UpdateUserPassword(ctx, dbgen.UpdateUserPasswordParams{ID: user.ID, PasswordHash: &hash})
 	})
+	return revokedKeys, err
 }
 
 // SetPassword sets the signed-in user's password.
@@ -188,7 +200,9 @@ func (s *Service) RotateKeyTo(ctx context.Context, userID uuid.UUID, newKey stri
 }
 
 // RegisterLegacy is the reference's legacy POST /register-user: it creates an
-// account and returns its first key at once, without an emailed code.
+// account and returns its first key at once, without an emailed code. Nobody
+// proved the address, so the API serves it in testing mode only, and the
+// owner's first proof of the address revokes the key (proveEmail).
 func (s *Service) RegisterLegacy(ctx context.Context, rawEmail string) (Credentials, error) {
 	email, err := NormalizeEmail(rawEmail)
 	if err != nil {
@@ -231,20 +245,4 @@ func newCredentials(ctx context.Context, q *dbgen.Queries, userID uuid.UUID, rev
 		return Credentials{}, fmt.Errorf("wallet of %s: %w", userID, err)
 	}
 	return Credentials{APIKey: key, UserID: userID, WalletID: w.ID}, nil
-}
-
-// UpdateEmail changes the signed-in user's email.
-func (s *Service) UpdateEmail(ctx context.Context, userID uuid.UUID, rawEmail string) (User, error) {
-	email, err := NormalizeEmail(rawEmail)
-	if err != nil {
-		return User{}, err
-	}
-	u, err := s.q.UpdateUserEmail(ctx, dbgen.UpdateUserEmailParams{ID: userID, Email: email})
-	if db.IsUniqueViolation(err, "users_email_key") {
-		return User{}, ErrEmailTaken
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("update email: %w", err)
-	}
-	return s.userView(ctx, s.q, u)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/auth"
 	"github.com/officex/officex/internal/clientaddr"
+	"github.com/officex/officex/internal/mailout"
 )
 
 // Purposes of one-time codes: a code only works for the flow it was sent for.
@@ -18,12 +19,23 @@ const (
 	purposeLogin     = "login"
 	purposeReset     = "reset_password"
 	purposeRotateKey = "rotate_key"
+	// purposeChangeEmail codes go to the new address of a pending change.
+	purposeChangeEmail = "change_email"
 )
 
 var purposeSubjects = map[string]string{
-	purposeLogin:     "Your OfficeX sign-in code",
-	purposeReset:     "Your OfficeX password reset code",
-	purposeRotateKey: "Your OfficeX key rotation code",
+	purposeLogin:       "Your OfficeX sign-in code",
+	purposeReset:       "Your OfficeX password reset code",
+	purposeRotateKey:   "Your OfficeX key rotation code",
+	purposeChangeEmail: "Confirm your new OfficeX email address",
+}
+
+// purposeIntros open each code's mail, saying what the code would do.
+var purposeIntros = map[string]string{
+	purposeLogin:       "Someone asked to sign in to the OfficeX account of this address.",
+	purposeReset:       "Someone asked to reset the password of the OfficeX account of this address.",
+	purposeRotateKey:   "Someone asked to replace every master key of the OfficeX account of this address.",
+	purposeChangeEmail: "Someone asked to make this address the sign-in email of their OfficeX account.",
 }
 
 // ResendMinRemaining is the least lifetime a live code must have left to be
@@ -34,10 +46,12 @@ const ResendMinRemaining = 2 * time.Minute
 var errNoCodeKey = errors.New("accounts: one-time code keys are not configured (WithSecrets)")
 
 // sendCode throttles email per requesting client and per address, then, when
-// the account exists, mails its live code for purpose (a new one when there is
-// none). Unknown emails are throttled the same way and get no mail, so callers
-// answer known and unknown emails alike. createIfMissing makes the account
-// first (registration).
+// the account exists, queues a mail of its live code for purpose (a new one
+// when there is none). Unknown emails are throttled the same way and get no
+// mail, so callers answer known and unknown emails alike; and as the mail is
+// only written to the outbox (SendMailWorkflow delivers it), neither answer
+// waits on a mail server. createIfMissing makes the account first
+// (registration).
 func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, createIfMissing bool) error {
 	email, err := NormalizeEmail(rawEmail)
 	if err != nil {
@@ -52,20 +66,10 @@ func (s *Service) deliverCode(ctx context.Context, email, purpose string, create
 	if s.codeKey == nil {
 		return errNoCodeKey
 	}
-	client := clientaddr.FromContext(ctx)
-	var code string
-	var expires time.Time
+	sent := false
 	err := s.inTx(ctx, func(q *dbgen.Queries) error {
-		if err := q.LockOTPEmail(ctx, email); err != nil {
+		if err := s.admitCode(ctx, q, email, throttled); err != nil {
 			return err
-		}
-		if throttled {
-			if err := s.checkThrottle(ctx, q, email, client); err != nil {
-				return err
-			}
-			if err := q.InsertOTPSend(ctx, dbgen.InsertOTPSendParams{Email: email, Client: client, SentAt: s.now()}); err != nil {
-				return err
-			}
 		}
 		user, err := q.GetUserByEmail(ctx, email)
 		switch {
@@ -81,30 +85,59 @@ func (s *Service) deliverCode(ctx context.Context, email, purpose string, create
 		if user.Status != "active" {
 			return nil // suspended accounts get no codes, and no hint that they exist
 		}
-		code, expires, err = s.liveOrNewCode(ctx, q, email, purpose)
-		return err
+		sent = true
+		return s.issueCode(ctx, q, email, purpose)
 	})
 	var refused *ThrottledError
 	switch {
 	case errors.As(err, &refused):
 		s.codeOutcome(purpose, CodeThrottled)
-	case err == nil && code == "":
+	case err == nil && sent:
+		s.codeOutcome(purpose, CodeSent)
+	case err == nil:
 		s.codeOutcome(purpose, CodeNone)
 	}
-	if err != nil || code == "" {
+	return err
+}
+
+// admitCode serialises code requests for email and, when throttled, applies
+// the send budgets and counts this request against the requesting client,
+// whether or not a code will go out.
+func (s *Service) admitCode(ctx context.Context, q *dbgen.Queries, email string, throttled bool) error {
+	if err := q.LockOTPEmail(ctx, email); err != nil {
+		return err
+	}
+	if !throttled {
+		return nil
+	}
+	client := clientaddr.FromContext(ctx)
+	if err := s.checkThrottle(ctx, q, email, client); err != nil {
+		return err
+	}
+	return q.InsertOTPSend(ctx, dbgen.InsertOTPSendParams{Email: email, Client: client, SentAt: s.now()})
+}
+
+// issueCode queues the mail that carries the live code of email and purpose
+// (liveOrNewCode), in q's transaction.
+func (s *Service) issueCode(ctx context.Context, q *dbgen.Queries, email, purpose string) error {
+	code, expires, err := s.liveOrNewCode(ctx, q, email, purpose)
+	if err != nil {
 		return err
 	}
 	minutes := int((expires.Sub(s.now()) + time.Minute - 1) / time.Minute)
-	body := fmt.Sprintf("Your OfficeX code is %s. It expires in %d minutes. If you did not ask for it, ignore this email.",
-		code, minutes)
-	if err := s.mail.Send(ctx, email, purposeSubjects[purpose], body); err != nil {
-		// The code is stored; the user can ask again once the throttle allows.
-		s.log.ErrorContext(ctx, "sending one-time code failed", "purpose", purpose, "error", err.Error())
-		s.codeOutcome(purpose, CodeSendFailed)
+	body := fmt.Sprintf("%s\n\nYour OfficeX code is %s. It expires in %d minutes. If you did not ask for it, ignore this email.",
+		purposeIntros[purpose], code, minutes)
+	return s.enqueueMail(ctx, q, mailout.Message{To: email, Subject: purposeSubjects[purpose], Body: body, ExpiresAt: &expires})
+}
+
+// enqueueMail queues m for SendMailWorkflow; testing mode sends no email.
+func (s *Service) enqueueMail(ctx context.Context, q *dbgen.Queries, m mailout.Message) error {
+	if s.testingMode || s.mail == nil {
+		s.log.InfoContext(ctx, "email sending disabled (testing mode)", "subject", m.Subject)
 		return nil
 	}
-	s.codeOutcome(purpose, CodeSent)
-	return nil
+	_, err := s.mail.Enqueue(ctx, q, m)
+	return err
 }
 
 // liveOrNewCode returns the live code of email and purpose while it has

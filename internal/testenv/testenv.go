@@ -35,6 +35,7 @@ import (
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/payouts"
@@ -76,6 +77,9 @@ type Env struct {
 	// relay is the package's outbox relay (StopRelay pauses it).
 	relayMu   sync.Mutex
 	relayStop func()
+	// SMTP receives what the package's SendMailWorkflows deliver (mail is
+	// queued only by APIs with testing mode off; see NewProductionAccounts).
+	SMTP *SMTPServer
 }
 
 // TestPayoutPoll is how often test payouts check a bank payout or a
@@ -172,8 +176,12 @@ func Start() (*Env, func(), error) {
 	}
 	sim := stripesim.New()
 	simServer := httptest.NewServer(sim)
+	smtpBox, stopSMTP, err := startSMTP()
+	if err != nil {
+		return nil, nil, err
+	}
 	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
-		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store, Metrics: reg}
+		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store, Metrics: reg, SMTP: smtpBox}
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
 	if err := w.Start(); err != nil {
@@ -181,8 +189,12 @@ func Start() (*Env, func(), error) {
 	}
 	env.worker = w
 	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{}, 1)
+	relayDone := make(chan struct{}, 2)
 	env.startRelay()
+	go func() {
+		(&mailout.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
+		relayDone <- struct{}{}
+	}()
 	go func() {
 		(&schedules.Reconciler{Schedules: env.Schedules(cfg.TaskQueue), Log: log}).Run(relayCtx)
 		relayDone <- struct{}{}
@@ -192,8 +204,10 @@ func Start() (*Env, func(), error) {
 	teardown := func() {
 		stopRelay()
 		<-relayDone
+		<-relayDone
 		env.stopRelay()
 		env.Server.Close()
+		stopSMTP()
 		simServer.Close()
 		w.Stop()
 		tc.Close()
@@ -223,8 +237,8 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 
 // Accounts is an accounts service on this stack with its code keys, mailing
 // through sender (testingMode: every code is 0000).
-func (e *Env) Accounts(sender mail.Sender, testingMode bool, throttle accounts.Throttle) *accounts.Service {
-	s := accounts.New(e.Pool, sender, e.Log, testingMode, throttle).WithSecrets(e.Config.EncryptionKey)
+func (e *Env) Accounts(testingMode bool, throttle accounts.Throttle) *accounts.Service {
+	s := accounts.New(e.Pool, mailout.NewQueue(e.Box), e.Log, testingMode, throttle).WithSecrets(e.Config.EncryptionKey)
 	s.OnCode = e.Metrics.ObserveCode
 	return s
 }
@@ -233,7 +247,7 @@ func (e *Env) Accounts(sender mail.Sender, testingMode bool, throttle accounts.T
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Metrics: e.Metrics,
-		Accounts:   e.Accounts(mail.Disabled{Log: e.Log}, true, TestThrottle),
+		Accounts:   e.Accounts(true, TestThrottle),
 		Purchases:  purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
 		Vouchers:   vouchers.New(e.Pool, e.Config.EncryptionKey),
 		Apps:       e.Apps(),
@@ -247,6 +261,12 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		edit(&d)
 	}
 	return api.NewServer(d)
+}
+
+// NewProductionAccounts is an accounts service with testing mode off: random
+// codes, queued as mail that the package's worker delivers to e.SMTP.
+func (e *Env) NewProductionAccounts(throttle accounts.Throttle) *accounts.Service {
+	return e.Accounts(false, throttle)
 }
 
 // Schedules bounds of the test stack: runs may be a second apart (production:
@@ -308,7 +328,7 @@ func (e *Env) Agent(modelURL string) *chat.Agent {
 func (e *Env) StartChat(t testing.TB, modelURL string, edit func(*api.Deps)) string {
 	t.Helper()
 	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Apps: e.Apps(), Chats: e.Chats(),
-		Accounts: e.Accounts(mail.Disabled{Log: e.Log}, true, TestThrottle)}
+		Accounts: e.Accounts(true, TestThrottle)}
 	if modelURL != "" {
 		d.Agent = e.Agent(modelURL)
 	}
@@ -447,5 +467,14 @@ func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker
 func (e *Env) WorkerDeps() worker.Deps {
 	return worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
 		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true),
-		Schedules: e.Schedules(e.Config.TaskQueue)}
+		Schedules: e.Schedules(e.Config.TaskQueue), Mail: e.smtpSender()}
+}
+
+// smtpSender delivers to e.SMTP.
+func (e *Env) smtpSender() mail.Sender {
+	sender, err := mail.NewSMTP(e.SMTP.URL, "OfficeX <no-reply@officex.test>")
+	if err != nil {
+		panic(fmt.Sprintf("testenv: SMTP sender for %s: %v", e.SMTP.URL, err))
+	}
+	return sender
 }
