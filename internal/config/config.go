@@ -21,8 +21,9 @@ type Config struct {
 	TaskQueue         string
 	HTTPAddr          string
 	ChatAddr          string
-	AdminSecret       string // empty: admin routes are off
-	EncryptionKey     []byte // 32 bytes
+	AdminSecret       string   // empty: admin routes are off
+	EncryptionKey     []byte   // 32 bytes: seals new secrets
+	EncryptionOldKeys [][]byte // OFFICEX_ENCRYPTION_KEYS: open what earlier keys sealed
 	TestingMode       bool
 	AllowPrivateURLs  bool
 
@@ -49,6 +50,13 @@ type Config struct {
 	S3Bucket       string // set: uploads go to S3 instead of UploadDir
 	S3Endpoint     string
 	S3Region       string
+
+	// TemporalCodecKey encrypts every Temporal payload; nil: payloads are
+	// plain (refused outside testing mode where a Temporal client is built).
+	TemporalCodecKey     []byte
+	TemporalCodecOldKeys [][]byte // OFFICEX_TEMPORAL_CODEC_KEYS: decode payloads of earlier keys
+	CodecAddr            string   // officex codec-server listens here
+	CodecCORSOrigins     []string // origins of the Temporal UI allowed to call the codec server
 }
 
 // DefaultUploadMaxBytes is the default of OFFICEX_UPLOAD_MAX_BYTES (25 MiB).
@@ -105,6 +113,8 @@ func Load(getenv func(string) string) (Config, error) {
 		S3Bucket:            get("S3_BUCKET", ""),
 		S3Endpoint:          get("S3_ENDPOINT", ""),
 		S3Region:            get("S3_REGION", ""),
+		CodecAddr:           get("OFFICEX_CODEC_ADDR", DefaultCodecAddr),
+		CodecCORSOrigins:    strings.Fields(strings.ReplaceAll(get("OFFICEX_CODEC_CORS_ORIGINS", DefaultCodecCORSOrigin), ",", " ")),
 	}
 
 	c.ChatDailyTokens = 2_000_000
@@ -132,6 +142,28 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("OFFICEX_ENCRYPTION_KEY: want base64 of exactly 32 bytes"))
 	} else {
 		c.EncryptionKey = key
+	}
+	var err error
+	if c.EncryptionOldKeys, err = keyList("OFFICEX_ENCRYPTION_KEYS", get("OFFICEX_ENCRYPTION_KEYS", "")); err != nil {
+		errs = append(errs, err)
+	}
+	if raw := get("OFFICEX_TEMPORAL_CODEC_KEY", ""); raw != "" {
+		if keys, err := keyList("OFFICEX_TEMPORAL_CODEC_KEY", raw); err != nil || len(keys) != 1 {
+			errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEY: want base64 of exactly 32 bytes"))
+		} else {
+			c.TemporalCodecKey = keys[0]
+		}
+	}
+	if c.TemporalCodecOldKeys, err = keyList("OFFICEX_TEMPORAL_CODEC_KEYS", get("OFFICEX_TEMPORAL_CODEC_KEYS", "")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TemporalCodecOldKeys != nil && c.TemporalCodecKey == nil {
+		errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEYS is set without OFFICEX_TEMPORAL_CODEC_KEY: old keys need a current one"))
+	}
+	for _, origin := range c.CodecCORSOrigins {
+		if !isHTTPURL(origin) || strings.Count(origin, "/") != 2 {
+			errs = append(errs, fmt.Errorf("OFFICEX_CODEC_CORS_ORIGINS: %q is not an origin (scheme://host[:port])", origin))
+		}
 	}
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
@@ -165,6 +197,29 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("S3_ENDPOINT is set but S3_BUCKET is not: uploads would silently stay on local disk"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// DefaultCodecAddr keeps the codec server on loopback: whoever reaches it can
+// decrypt payloads, so it runs beside the operator's browser.
+const DefaultCodecAddr = "127.0.0.1:8089"
+
+// DefaultCodecCORSOrigin is the Temporal UI of the dev server (make dev).
+const DefaultCodecCORSOrigin = "http://localhost:8233"
+
+// keyList parses comma-separated base64 keys of 32 bytes each.
+func keyList(name, raw string) ([][]byte, error) {
+	var keys [][]byte
+	for i, part := range strings.Split(raw, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(part)
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("%s: key %d: want base64 of exactly 32 bytes, comma-separated", name, i+1)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
 }
 
 // isHTTPURL reports whether raw is an absolute http(s) URL with a host and

@@ -23,7 +23,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/officex/officex/activities"
@@ -35,6 +34,7 @@ import (
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/payloadcodec"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -42,6 +42,7 @@ import (
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/temporalclient"
 	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -60,6 +61,9 @@ type Env struct {
 	BaseURL  string // Server.URL + "/v1"
 	Log      *slog.Logger
 	Box      *secretbox.Box
+	// Codec encrypts the payloads of Temporal (the client is built with it);
+	// History decodes a raw history with it.
+	Codec *payloadcodec.Codec
 	// Stripe is the Stripe test-mode simulator the package's worker pays
 	// through; StripeWebhookSecret signs its events.
 	Stripe              *stripesim.Server
@@ -115,8 +119,9 @@ func Start() (*Env, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	key := make([]byte, 32)
+	key, codecKey := make([]byte, 32), make([]byte, 32)
 	_, _ = rand.Read(key)
+	_, _ = rand.Read(codecKey)
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			"DATABASE_URL":               dsn.String(),
@@ -124,6 +129,7 @@ func Start() (*Env, func(), error) {
 			"OFFICEX_TASK_QUEUE":         "officex-test-" + hex.EncodeToString(suffix),
 			"OFFICEX_ADMIN_SECRET":       AdminSecret,
 			"OFFICEX_ENCRYPTION_KEY":     base64.StdEncoding.EncodeToString(key),
+			"OFFICEX_TEMPORAL_CODEC_KEY": base64.StdEncoding.EncodeToString(codecKey),
 			"OFFICEX_TESTING_MODE":       "true",
 			"OFFICEX_ALLOW_PRIVATE_URLS": "true",
 			"STRIPE_SECRET_KEY":          "sk_test_123",
@@ -145,10 +151,15 @@ func Start() (*Env, func(), error) {
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(logSink(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log)})
+	// The real client construction: every payload of the tests' workflows
+	// is encrypted, as in production.
+	tc, err := temporalclient.Dial(ctx, cfg, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+		return nil, nil, err
+	}
+	codec, err := temporalclient.Codec(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	box, err := secretbox.New(cfg.EncryptionKey)
 	if err != nil {
@@ -161,7 +172,7 @@ func Start() (*Env, func(), error) {
 	}
 	sim := stripesim.New()
 	simServer := httptest.NewServer(sim)
-	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
+	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box, Codec: codec,
 		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store}
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
