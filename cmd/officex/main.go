@@ -81,6 +81,13 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, cmd string) error {
+	if cmd == "codec-server" { // needs the codec key only, not the server's secrets
+		cfg, err := config.LoadCodec(os.Getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return codecServer(ctx, cfg, log)
+	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -92,8 +99,6 @@ func run(ctx context.Context, log *slog.Logger, cmd string) error {
 		return reconcile(ctx, cfg)
 	case "payouts":
 		return runPayouts(ctx, cfg, log, os.Args[2:])
-	case "codec-server":
-		return codecServer(ctx, cfg, log)
 	case "rotate-encryption-key":
 		return rotateEncryptionKey(ctx, cfg, log, os.Args[2:])
 	case "serve", "worker", "dev":

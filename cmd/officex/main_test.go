@@ -289,7 +289,7 @@ func TestCodecKey_CodecServerAndProductionProcessesRefuseWithoutIt(t *testing.T)
 		args []string
 		env  []string
 	}{
-		{[]string{"codec-server"}, []string{key, "OFFICEX_TESTING_MODE=true"}},
+		{[]string{"codec-server"}, nil},
 		{[]string{"payouts", "run", "--period", "2026-01"}, []string{key, "OFFICEX_TESTING_MODE=false", "SMTP_URL=smtp://127.0.0.1:1"}},
 	} {
 		cmd := exec.Command(bin, run.args...)

@@ -113,8 +113,6 @@ func Load(getenv func(string) string) (Config, error) {
 		S3Bucket:            get("S3_BUCKET", ""),
 		S3Endpoint:          get("S3_ENDPOINT", ""),
 		S3Region:            get("S3_REGION", ""),
-		CodecAddr:           get("OFFICEX_CODEC_ADDR", DefaultCodecAddr),
-		CodecCORSOrigins:    strings.Fields(strings.ReplaceAll(get("OFFICEX_CODEC_CORS_ORIGINS", DefaultCodecCORSOrigin), ",", " ")),
 	}
 
 	c.ChatDailyTokens = 2_000_000
@@ -147,24 +145,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.EncryptionOldKeys, err = keyList("OFFICEX_ENCRYPTION_KEYS", get("OFFICEX_ENCRYPTION_KEYS", "")); err != nil {
 		errs = append(errs, err)
 	}
-	if raw := get("OFFICEX_TEMPORAL_CODEC_KEY", ""); raw != "" {
-		if keys, err := keyList("OFFICEX_TEMPORAL_CODEC_KEY", raw); err != nil || len(keys) != 1 {
-			errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEY: want base64 of exactly 32 bytes"))
-		} else {
-			c.TemporalCodecKey = keys[0]
-		}
-	}
-	if c.TemporalCodecOldKeys, err = keyList("OFFICEX_TEMPORAL_CODEC_KEYS", get("OFFICEX_TEMPORAL_CODEC_KEYS", "")); err != nil {
-		errs = append(errs, err)
-	}
-	if c.TemporalCodecOldKeys != nil && c.TemporalCodecKey == nil {
-		errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEYS is set without OFFICEX_TEMPORAL_CODEC_KEY: old keys need a current one"))
-	}
-	for _, origin := range c.CodecCORSOrigins {
-		if !isHTTPURL(origin) || strings.Count(origin, "/") != 2 {
-			errs = append(errs, fmt.Errorf("OFFICEX_CODEC_CORS_ORIGINS: %q is not an origin (scheme://host[:port])", origin))
-		}
-	}
+	errs = append(errs, c.loadCodec(get)...)
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 			errs = append(errs, fmt.Errorf("SMTP_URL: want smtp://[user:pass@]host:port or smtps://..."))
@@ -197,6 +178,45 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("S3_ENDPOINT is set but S3_BUCKET is not: uploads would silently stay on local disk"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// LoadCodec reads only the codec variables: officex codec-server runs on an
+// operator's machine with the codec key and nothing else.
+func LoadCodec(getenv func(string) string) (Config, error) {
+	var c Config
+	return c, errors.Join(c.loadCodec(func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	})...)
+}
+
+// loadCodec reads the Temporal codec keys and the codec server's settings.
+func (c *Config) loadCodec(get func(name, def string) string) []error {
+	var errs []error
+	c.CodecAddr = get("OFFICEX_CODEC_ADDR", DefaultCodecAddr)
+	c.CodecCORSOrigins = strings.Fields(strings.ReplaceAll(get("OFFICEX_CODEC_CORS_ORIGINS", DefaultCodecCORSOrigin), ",", " "))
+	if raw := get("OFFICEX_TEMPORAL_CODEC_KEY", ""); raw != "" {
+		if keys, err := keyList("OFFICEX_TEMPORAL_CODEC_KEY", raw); err != nil || len(keys) != 1 {
+			errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEY: want base64 of exactly 32 bytes"))
+		} else {
+			c.TemporalCodecKey = keys[0]
+		}
+	}
+	var err error
+	if c.TemporalCodecOldKeys, err = keyList("OFFICEX_TEMPORAL_CODEC_KEYS", get("OFFICEX_TEMPORAL_CODEC_KEYS", "")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TemporalCodecOldKeys != nil && c.TemporalCodecKey == nil {
+		errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEYS is set without OFFICEX_TEMPORAL_CODEC_KEY: old keys need a current one"))
+	}
+	for _, origin := range c.CodecCORSOrigins {
+		if !isHTTPURL(origin) || strings.Count(origin, "/") != 2 {
+			errs = append(errs, fmt.Errorf("OFFICEX_CODEC_CORS_ORIGINS: %q is not an origin (scheme://host[:port])", origin))
+		}
+	}
+	return errs
 }
 
 // DefaultCodecAddr keeps the codec server on loopback: whoever reaches it can

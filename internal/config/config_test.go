@@ -144,3 +144,13 @@ func TestLoad_KeyringsAndCodecSettings(t *testing.T) {
 		t.Fatalf("old codec keys without a current one: %v", err)
 	}
 }
+
+func TestLoadCodec_NeedsOnlyTheCodecVariables(t *testing.T) {
+	c, err := LoadCodec(env(map[string]string{"OFFICEX_TEMPORAL_CODEC_KEY": validKey, "OFFICEX_CODEC_ADDR": "127.0.0.1:9999"}))
+	if err != nil || len(c.TemporalCodecKey) != 32 || c.CodecAddr != "127.0.0.1:9999" || len(c.CodecCORSOrigins) != 1 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, err := LoadCodec(env(map[string]string{"OFFICEX_TEMPORAL_CODEC_KEY": "c2hvcnQ="})); err == nil {
+		t.Fatal("a short codec key was accepted")
+	}
+}
