@@ -96,7 +96,14 @@ func (p *Purchases) ChargeCard(ctx context.Context, in workflows.CreditPurchaseI
 	if err != nil {
 		return workflows.ChargeResult{}, stripeError(err, workflows.PaymentRejectedError)
 	}
-	res := workflows.ChargeResult{PaymentIntentID: pi.ID, Status: string(pi.Status), ClientSecret: pi.ClientSecret}
+	res := workflows.ChargeResult{PaymentIntentID: pi.ID, Status: string(pi.Status)}
+	if pi.ClientSecret != "" {
+		id, err := parsePurchaseID(in.PurchaseID) // LoadPurchase parsed it already
+		if err != nil {
+			return workflows.ChargeResult{}, err
+		}
+		res.ClientSecretSealed = p.Box.Seal([]byte(pi.ClientSecret), purchases.ClientSecretContext(id))
+	}
 	if pi.Status == stripe.PaymentIntentStatusRequiresPaymentMethod {
 		res.Message = "the payment method was not accepted"
 		if pi.LastPaymentError != nil && pi.LastPaymentError.Msg != "" {
@@ -137,16 +144,16 @@ func (p *Purchases) chargeInput(ctx context.Context, in workflows.CreditPurchase
 }
 
 // MarkRequiresAction records that the customer must act; the client secret
-// is kept encrypted so replays can show it again. Idempotent: it only moves
+// (sealed by ChargeCard) is stored as it came, so replays can show it again. Idempotent: it only moves
 // an open purchase to requires_action.
 func (p *Purchases) MarkRequiresAction(ctx context.Context, purchaseID string, charge workflows.ChargeResult) error {
 	id, err := parsePurchaseID(purchaseID)
 	if err != nil {
 		return err
 	}
-	var sealed []byte
-	if charge.ClientSecret != "" {
-		sealed = p.Box.Seal([]byte(charge.ClientSecret), "purchase:"+purchaseID)
+	sealed := charge.ClientSecretSealed
+	if sealed == nil && charge.ClientSecret != "" { // charged before the secret was sealed in ChargeCard
+		sealed = p.Box.Seal([]byte(charge.ClientSecret), purchases.ClientSecretContext(id))
 	}
 	err = dbgen.New(p.Pool).SetCreditPurchaseRequiresAction(ctx, dbgen.SetCreditPurchaseRequiresActionParams{
 		ID: id, StripePaymentIntentID: &charge.PaymentIntentID, ClientSecretEnc: sealed})

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/officex/officex/workflows"
@@ -32,15 +31,8 @@ func TestPurchase_RecordHistories(t *testing.T) {
 		if err := run.Get(ctx, nil); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		history := &historypb.History{}
-		it := env.Temporal.GetWorkflowHistory(ctx, workflows.CreditPurchaseWorkflowID(id), run.GetRunID(), false, 0)
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			history.Events = append(history.Events, e)
-		}
+		// Decoded: recorded histories replay without the test's codec key.
+		history := env.History(t, workflows.CreditPurchaseWorkflowID(id), run.GetRunID())
 		raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
 		if err != nil {
 			t.Fatal(err)

@@ -73,13 +73,17 @@ type PaymentOutcome struct {
 	Message   string
 }
 
-// ChargeResult is what the charge activity learnt from Stripe.
+// ChargeResult is what the charge activity learnt from Stripe. The
+// PaymentIntent's client secret travels only sealed (secretbox, bound to the
+// purchase), so no history holds it in plain text even without the payload
+// codec; ClientSecret is set only in histories from before that change.
 type ChargeResult struct {
-	PaymentIntentID string
-	Status          string // Stripe's PaymentIntent status, or "declined"
-	ClientSecret    string
-	DeclineCode     string
-	Message         string
+	PaymentIntentID    string
+	Status             string // Stripe's PaymentIntent status, or "declined"
+	ClientSecret       string `json:",omitempty"`
+	ClientSecretSealed []byte `json:",omitempty"`
+	DeclineCode        string
+	Message            string
 }
 
 // PaymentRejectedError is the non-retryable error type of a charge Stripe

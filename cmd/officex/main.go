@@ -20,7 +20,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/officex/officex/activities"
 	"github.com/officex/officex/api"
@@ -41,6 +40,7 @@ import (
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/temporalclient"
 	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/usdc"
 	"github.com/officex/officex/internal/vouchers"
@@ -59,7 +59,11 @@ commands:
   reconcile check every ledger invariant, print the report (with warnings: purchases
             left open), exit 1 on a violation
   payouts run --period YYYY-MM
-            run the payout batch of a period now and print its summary`
+            run the payout batch of a period now and print its summary
+  codec-server
+            serve the Temporal UI's codec endpoint on OFFICEX_CODEC_ADDR (decrypts payloads)
+  rotate-encryption-key [--batch N]
+            re-encrypt every stored secret under OFFICEX_ENCRYPTION_KEY (safe to re-run)`
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
@@ -80,6 +84,13 @@ func main() {
 }
 
 func run(ctx context.Context, log *slog.Logger, cmd string) error {
+	if cmd == "codec-server" { // needs the codec key only, not the server's secrets
+		cfg, err := config.LoadCodec(os.Getenv)
+		if err != nil {
+			return fmt.Errorf("configuration:\n%w", err)
+		}
+		return codecServer(ctx, cfg, log)
+	}
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
@@ -91,6 +102,8 @@ func run(ctx context.Context, log *slog.Logger, cmd string) error {
 		return reconcile(ctx, cfg)
 	case "payouts":
 		return runPayouts(ctx, cfg, log, os.Args[2:])
+	case "rotate-encryption-key":
+		return rotateEncryptionKey(ctx, cfg, log, os.Args[2:])
 	case "serve", "worker", "dev":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
@@ -200,18 +213,14 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	m := metrics.New()
 	m.WatchDatabase(pool)
 	temporalMetrics, stopTemporalMetrics := m.TemporalHandler(log)
-	tc, err := client.DialContext(ctx, client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal")),
-		MetricsHandler: temporalMetrics,
-	})
+	tc, err := temporalclient.Dial(ctx, cfg, log, temporalMetrics)
 	if err != nil {
 		stopTemporalMetrics()
 		pool.Close()
-		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+		return nil, err
 	}
 	a := &app{cfg: cfg, log: log, pool: pool, temporal: tc, metrics: m, closers: []func(){stopTemporalMetrics}}
-	if a.box, err = secretbox.New(cfg.EncryptionKey); err != nil {
+	if a.box, err = secretbox.New(cfg.EncryptionKey, cfg.EncryptionOldKeys...); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -470,10 +479,9 @@ func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, args [
 	if !payouts.ValidPeriod(*period) {
 		return fmt.Errorf("--period must be YYYY-MM")
 	}
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log.With("component", "temporal"))})
+	tc, err := temporalclient.Dial(ctx, cfg, log, nil)
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+		return err
 	}
 	defer tc.Close()
 	run, err := payouts.StartBatchRun(ctx, tc, cfg.TaskQueue, workflows.PayoutBatchInput{Period: *period, Trigger: "cli"})

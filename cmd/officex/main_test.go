@@ -279,3 +279,24 @@ func migrateFresh(t *testing.T, bin string, environ []string) {
 		t.Fatalf("migrate: %v\n%s", err, out)
 	}
 }
+
+// The codec server has nothing to decode with and no production process may
+// write plain payloads: both refuse to start without the codec key.
+func TestCodecKey_CodecServerAndProductionProcessesRefuseWithoutIt(t *testing.T) {
+	bin := buildBinary(t)
+	key := "OFFICEX_ENCRYPTION_KEY=" + base64.StdEncoding.EncodeToString(make([]byte, 32))
+	for _, run := range []struct {
+		args []string
+		env  []string
+	}{
+		{[]string{"codec-server"}, nil},
+		{[]string{"payouts", "run", "--period", "2026-01"}, []string{key, "OFFICEX_TESTING_MODE=false", "SMTP_URL=smtp://127.0.0.1:1"}},
+	} {
+		cmd := exec.Command(bin, run.args...)
+		cmd.Env = append(run.env, "PATH="+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "OFFICEX_TEMPORAL_CODEC_KEY") {
+			t.Errorf("%v: err %v, output:\n%s", run.args, err, out)
+		}
+	}
+}

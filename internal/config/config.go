@@ -23,9 +23,10 @@ type Config struct {
 	TaskQueue         string
 	HTTPAddr          string
 	ChatAddr          string
-	MetricsAddr       string // Prometheus /metrics, its own listener
-	AdminSecret       string // empty: admin routes are off
-	EncryptionKey     []byte // 32 bytes
+	MetricsAddr       string   // Prometheus /metrics, its own listener
+	AdminSecret       string   // empty: admin routes are off
+	EncryptionKey     []byte   // 32 bytes: seals new secrets
+	EncryptionOldKeys [][]byte // OFFICEX_ENCRYPTION_KEYS: open what earlier keys sealed
 	TestingMode       bool
 	AllowPrivateURLs  bool
 	// TrustedProxyHeader names the one header that carries the client address
@@ -55,6 +56,13 @@ type Config struct {
 	S3Bucket       string // set: uploads go to S3 instead of UploadDir
 	S3Endpoint     string
 	S3Region       string
+
+	// TemporalCodecKey encrypts every Temporal payload; nil: payloads are
+	// plain (refused outside testing mode where a Temporal client is built).
+	TemporalCodecKey     []byte
+	TemporalCodecOldKeys [][]byte // OFFICEX_TEMPORAL_CODEC_KEYS: decode payloads of earlier keys
+	CodecAddr            string   // officex codec-server listens here
+	CodecCORSOrigins     []string // origins of the Temporal UI allowed to call the codec server
 }
 
 // DefaultUploadMaxBytes is the default of OFFICEX_UPLOAD_MAX_BYTES (25 MiB).
@@ -151,6 +159,11 @@ func Load(getenv func(string) string) (Config, error) {
 	} else {
 		c.EncryptionKey = key
 	}
+	var err error
+	if c.EncryptionOldKeys, err = keyList("OFFICEX_ENCRYPTION_KEYS", get("OFFICEX_ENCRYPTION_KEYS", "")); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.loadCodec(get)...)
 	if c.SMTPURL != "" {
 		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
 			errs = append(errs, fmt.Errorf("SMTP_URL: want smtp://[user:pass@]host:port or smtps://..."))
@@ -183,6 +196,68 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("S3_ENDPOINT is set but S3_BUCKET is not: uploads would silently stay on local disk"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// LoadCodec reads only the codec variables: officex codec-server runs on an
+// operator's machine with the codec key and nothing else.
+func LoadCodec(getenv func(string) string) (Config, error) {
+	var c Config
+	return c, errors.Join(c.loadCodec(func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	})...)
+}
+
+// loadCodec reads the Temporal codec keys and the codec server's settings.
+func (c *Config) loadCodec(get func(name, def string) string) []error {
+	var errs []error
+	c.CodecAddr = get("OFFICEX_CODEC_ADDR", DefaultCodecAddr)
+	c.CodecCORSOrigins = strings.Fields(strings.ReplaceAll(get("OFFICEX_CODEC_CORS_ORIGINS", DefaultCodecCORSOrigin), ",", " "))
+	if raw := get("OFFICEX_TEMPORAL_CODEC_KEY", ""); raw != "" {
+		if keys, err := keyList("OFFICEX_TEMPORAL_CODEC_KEY", raw); err != nil || len(keys) != 1 {
+			errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEY: want base64 of exactly 32 bytes"))
+		} else {
+			c.TemporalCodecKey = keys[0]
+		}
+	}
+	var err error
+	if c.TemporalCodecOldKeys, err = keyList("OFFICEX_TEMPORAL_CODEC_KEYS", get("OFFICEX_TEMPORAL_CODEC_KEYS", "")); err != nil {
+		errs = append(errs, err)
+	}
+	if c.TemporalCodecOldKeys != nil && c.TemporalCodecKey == nil {
+		errs = append(errs, errors.New("OFFICEX_TEMPORAL_CODEC_KEYS is set without OFFICEX_TEMPORAL_CODEC_KEY: old keys need a current one"))
+	}
+	for _, origin := range c.CodecCORSOrigins {
+		if !isHTTPURL(origin) || strings.Count(origin, "/") != 2 {
+			errs = append(errs, fmt.Errorf("OFFICEX_CODEC_CORS_ORIGINS: %q is not an origin (scheme://host[:port])", origin))
+		}
+	}
+	return errs
+}
+
+// DefaultCodecAddr keeps the codec server on loopback: whoever reaches it can
+// decrypt payloads, so it runs beside the operator's browser.
+const DefaultCodecAddr = "127.0.0.1:8089"
+
+// DefaultCodecCORSOrigin is the Temporal UI of the dev server (make dev).
+const DefaultCodecCORSOrigin = "http://localhost:8233"
+
+// keyList parses comma-separated base64 keys of 32 bytes each.
+func keyList(name, raw string) ([][]byte, error) {
+	var keys [][]byte
+	for i, part := range strings.Split(raw, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		key, err := base64.StdEncoding.DecodeString(part)
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("%s: key %d: want base64 of exactly 32 bytes, comma-separated", name, i+1)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
 }
 
 // isHTTPURL reports whether raw is an absolute http(s) URL with a host and

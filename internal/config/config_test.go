@@ -129,3 +129,44 @@ func TestLoad_MetricsNeverOnTheAPIPort(t *testing.T) {
 		t.Fatalf("c.MetricsAddr = %q, err = %v", c.MetricsAddr, err)
 	}
 }
+
+func TestLoad_KeyringsAndCodecSettings(t *testing.T) {
+	other := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	c, err := Load(env(map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true",
+		"OFFICEX_ENCRYPTION_KEYS": other + ", " + validKey, "OFFICEX_TEMPORAL_CODEC_KEY": other,
+		"OFFICEX_TEMPORAL_CODEC_KEYS": validKey, "OFFICEX_CODEC_CORS_ORIGINS": "http://localhost:8233,https://temporal.example.com"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.EncryptionOldKeys) != 2 || len(c.TemporalCodecKey) != 32 || len(c.TemporalCodecOldKeys) != 1 ||
+		len(c.CodecCORSOrigins) != 2 || c.CodecAddr != DefaultCodecAddr {
+		t.Fatalf("parsed: %d old keys, codec key %d bytes, %d old codec keys, origins %v, addr %s",
+			len(c.EncryptionOldKeys), len(c.TemporalCodecKey), len(c.TemporalCodecOldKeys), c.CodecCORSOrigins, c.CodecAddr)
+	}
+	c, err = Load(env(map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true"}))
+	if err != nil || c.TemporalCodecKey != nil || c.EncryptionOldKeys != nil || len(c.CodecCORSOrigins) != 1 {
+		t.Fatalf("defaults: codec key %v, old keys %v, origins %v, err %v", c.TemporalCodecKey, c.EncryptionOldKeys, c.CodecCORSOrigins, err)
+	}
+	_, err = Load(env(map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true",
+		"OFFICEX_ENCRYPTION_KEYS": validKey + ",c2hvcnQ=", "OFFICEX_TEMPORAL_CODEC_KEY": "c2hvcnQ=",
+		"OFFICEX_CODEC_CORS_ORIGINS": "http://localhost:8233/path"}))
+	for _, name := range []string{"OFFICEX_ENCRYPTION_KEYS", "OFFICEX_TEMPORAL_CODEC_KEY", "OFFICEX_CODEC_CORS_ORIGINS"} {
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+	_, err = Load(env(map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true", "OFFICEX_TEMPORAL_CODEC_KEYS": validKey}))
+	if err == nil || !strings.Contains(err.Error(), "without OFFICEX_TEMPORAL_CODEC_KEY") {
+		t.Fatalf("old codec keys without a current one: %v", err)
+	}
+}
+
+func TestLoadCodec_NeedsOnlyTheCodecVariables(t *testing.T) {
+	c, err := LoadCodec(env(map[string]string{"OFFICEX_TEMPORAL_CODEC_KEY": validKey, "OFFICEX_CODEC_ADDR": "127.0.0.1:9999"}))
+	if err != nil || len(c.TemporalCodecKey) != 32 || c.CodecAddr != "127.0.0.1:9999" || len(c.CodecCORSOrigins) != 1 {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, err := LoadCodec(env(map[string]string{"OFFICEX_TEMPORAL_CODEC_KEY": "c2hvcnQ="})); err == nil {
+		t.Fatal("a short codec key was accepted")
+	}
+}

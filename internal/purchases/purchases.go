@@ -219,7 +219,7 @@ func (s *Service) result(row dbgen.CreditPurchase) (Result, error) {
 		return Result{}, &DeclinedError{Code: deref(row.FailureCode), Message: deref(row.FailureMessage)}
 	case "requires_action":
 		if row.ClientSecretEnc != nil {
-			secret, err := s.box.Open(row.ClientSecretEnc, "purchase:"+row.ID.String())
+			secret, err := s.box.Open(row.ClientSecretEnc, ClientSecretContext(row.ID))
 			if err != nil {
 				return Result{}, err
 			}

@@ -23,7 +23,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/officex/officex/activities"
@@ -38,6 +37,7 @@ import (
 	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/outbox"
+	"github.com/officex/officex/internal/payloadcodec"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -45,6 +45,7 @@ import (
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
+	"github.com/officex/officex/internal/temporalclient"
 	"github.com/officex/officex/internal/uploads"
 	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
@@ -63,6 +64,9 @@ type Env struct {
 	BaseURL  string // Server.URL + "/v1"
 	Log      *slog.Logger
 	Box      *secretbox.Box
+	// Codec encrypts the payloads of Temporal (the client is built with it);
+	// History decodes a raw history with it.
+	Codec *payloadcodec.Codec
 	// Stripe is the Stripe test-mode simulator the package's worker pays
 	// through; StripeWebhookSecret signs its events.
 	Stripe              *stripesim.Server
@@ -75,7 +79,7 @@ type Env struct {
 	Metrics *metrics.Metrics
 	worker  sdkworker.Worker
 	// relay is the package's outbox relay (StopRelay pauses it).
-	relayMu   sync.Mutex
+	relayMu   *sync.Mutex // a pointer: tests copy Env to change a dependency
 	relayStop func()
 	// SMTP receives what the package's SendMailWorkflows deliver (mail is
 	// queued only by APIs with testing mode off; see NewProductionAccounts).
@@ -127,8 +131,9 @@ func Start() (*Env, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	key := make([]byte, 32)
+	key, codecKey := make([]byte, 32), make([]byte, 32)
 	_, _ = rand.Read(key)
+	_, _ = rand.Read(codecKey)
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{
 			"DATABASE_URL":               dsn.String(),
@@ -136,6 +141,7 @@ func Start() (*Env, func(), error) {
 			"OFFICEX_TASK_QUEUE":         "officex-test-" + hex.EncodeToString(suffix),
 			"OFFICEX_ADMIN_SECRET":       AdminSecret,
 			"OFFICEX_ENCRYPTION_KEY":     base64.StdEncoding.EncodeToString(key),
+			"OFFICEX_TEMPORAL_CODEC_KEY": base64.StdEncoding.EncodeToString(codecKey),
 			"OFFICEX_TESTING_MODE":       "true",
 			"OFFICEX_ALLOW_PRIVATE_URLS": "true",
 			"STRIPE_SECRET_KEY":          "sk_test_123",
@@ -160,10 +166,15 @@ func Start() (*Env, func(), error) {
 	reg := metrics.New()
 	reg.WatchDatabase(pool)
 	temporalMetrics, stopTemporalMetrics := reg.TemporalHandler(log)
-	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log), MetricsHandler: temporalMetrics})
+	// The real client construction: every payload of the tests' workflows
+	// is encrypted, as in production.
+	tc, err := temporalclient.Dial(ctx, cfg, log, temporalMetrics)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+		return nil, nil, err
+	}
+	codec, err := temporalclient.Codec(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
 	box, err := secretbox.New(cfg.EncryptionKey)
 	if err != nil {
@@ -180,7 +191,7 @@ func Start() (*Env, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
+	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box, Codec: codec,
 		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store, Metrics: reg, SMTP: smtpBox}
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
@@ -397,6 +408,9 @@ func (e *Env) NewRelay(tc client.Client) *outbox.Relay {
 }
 
 func (e *Env) startRelay() {
+	if e.relayMu == nil {
+		e.relayMu = new(sync.Mutex)
+	}
 	e.relayMu.Lock()
 	defer e.relayMu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
