@@ -65,9 +65,13 @@ func bareEnviron(t *testing.T) []string {
 	return []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 }
 
+// apiURL is the test API behind a proxy that checks every exchange of the
+// CLI against api/openapi.yaml (testenv.ContractProxy).
+func apiURL(t *testing.T) string { return env.ContractProxy(t) }
+
 // adminEnviron is finance's environment: the API and its admin secret.
 func adminEnviron(t *testing.T) []string {
-	return append(bareEnviron(t), "OFFICEX_API_URL="+env.Server.URL, "OFFICEX_ADMIN_SECRET="+testenv.AdminSecret)
+	return append(bareEnviron(t), "OFFICEX_API_URL="+apiURL(t), "OFFICEX_ADMIN_SECRET="+testenv.AdminSecret)
 }
 
 // decodeJSON decodes --json output keeping numbers exact.
@@ -97,7 +101,8 @@ func login(t *testing.T) ([]string, testenv.User) {
 	t.Helper()
 	environ := bareEnviron(t)
 	email := testenv.UniqueEmail("cli")
-	r := runCLI(t, environ, "0000\n", "login", "--api-url", env.Server.URL, "--email", email)
+	url := apiURL(t)
+	r := runCLI(t, environ, "0000\n", "login", "--api-url", url, "--email", email)
 	if r.code != 0 || !strings.Contains(r.stdout, "Signed in as "+email) {
 		t.Fatalf("login: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -114,7 +119,7 @@ func login(t *testing.T) ([]string, testenv.User) {
 	}
 	m := decodeJSON(t, string(raw))
 	u := testenv.User{ID: m["user_id"].(string), Email: email, Key: m["api_key"].(string), WalletID: m["wallet_id"].(string)}
-	if m["api_url"] != env.Server.URL || u.Key == "" {
+	if m["api_url"] != url || u.Key == "" {
 		t.Fatalf("credentials file %s", raw)
 	}
 	return environ, u

@@ -262,7 +262,8 @@ func (f *apiFlags) resolve(command string, auth authKind) (cli.Settings, error) 
 	}
 	var file cli.Credentials
 	if auth != authAdmin && path != "" {
-		if file, _, err = cli.LoadCredentials(path); err != nil {
+		// login replaces the file (with mode 0600), so a bad one does not stop it.
+		if file, _, err = cli.LoadCredentials(path); err != nil && auth == authUser {
 			return cli.Settings{}, err
 		}
 	}
