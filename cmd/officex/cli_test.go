@@ -112,16 +112,15 @@ func login(t *testing.T) ([]string, testenv.User) {
 		t.Fatalf("credentials file %s: %v %v, want mode 0600", path, info, err)
 	}
 	raw, _ := os.ReadFile(path)
-	var creds struct{ APIURL, UserID, APIKey, WalletID string }
-	_ = json.Unmarshal(raw, &creds)
-	if strings.Contains(r.stdout+r.stderr, creds.APIKey) {
-		t.Fatal("login printed the master key")
-	}
 	m := decodeJSON(t, string(raw))
-	u := testenv.User{ID: m["user_id"].(string), Email: email, Key: m["api_key"].(string), WalletID: m["wallet_id"].(string)}
-	if m["api_url"] != url || u.Key == "" {
+	key, _ := m["api_key"].(string)
+	if m["api_url"] != url || !strings.HasPrefix(key, "ofx_mk_") {
 		t.Fatalf("credentials file %s", raw)
 	}
+	if strings.Contains(r.stdout+r.stderr, key) {
+		t.Fatal("login printed the master key")
+	}
+	u := testenv.User{ID: m["user_id"].(string), Email: email, Key: key, WalletID: m["wallet_id"].(string)}
 	return environ, u
 }
 
@@ -239,8 +238,12 @@ func TestCLI_LoginThenMeBalanceTransactionsAndVouchers(t *testing.T) {
 	if micro := walletAvailable(t, u.WalletID); micro != 1234569_500001 {
 		t.Fatalf("database after the voucher: available %d micro-credits", micro)
 	}
-	if r := runCLI(t, environ, "", "vouchers", "redeem", code); r.code != 1 || !strings.Contains(r.stderr, "(409)") {
+	// The API's refusal is shown as its code and message, and changes nothing.
+	if r := runCLI(t, environ, "", "vouchers", "redeem", code); r.code != 1 || !strings.Contains(r.stderr, "INVALID_REQUEST (400)") {
 		t.Fatalf("a second redemption: exit %d %s", r.code, r.stderr)
+	}
+	if micro := walletAvailable(t, u.WalletID); micro != 1234569_500001 {
+		t.Fatalf("database after a refused redemption: available %d micro-credits", micro)
 	}
 	if r := runCLI(t, adminEnviron(t), "", "vouchers", "create", "--amount", "0.0000001"); r.code != 2 || !strings.Contains(r.stderr, "--amount") {
 		t.Fatalf("7 decimals: exit %d %s", r.code, r.stderr)
@@ -303,10 +306,10 @@ func TestCLI_FinanceListsApprovesRejectsAndRunsPayouts(t *testing.T) {
 			"destination": map[string]any{"type": "stripe", "account_id": "acct_1Nv0FGQ9RKHgCVdK"}}, vendor.Headers()).
 			Expect(t, 200, "").String("payout_id")
 	}
-	toPay, toReject := request("200.125"), request("100")
+	toPay, toReject := request("200"), request("100")
 
 	list := ok(t, admin, "payouts", "list", "--status", "pending")
-	if !strings.Contains(list.stdout, toPay) || !strings.Contains(list.stdout, "200.125") {
+	if !strings.Contains(list.stdout, toPay) || !strings.Contains(list.stdout, toReject) {
 		t.Fatalf("payouts list:\n%s", list.stdout)
 	}
 	page := decodeJSON(t, ok(t, admin, "payouts", "list", "--status", "pending", "--json").stdout)
@@ -327,8 +330,8 @@ func TestCLI_FinanceListsApprovesRejectsAndRunsPayouts(t *testing.T) {
 	if r := ok(t, admin, "payouts", "reject", toReject, "--reason", "KYC incomplete", "--json"); field(decodeJSON(t, r.stdout), "payout", "status") != "rejected" {
 		t.Fatalf("reject:\n%s", r.stdout)
 	}
-	if micro := walletAvailable(t, app.WalletID); micro != 100_125000 {
-		t.Fatalf("database: app wallet available %d micro-credits after the reject, want 100.125", micro)
+	if micro := walletAvailable(t, app.WalletID); micro != 100_250000 {
+		t.Fatalf("database: app wallet available %d micro-credits after the reject, want 100.25", micro)
 	}
 
 	// A period no other run uses: the batch's workflow id is per period on the shared Temporal.
@@ -338,7 +341,7 @@ func TestCLI_FinanceListsApprovesRejectsAndRunsPayouts(t *testing.T) {
 		t.Fatalf("payouts run: exit %d\n%s\n%s", run.code, run.stdout, run.stderr)
 	}
 	batch := decodeJSON(t, run.stdout)["batch"].(map[string]any)
-	if batch["status"] != "completed" || batch["completed"] != json.Number("1") || batch["total_credits"] != json.Number("200.125") {
+	if batch["status"] != "completed" || batch["completed"] != json.Number("1") || batch["total_credits"] != json.Number("200") {
 		t.Fatalf("payouts run --json: %v", batch)
 	}
 	var status string
