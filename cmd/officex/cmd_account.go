@@ -77,6 +77,9 @@ With --code it only exchanges a code you already received, sending none.`,
 func prompt(in *bufio.Reader, errOut io.Writer, question string) (string, error) {
 	fmt.Fprint(errOut, question)
 	line, err := in.ReadString('\n')
+	if !isTerminal(os.Stdin) {
+		fmt.Fprintln(errOut) // nobody typed the line break
+	}
 	line = strings.TrimSpace(line)
 	if line == "" {
 		if err == nil || errors.Is(err, io.EOF) {
@@ -88,6 +91,12 @@ func prompt(in *bufio.Reader, errOut io.Writer, question string) (string, error)
 		return "", usageError{fmt.Errorf("the answer is over %d bytes", maxPromptBytes)}
 	}
 	return line, nil
+}
+
+// isTerminal says whether f is a terminal (a person typing) or a pipe or file.
+func isTerminal(f *os.File) bool {
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 var userFields = cli.Cols("User", "user_id", "Email", "email", "Wallet", "wallet_id", "Status", "status",

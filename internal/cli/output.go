@@ -106,6 +106,9 @@ func Table(w io.Writer, cols []Column, rows []Object) error {
 		headers[i] = c.Header
 	}
 	fmt.Fprintln(tw, strings.Join(headers, "\t"))
+	if len(rows) == 0 {
+		fmt.Fprintln(tw, "(none)")
+	}
 	for _, row := range rows {
 		cells := make([]string, len(cols))
 		for i, c := range cols {
