@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -377,4 +379,18 @@ func microText(micro int64) string {
 	}
 	s := fmt.Sprintf("%s%d.%06d", sign, micro/1_000_000, micro%1_000_000)
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}
+
+func TestPrompt_TakesALineUpToMaxPromptBytes(t *testing.T) {
+	at := strings.Repeat("a", maxPromptBytes)
+	got, err := prompt(bufio.NewReader(strings.NewReader(at+"\n")), io.Discard, "Email: ")
+	if err != nil || got != at {
+		t.Fatalf("a line of exactly the limit: %v", err)
+	}
+	if _, err := prompt(bufio.NewReader(strings.NewReader(at+"a\n")), io.Discard, "Email: "); err == nil {
+		t.Fatal("a line over the limit was taken")
+	}
+	if _, err := prompt(bufio.NewReader(strings.NewReader("")), io.Discard, "Code: "); err == nil {
+		t.Fatal("an empty answer was taken")
+	}
 }

@@ -160,8 +160,9 @@ func payoutsRunCmd() *cobra.Command {
 	var wait time.Duration
 	c := &cobra.Command{Use: "run --period YYYY-MM", Short: "Run a period's payout batch now, showing its progress", Args: args(),
 		Long: `Run the payout batch of a period now (or join the run in progress), follow it
-with its progress on stderr, and print its summary. The batch pays every
-approved payout not yet in a batch.` + dualHelp}
+with its progress on stderr, and print its summary (with --json, the batch as
+GET /admin/payouts/batches/{period} answers it). The batch pays every approved
+payout not yet in a batch.` + dualHelp}
 	c.Flags().StringVar(&period, "period", "", "the period to pay, YYYY-MM (required)")
 	c.Flags().DurationVar(&wait, "wait", defaultBatchWait, "how long to follow the batch before leaving it running")
 	f.add(c, authAdmin)

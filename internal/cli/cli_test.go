@@ -2,8 +2,11 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +77,45 @@ func TestText_AmountsAreTheAPIsOwnDigits(t *testing.T) {
 	}
 	if _, ok := obj["a"].(json.Number); !ok {
 		t.Fatal("numbers are not decoded as json.Number")
+	}
+}
+
+func TestClient_AnswersAreReadUpToMaxAnswerBytes(t *testing.T) {
+	// A JSON object of exactly n bytes: {"pad":"xxx..."}.
+	answer := func(n int) []byte { return []byte(`{"pad":"` + strings.Repeat("x", n-10) + `"}`) }
+	var size int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write(answer(size))
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL, Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size = MaxAnswerBytes
+	if a, err := c.Get(context.Background(), "/x"); err != nil || len(a.Raw) != MaxAnswerBytes {
+		t.Fatalf("an answer of exactly the limit: %v", err)
+	}
+	size = MaxAnswerBytes + 1
+	if _, err := c.Get(context.Background(), "/x"); err == nil || !strings.Contains(err.Error(), "over") {
+		t.Fatalf("an answer over the limit: %v", err)
+	}
+}
+
+func TestCredentials_FileOverTheLimitIsRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials")
+	body := `{"api_url":"http://x","pad":"` // unknown fields are ignored: pad to the size wanted
+	write := func(n int) {
+		if err := os.WriteFile(path, []byte(body+strings.Repeat("x", n-len(body)-2)+`"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(MaxCredentialsFileBytes)
+	if c, found, err := LoadCredentials(path); err != nil || !found || c.APIURL != "http://x" {
+		t.Fatalf("a file of exactly the limit: %v", err)
+	}
+	write(MaxCredentialsFileBytes + 1)
+	if _, _, err := LoadCredentials(path); err == nil || !strings.Contains(err.Error(), "over") {
+		t.Fatalf("a file over the limit: %v", err)
 	}
 }
