@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -392,5 +393,75 @@ func TestPrompt_TakesALineUpToMaxPromptBytes(t *testing.T) {
 	}
 	if _, err := prompt(bufio.NewReader(strings.NewReader("")), io.Discard, "Code: "); err == nil {
 		t.Fatal("an empty answer was taken")
+	}
+}
+
+// syncBuffer is a process's output read while it runs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A bank payout keeps its batch running past the API's 30 s wait: the POST
+// answers 202 and payouts run follows the batch, printing its progress,
+// until the bank pays and the batch ends.
+func TestCLI_PayoutsRunFollowsABatchPastTheAPIsWait(t *testing.T) {
+	c := env.Client(t)
+	vendor := c.NewUser()
+	app := c.RegisterApp(vendor, map[string]any{})
+	c.Fund(app.WalletID, "200")
+	id := c.Post("/payout", map[string]any{"wallet_id": app.WalletID, "amount": 200, "destination": map[string]any{
+		"type": "bank", "account_id": "ba_1Nv0FGQ9RKHgCVdKgood", "connected_account_id": "acct_1Nv0FGQ9RKHgCVdK"}},
+		vendor.Headers()).Expect(t, 200, "").String("payout_id")
+	c.Post("/admin/payouts/"+id+"/approve", nil, testenv.AdminHeaders()).Expect(t, 200, "")
+
+	period := fmt.Sprintf("3%03d-%02d", time.Now().UnixNano()%1000, time.Now().UnixNano()%12+1)
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, officexBin, "payouts", "run", "--period", period, "--json")
+	cmd.Env = adminEnviron(t)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 90*time.Second, "payouts run reports the API's 202 and follows the batch", func() bool {
+		return strings.Contains(stderr.String(), "still running after the API's wait")
+	})
+	if !strings.Contains(stderr.String(), "1 payouts: 0 completed, 0 failed, 0 needs review, 1 in flight") {
+		t.Fatalf("no progress line:\n%s", stderr.String())
+	}
+	// The bank pays: the batch ends, and so does the command.
+	var poID string
+	for _, h := range c.Get("/admin/payouts/"+id, testenv.AdminHeaders()).Expect(t, 200, "").Object("payout")["history"].([]any) {
+		if p, found := strings.CutPrefix(h.(map[string]any)["detail"].(string), "Stripe payout "); found {
+			poID = p
+		}
+	}
+	if _, err := env.Stripe.SettlePayout(poID); err != nil {
+		t.Fatalf("settle %q: %v", poID, err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("payouts run: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	batch := decodeJSON(t, stdout.String())["batch"].(map[string]any)
+	if batch["status"] != "completed" || batch["completed"] != json.Number("1") || batch["total_credits"] != json.Number("200") {
+		t.Fatalf("batch %v\n%s", batch, stderr.String())
+	}
+	var status string
+	if err := env.Pool.QueryRow(context.Background(), "SELECT status FROM payouts WHERE id = $1", id).Scan(&status); err != nil || status != "completed" {
+		t.Fatalf("database: payout %s (%v)", status, err)
 	}
 }

@@ -197,19 +197,26 @@ func runBatch(ctx context.Context, x *call, period string) error {
 		return err
 	}
 	fmt.Fprintf(x.err, "payout batch %s: starting\n", period)
-	started := make(chan error, 1)
+	type answer struct {
+		status int
+		err    error
+	}
+	started := make(chan answer, 1)
 	go func() {
-		_, err := x.api.Post(ctx, "/admin/payouts/batches", map[string]string{"period": period})
-		started <- err
+		a, err := x.api.Post(ctx, "/admin/payouts/batches", map[string]string{"period": period})
+		started <- answer{a.Status, err}
 	}()
 	tick := time.NewTicker(batchPoll)
 	defer tick.Stop()
 	begun, last := time.Now(), ""
 	for accepted := false; ; {
 		select {
-		case err := <-started:
-			if err != nil {
-				return fmt.Errorf("start payout batch %s: %w", period, err)
+		case a := <-started:
+			if a.err != nil {
+				return fmt.Errorf("start payout batch %s: %w", period, a.err)
+			}
+			if a.status == http.StatusAccepted {
+				fmt.Fprintf(x.err, "payout batch %s: still running after the API's wait; following it\n", period)
 			}
 			accepted, started = true, nil
 		case <-tick.C:
