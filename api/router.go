@@ -11,12 +11,13 @@ import (
 // check of the billing hot path); admin: superadmin secret; signed: the URL's
 // own signature (upload files).
 func (s *Server) routes() http.Handler {
-	return chain(s.router(), withRequestID, withLogging(s.log), withRecovery(s.log), withoutNUL)
+	return chain(s.router(), withMetrics(s.metrics), withRequestID, withLogging(s.log), withRecovery(s.log), withoutNUL)
 }
 
 // router is the route table without the middleware around it.
 func (s *Server) router() *mux.Router {
 	root := mux.NewRouter()
+	root.Use(withRouteTemplate)
 	root.NotFoundHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errNotFound })
 	root.MethodNotAllowedHandler = handlerFunc(func(http.ResponseWriter, *http.Request) error { return errMethod })
 	root.Handle("/healthz", handlerFunc(s.healthz)).Methods(http.MethodGet)
@@ -44,6 +45,10 @@ func (s *Server) router() *mux.Router {
 	mk := func(path string, h handlerFunc, method string) { route(path, s.masterKey(h), method) }
 	is := func(path string, h handlerFunc, method string) { route(path, s.installSecret(h), method) }
 	bill := func(path string, h handlerFunc, method string) { route(path, s.billingAuth(h), method) }
+	// billOp: a billing route whose outcome is counted (metrics.go).
+	billOp := func(op, path string, h handlerFunc, method string) {
+		route(path, s.countBilling(op, s.billingAuth(h)), method)
+	}
 	admin := func(path string, h handlerFunc, method string) { route(path, s.admin(h), method) }
 
 	none("/openapi.yaml", s.openapiYAML, http.MethodGet)
@@ -105,11 +110,11 @@ func (s *Server) router() *mux.Router {
 	none("/webhooks/stripe", s.stripeWebhook, http.MethodPost) // authenticated by Stripe's signature
 
 	// Reserve & Settle (install secret; the hot path)
-	bill("/reserve", s.reserve, http.MethodPost)
-	bill("/settle", s.settleByBody, http.MethodPost)
+	billOp("reserve", "/reserve", s.reserve, http.MethodPost)
+	billOp("settle", "/settle", s.settleByBody, http.MethodPost)
 	bill("/reservations/{id}", s.getReservation, http.MethodGet)
-	bill("/reservations/{id}/settle", s.settleByPath, http.MethodPost)
-	bill("/reservations/{id}/cancel", s.cancelReservation, http.MethodPost)
+	billOp("settle", "/reservations/{id}/settle", s.settleByPath, http.MethodPost)
+	billOp("cancel", "/reservations/{id}/cancel", s.cancelReservation, http.MethodPost)
 
 	// Wallets
 	mk("/wallets/{id}", s.getWallet, http.MethodGet)

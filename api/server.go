@@ -16,6 +16,7 @@ import (
 	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
+	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -49,6 +50,7 @@ type Server struct {
 	localUploads *uploads.Local
 	// payoutPoll is the bank/Solana check interval of batches started here (0: default).
 	payoutPoll time.Duration
+	metrics    *metrics.Metrics // nil: nothing recorded
 	log        *slog.Logger
 }
 
@@ -73,7 +75,9 @@ type Deps struct {
 	Uploads       uploads.Store // nil: upload routes answer 404
 	// PayoutPoll overrides workflows.DefaultPayoutPoll for batches (tests).
 	PayoutPoll time.Duration
-	Log        *slog.Logger
+	// Metrics records requests and billing outcomes; nil records nothing.
+	Metrics *metrics.Metrics
+	Log     *slog.Logger
 }
 
 // NewServer returns the API as an http.Handler.
@@ -83,7 +87,7 @@ func newServer(d Deps) *Server {
 	s := &Server{cfg: d.Config, pool: d.Pool, temporal: d.Temporal, accounts: d.Accounts,
 		purchases: d.Purchases, vouchers: d.Vouchers, apps: d.Apps, billing: d.Billing, payouts: d.Payouts,
 		chats: d.Chats, agent: d.Agent, prompts: d.Prompts, refs: d.Refs, schedules: d.Schedules,
-		chatKeepAlive: d.ChatKeepAlive, uploads: d.Uploads, payoutPoll: d.PayoutPoll, log: d.Log}
+		chatKeepAlive: d.ChatKeepAlive, uploads: d.Uploads, payoutPoll: d.PayoutPoll, metrics: d.Metrics, log: d.Log}
 	s.localUploads, _ = d.Uploads.(*uploads.Local)
 	return s
 }

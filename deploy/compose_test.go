@@ -20,7 +20,7 @@ const officexImage = "officex:local"
 var designVariables = []string{
 	"DATABASE_URL",
 	"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "OFFICEX_TASK_QUEUE",
-	"OFFICEX_HTTP_ADDR", "OFFICEX_CHAT_ADDR",
+	"OFFICEX_HTTP_ADDR", "OFFICEX_CHAT_ADDR", "OFFICEX_METRICS_ADDR",
 	"OFFICEX_ADMIN_SECRET", "OFFICEX_ENCRYPTION_KEY",
 	"OFFICEX_TESTING_MODE", "OFFICEX_ALLOW_PRIVATE_URLS",
 	"STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET",
@@ -83,7 +83,7 @@ func publishes(svc types.ServiceConfig, published string, target uint32) bool {
 
 func TestCompose_DefinesTheWholeStack(t *testing.T) {
 	p := mustLoadCompose(t, userEnv)
-	for _, name := range []string{"api", "worker", "migrate", "postgres", "temporal", "temporal-ui"} {
+	for _, name := range []string{"api", "worker", "migrate", "postgres", "temporal", "temporal-ui", "prometheus", "grafana"} {
 		service(t, p, name)
 	}
 	if api := service(t, p, "api"); !publishes(api, "8080", 8080) || !publishes(api, "8081", 8081) {

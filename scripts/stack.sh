@@ -122,27 +122,32 @@ stack_temporal() {
 	fi
 }
 
-# Search attributes every ChatRunWorkflow carries (set on its Schedule's
-# action), so the Temporal UI finds a user's or a tracer's runs.
-STACK_SEARCH_ATTRIBUTES=(OfficexUserId OfficexTracerId)
+# Search attributes of the workflows (workflows.RequiredSearchAttributes), as
+# NAME:TYPE: the money workflows carry user, app, wallet, amount and status,
+# ChatRunWorkflow its user and tracer, so the Temporal UI finds them by
+# business key. `officex worker` refuses to start when one is missing.
+STACK_SEARCH_ATTRIBUTES=(OfficexUserId:Keyword OfficexTracerId:Keyword OfficexAppId:Keyword
+	OfficexWalletId:Keyword OfficexAmountMicro:Int OfficexStatus:Keyword)
 
-# stack_search_attributes: register the Keyword search attributes on the
-# Temporal server when missing (whether this script started it or not).
+# stack_search_attributes: register the search attributes on the Temporal
+# server when missing (whether this script started it or not); creating is
+# additive, so a server already in use is safe.
 stack_search_attributes() {
-	local bin name existing
+	local bin entry name type existing
 	bin=$(tool_path temporal)
 	existing=$("$bin" operator search-attribute list --address "$STACK_HOST:$STACK_TEMPORAL_PORT" 2>/dev/null) || {
 		stack_log "could not list Temporal search attributes"
 		return 1
 	}
-	for name in "${STACK_SEARCH_ATTRIBUTES[@]}"; do
+	for entry in "${STACK_SEARCH_ATTRIBUTES[@]}"; do
+		name=${entry%%:*} type=${entry#*:}
 		if ! grep -qw "$name" <<<"$existing"; then
-			"$bin" operator search-attribute create --name "$name" --type Keyword \
+			"$bin" operator search-attribute create --name "$name" --type "$type" \
 				--address "$STACK_HOST:$STACK_TEMPORAL_PORT" >/dev/null || {
 				stack_log "could not create the Temporal search attribute $name"
 				return 1
 			}
-			stack_log "Temporal search attribute $name (Keyword) created"
+			stack_log "Temporal search attribute $name ($type) created"
 		fi
 	done
 }

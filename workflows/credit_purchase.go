@@ -43,6 +43,9 @@ const (
 	// ChangeUnboundedDatabaseRetry (issue 12 point 5): the database steps
 	// after a PaymentIntent exists retry without a limit.
 	ChangeUnboundedDatabaseRetry = "issue12-5-unbounded-database-retry"
+	// ChangePurchaseStatusAttribute (issue 15): OfficexStatus follows the
+	// purchase (requires_action, then succeeded or failed).
+	ChangePurchaseStatusAttribute = "issue15-purchase-status-attribute"
 )
 
 // CreditPurchaseInput starts a purchase. Token is Stripe's single-use card
@@ -121,6 +124,14 @@ type CreditPurchase struct {
 // PaymentIntent exists cancels the PaymentIntent first, so Stripe can't take
 // money for a purchase we failed.
 func (w CreditPurchase) CreditPurchaseWorkflow(ctx workflow.Context, in CreditPurchaseInput) (CreditPurchaseResult, error) {
+	res, err := w.purchase(ctx, in)
+	if err == nil && res.Status != "" {
+		UpsertBusiness(ctx, ChangePurchaseStatusAttribute, Business{Status: res.Status})
+	}
+	return res, err
+}
+
+func (w CreditPurchase) purchase(ctx workflow.Context, in CreditPurchaseInput) (CreditPurchaseResult, error) {
 	r := purchaseRun{acts: w.Acts, in: in}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -189,6 +200,7 @@ func (r purchaseRun) awaitAction(ctx workflow.Context, charge ChargeResult) (Cre
 	if err := workflow.ExecuteActivity(databaseStep(ctx), r.acts.MarkRequiresAction, r.in.PurchaseID, charge).Get(ctx, nil); err != nil {
 		return CreditPurchaseResult{}, err
 	}
+	UpsertBusiness(ctx, ChangePurchaseStatusAttribute, Business{Status: "requires_action"})
 	var outcome PaymentOutcome
 	got, _ := workflow.GetSignalChannel(ctx, PaymentOutcomeSignal).ReceiveWithTimeout(ctx, PaymentActionTimeout, &outcome)
 	if !got {

@@ -123,7 +123,7 @@ const serverEnvHelp = `
 Environment: the server configuration (README, "Configuration"). Required:
 OFFICEX_ENCRYPTION_KEY (base64 of 32 bytes), and SMTP_URL unless
 OFFICEX_TESTING_MODE=true. Read with defaults: DATABASE_URL, TEMPORAL_ADDRESS,
-TEMPORAL_NAMESPACE, OFFICEX_TASK_QUEUE, OFFICEX_HTTP_ADDR, OFFICEX_CHAT_ADDR,
+TEMPORAL_NAMESPACE, OFFICEX_TASK_QUEUE, OFFICEX_HTTP_ADDR, OFFICEX_CHAT_ADDR, OFFICEX_METRICS_ADDR,
 OFFICEX_ADMIN_SECRET, STRIPE_*, SOLANA_*, USDC_MINT, OPENAI_*, S3_*, OFFICEX_UPLOAD_*.`
 
 // configError is a server configuration to fix; its text names the variables.

@@ -33,6 +33,7 @@ import (
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -79,7 +80,7 @@ func runProcesses(ctx context.Context, cfg config.Config, log *slog.Logger, dev,
 	// connections close, so the worker drains with a live Temporal client.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	parts := []func(context.Context) error{}
+	parts := []func(context.Context) error{app.serveMetrics}
 	if serve {
 		parts = append(parts, app.serve)
 	}
@@ -142,6 +143,7 @@ type app struct {
 	// stripeConfigured: a STRIPE_SECRET_KEY, or the simulator of make dev.
 	stripeConfigured bool
 	usdc             *usdc.Client // nil: USDC payouts are not configured
+	metrics          *metrics.Metrics
 	closers          []func()
 }
 
@@ -150,15 +152,20 @@ func connect(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, er
 	if err != nil {
 		return nil, err
 	}
+	m := metrics.New()
+	m.WatchDatabase(pool)
+	temporalMetrics, stopTemporalMetrics := m.TemporalHandler(log)
 	tc, err := client.DialContext(ctx, client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log.With("component", "temporal")),
+		Logger:         tlog.NewStructuredLogger(log.With("component", "temporal")),
+		MetricsHandler: temporalMetrics,
 	})
 	if err != nil {
+		stopTemporalMetrics()
 		pool.Close()
 		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
-	a := &app{cfg: cfg, log: log, pool: pool, temporal: tc}
+	a := &app{cfg: cfg, log: log, pool: pool, temporal: tc, metrics: m, closers: []func(){stopTemporalMetrics}}
 	if a.box, err = secretbox.New(cfg.EncryptionKey); err != nil {
 		a.close()
 		return nil, err
@@ -248,9 +255,11 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	accountsSvc := accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle)
+	accountsSvc.OnCode = a.metrics.ObserveCode
 	deps := api.Deps{
-		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log,
-		Accounts:  accounts.New(a.pool, sender, a.log, a.cfg.TestingMode, accounts.DefaultThrottle),
+		Config: a.cfg, Pool: a.pool, Temporal: a.temporal, Log: a.log, Metrics: a.metrics,
+		Accounts:  accountsSvc,
 		Purchases: purchases.New(a.pool, a.temporal, a.cfg.TaskQueue, a.box, a.stripeConfigured),
 		Vouchers:  vouchers.New(a.pool),
 		Apps:      a.apps(),
@@ -273,6 +282,17 @@ func (a *app) serve(ctx context.Context) error {
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	a.log.Info("serving API and chat", "addr", a.cfg.HTTPAddr, "chat_addr", a.cfg.ChatAddr, "testing_mode", a.cfg.TestingMode)
 	return serveAll(ctx, apiSrv, chatSrv)
+}
+
+// serveMetrics serves /metrics on OFFICEX_METRICS_ADDR, a listener of its
+// own that is never the public API's, for as long as the process runs.
+func (a *app) serveMetrics(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metrics.Handler())
+	srv := &http.Server{Addr: a.cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second}
+	a.log.Info("serving metrics", "addr", a.cfg.MetricsAddr, "path", "/metrics")
+	return serveAll(ctx, srv)
 }
 
 // serveAll runs the servers until ctx ends or one fails, then drains them:
@@ -331,6 +351,9 @@ func (a *app) work(ctx context.Context) error {
 	agent := a.agent()
 	if agent == nil {
 		a.log.Warn("OPENAI_API_KEY is not set: scheduled chat runs fail until it is")
+	}
+	if err := worker.CheckSearchAttributes(ctx, a.temporal, a.cfg.TemporalNamespace, workflows.RequiredSearchAttributes); err != nil {
+		return err
 	}
 	w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Deps{Pool: a.pool, Stripe: a.stripe, Box: a.box,
 		Apps: a.apps(), Billing: billing.New(a.pool), Payouts: payouts.New(a.pool, a.usdc != nil), USDC: a.usdc,

@@ -71,6 +71,23 @@ type Service struct {
 	throttle    Throttle
 	// passwords bounds concurrent argon2id work (process-wide by default).
 	passwords *auth.PasswordHasher
+	// OnCode, when set, learns what became of each one-time code request
+	// (metrics): CodeSent, CodeThrottled, CodeSendFailed or CodeNone.
+	OnCode func(purpose, outcome string)
+}
+
+// Outcomes of a one-time code request, as OnCode hears them.
+const (
+	CodeSent       = "sent"
+	CodeThrottled  = "throttled"
+	CodeSendFailed = "send_failed"
+	CodeNone       = "none" // unknown or suspended email: nothing sent, same answer
+)
+
+func (s *Service) codeOutcome(purpose, outcome string) {
+	if s.OnCode != nil {
+		s.OnCode(purpose, outcome)
+	}
 }
 
 // New makes a Service. In testing mode every code is auth.TestingOTP.

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"time"
 
@@ -71,6 +72,13 @@ func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, create
 			ExpiresAt: time.Now().Add(OTPValidity),
 		})
 	})
+	var throttled *ThrottledError
+	switch {
+	case errors.As(err, &throttled):
+		s.codeOutcome(purpose, CodeThrottled)
+	case err == nil && !send:
+		s.codeOutcome(purpose, CodeNone)
+	}
 	if err != nil || !send {
 		return err
 	}
@@ -79,7 +87,10 @@ func (s *Service) sendCode(ctx context.Context, rawEmail, purpose string, create
 	if err := s.mail.Send(ctx, email, purposeSubjects[purpose], body); err != nil {
 		// The code is stored; the user can ask again once the throttle allows.
 		s.log.ErrorContext(ctx, "sending one-time code failed", "purpose", purpose, "error", err.Error())
+		s.codeOutcome(purpose, CodeSendFailed)
+		return nil
 	}
+	s.codeOutcome(purpose, CodeSent)
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -21,6 +22,7 @@ type Config struct {
 	TaskQueue         string
 	HTTPAddr          string
 	ChatAddr          string
+	MetricsAddr       string // Prometheus /metrics, its own listener
 	AdminSecret       string // empty: admin routes are off
 	EncryptionKey     []byte // 32 bytes
 	TestingMode       bool
@@ -86,6 +88,7 @@ func Load(getenv func(string) string) (Config, error) {
 		TaskQueue:           get("OFFICEX_TASK_QUEUE", "officex"),
 		HTTPAddr:            get("OFFICEX_HTTP_ADDR", ":8080"),
 		ChatAddr:            get("OFFICEX_CHAT_ADDR", ":8081"),
+		MetricsAddr:         get("OFFICEX_METRICS_ADDR", "127.0.0.1:9090"),
 		AdminSecret:         getenv("OFFICEX_ADMIN_SECRET"),
 		TestingMode:         boolean("OFFICEX_TESTING_MODE", false),
 		AllowPrivateURLs:    boolean("OFFICEX_ALLOW_PRIVATE_URLS", false),
@@ -118,10 +121,14 @@ func Load(getenv func(string) string) (Config, error) {
 	if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		errs = append(errs, fmt.Errorf("DATABASE_URL: want a postgres:// URL"))
 	}
-	for name, addr := range map[string]string{"OFFICEX_HTTP_ADDR": c.HTTPAddr, "OFFICEX_CHAT_ADDR": c.ChatAddr, "TEMPORAL_ADDRESS": c.TemporalAddress} {
+	for name, addr := range map[string]string{"OFFICEX_HTTP_ADDR": c.HTTPAddr, "OFFICEX_CHAT_ADDR": c.ChatAddr,
+		"OFFICEX_METRICS_ADDR": c.MetricsAddr, "TEMPORAL_ADDRESS": c.TemporalAddress} {
 		if !strings.Contains(addr, ":") {
 			errs = append(errs, fmt.Errorf("%s=%q: want host:port", name, addr))
 		}
+	}
+	if samePort(c.MetricsAddr, c.HTTPAddr) || samePort(c.MetricsAddr, c.ChatAddr) {
+		errs = append(errs, fmt.Errorf("OFFICEX_METRICS_ADDR=%q: must be its own port, not the API's or the chat stream's", c.MetricsAddr))
 	}
 	if c.AdminSecret != "" && len(c.AdminSecret) < MinAdminSecretLength {
 		errs = append(errs, fmt.Errorf("OFFICEX_ADMIN_SECRET: want at least %d characters", MinAdminSecretLength))
@@ -177,3 +184,11 @@ func isHTTPURL(raw string) bool {
 
 // FromEnv loads the process environment.
 func FromEnv() (Config, error) { return Load(os.Getenv) }
+
+// samePort reports two listen addresses on one port (":8080" and
+// "0.0.0.0:8080" collide; either would expose /metrics publicly or fail).
+func samePort(a, b string) bool {
+	_, pa, errA := net.SplitHostPort(a)
+	_, pb, errB := net.SplitHostPort(b)
+	return errA == nil && errB == nil && pa == pb
+}

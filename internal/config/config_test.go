@@ -18,7 +18,7 @@ func TestLoad_DefaultsOfDesign(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.TemporalAddress != "127.0.0.1:7233" || c.TaskQueue != "officex" || c.HTTPAddr != ":8080" ||
-		c.ChatAddr != ":8081" || c.TemporalNamespace != "default" || c.AdminSecret != "" || c.AllowPrivateURLs ||
+		c.ChatAddr != ":8081" || c.MetricsAddr != "127.0.0.1:9090" || c.TemporalNamespace != "default" || c.AdminSecret != "" || c.AllowPrivateURLs ||
 		!strings.Contains(c.DatabaseURL, "/officex") {
 		t.Fatalf("defaults: %+v", c)
 	}
@@ -111,5 +111,19 @@ func TestLoad_RefusesTestingModeWithLiveStripeKey(t *testing.T) {
 	base["OFFICEX_TESTING_MODE"], base["STRIPE_SECRET_KEY"], base["SMTP_URL"] = "false", "sk_live_51Hx", "smtp://127.0.0.1:2525"
 	if _, err := Load(env(base)); err != nil {
 		t.Fatalf("a live key outside testing mode: %v", err)
+	}
+}
+
+func TestLoad_MetricsNeverOnTheAPIPort(t *testing.T) {
+	base := map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true"}
+	for _, addr := range []string{":8080", "0.0.0.0:8081", "9090"} {
+		base["OFFICEX_METRICS_ADDR"] = addr
+		if _, err := Load(env(base)); err == nil || !strings.Contains(err.Error(), "OFFICEX_METRICS_ADDR") {
+			t.Errorf("OFFICEX_METRICS_ADDR=%s: err = %v", addr, err)
+		}
+	}
+	base["OFFICEX_METRICS_ADDR"] = "0.0.0.0:9100"
+	if c, err := Load(env(base)); err != nil || c.MetricsAddr != "0.0.0.0:9100" {
+		t.Fatalf("c.MetricsAddr = %q, err = %v", c.MetricsAddr, err)
 	}
 }

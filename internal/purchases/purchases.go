@@ -138,7 +138,8 @@ func (s *Service) Purchase(ctx context.Context, userID, walletID uuid.UUID, r Re
 		}
 		// Started before the commit: if the commit fails or the process dies,
 		// the workflow finds no purchase and ends without charging.
-		return s.start(ctx, in)
+		return s.start(ctx, in, workflows.Business{UserID: userID.String(), WalletID: walletID.String(),
+			AmountMicro: int64(r.Amount), Status: "processing", DestinationType: "stripe"})
 	})
 	if db.IsUniqueViolation(err, "credit_purchases_idempotency") {
 		return s.replay(ctx, userID, key, r)
@@ -149,10 +150,13 @@ func (s *Service) Purchase(ctx context.Context, userID, walletID uuid.UUID, r Re
 	return s.await(ctx, id)
 }
 
-func (s *Service) start(ctx context.Context, in workflows.CreditPurchaseInput) error {
+// start starts the purchase's workflow, findable in the Temporal UI by the
+// buyer's user and wallet, the amount and its status (business).
+func (s *Service) start(ctx context.Context, in workflows.CreditPurchaseInput, business workflows.Business) error {
 	_, err := s.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: workflows.CreditPurchaseWorkflowID(in.PurchaseID), TaskQueue: s.taskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes:    workflows.SearchAttributes(business), Memo: workflows.Memo(business),
 	}, workflows.CreditPurchaseWorkflowName, in)
 	if err != nil {
 		return fmt.Errorf("start purchase workflow: %w", err)

@@ -35,6 +35,7 @@ import (
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
+	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
 	"github.com/officex/officex/internal/purchases"
@@ -67,6 +68,9 @@ type Env struct {
 	StripeWebhookSecret string
 	// Uploads is the local upload store, in a temp directory of the package.
 	Uploads *uploads.Local
+	// Metrics is the package's registry, wired as cmd/officex wires it: the
+	// API's requests, the database collectors and the Temporal SDK's series.
+	Metrics *metrics.Metrics
 	worker  sdkworker.Worker
 }
 
@@ -145,8 +149,11 @@ func Start() (*Env, func(), error) {
 		return nil, nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(logSink(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	reg := metrics.New()
+	reg.WatchDatabase(pool)
+	temporalMetrics, stopTemporalMetrics := reg.TemporalHandler(log)
 	tc, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(log)})
+		Logger: tlog.NewStructuredLogger(log), MetricsHandler: temporalMetrics})
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
 	}
@@ -162,7 +169,7 @@ func Start() (*Env, func(), error) {
 	sim := stripesim.New()
 	simServer := httptest.NewServer(sim)
 	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box,
-		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store}
+		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store, Metrics: reg}
 	env.Config.StripeAPIBase = simServer.URL
 	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
 	if err := w.Start(); err != nil {
@@ -189,6 +196,7 @@ func Start() (*Env, func(), error) {
 		simServer.Close()
 		w.Stop()
 		tc.Close()
+		stopTemporalMetrics()
 		pool.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -215,8 +223,8 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 // NewHandler builds an API handler on this stack. edit may change the
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
-	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log,
-		Accounts:  accounts.New(e.Pool, mail.Disabled{Log: e.Log}, e.Log, true, TestThrottle),
+	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Metrics: e.Metrics,
+		Accounts:  e.Accounts(mail.Disabled{Log: e.Log}, TestThrottle),
 		Purchases: purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
 		Vouchers:  vouchers.New(e.Pool),
 		Apps:      e.Apps(),
@@ -228,6 +236,14 @@ func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
 		edit(&d)
 	}
 	return api.NewServer(d)
+}
+
+// Accounts is the accounts service of the test stack (testing mode: codes
+// are 0000) mailing through sender, its code outcomes counted in e.Metrics.
+func (e *Env) Accounts(sender mail.Sender, throttle accounts.Throttle) *accounts.Service {
+	s := accounts.New(e.Pool, sender, e.Log, true, throttle)
+	s.OnCode = e.Metrics.ObserveCode
+	return s
 }
 
 // Schedules bounds of the test stack: runs may be a second apart (production:
