@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The officex binary (serve, worker, dev, migrate) in a small runtime image.
+# The officex binary (serve, worker, dev, migrate, and the CLI) in a small runtime image.
 # Migrations are embedded in the binary, so the image needs nothing else.
 #   docker build -t officex .
 #   docker compose up        (see docker-compose.yml)
@@ -13,8 +13,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY . .
+# What officex version prints: docker build --build-arg VERSION=$(git describe --tags --always).
+ARG VERSION=dev
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/officex ./cmd/officex
+    CGO_ENABLED=0 go build -trimpath -ldflags="-s -w -X main.version=${VERSION}" -o /out/officex ./cmd/officex
 
 # --- runtime: debian-slim keeps bash for the compose healthchecks; the CA
 # bundle comes from the build image so HTTPS to Stripe, Solana and OpenAI works.

@@ -23,6 +23,10 @@ STRIPE_MOCK_URL := http://127.0.0.1:12111
 
 ENCRYPTION_KEY_FILE := .data/encryption.key
 
+# officex version prints it: the tag or commit this tree is at.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+GO_BUILD := go build -ldflags "-X main.version=$(VERSION)"
+
 .PHONY: dev test bench generate build tools
 
 tools:
@@ -42,7 +46,7 @@ dev: tools $(ENCRYPTION_KEY_FILE)
 		OFFICEX_ALLOW_PRIVATE_URLS="$${OFFICEX_ALLOW_PRIVATE_URLS:-true}" \
 		OFFICEX_ENCRYPTION_KEY="$${OFFICEX_ENCRYPTION_KEY:-$$(cat $(ENCRYPTION_KEY_FILE))}" \
 		TEMPORAL_ADDRESS="$${TEMPORAL_ADDRESS:-$(TEMPORAL_ADDR)}" && \
-	go build -o bin/officex ./cmd/officex && $(STACK_SH) dev bin/officex dev
+	$(GO_BUILD) -o bin/officex ./cmd/officex && $(STACK_SH) dev bin/officex dev
 
 # A local key for secrets that must be shown again; never used outside dev.
 $(ENCRYPTION_KEY_FILE):
@@ -70,4 +74,4 @@ generate:
 	$(SQLC) generate
 
 build:
-	go build -o bin/officex ./cmd/officex
+	$(GO_BUILD) -o bin/officex ./cmd/officex

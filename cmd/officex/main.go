@@ -1,12 +1,14 @@
-// Command officex is OfficeX's one binary: serve, worker, dev, migrate.
-// This package only wires: configuration, connections, and the processes.
+// Command officex is OfficeX's one binary: the server processes (serve,
+// worker, dev, migrate) and a command line client of the API for people and
+// finance (login, balance, apps, payouts, ...; internal/cli). This package
+// only wires: the command tree (commands.go), configuration, connections, and
+// the processes.
 package main
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -49,66 +51,24 @@ import (
 	"github.com/officex/officex/workflows"
 )
 
-const usage = `usage: officex <command>
-
-commands:
-  serve     REST API on OFFICEX_HTTP_ADDR
-  worker    Temporal worker on OFFICEX_TASK_QUEUE
-  dev       create the database if missing, migrate, then serve + worker in one process
-  migrate   apply database migrations
-  reconcile check every ledger invariant, print the report (with warnings: purchases
-            left open), exit 1 on a violation
-  payouts run --period YYYY-MM
-            run the payout batch of a period now and print its summary
-  codec-server
-            serve the Temporal UI's codec endpoint on OFFICEX_CODEC_ADDR (decrypts payloads)
-  rotate-encryption-key [--batch N]
-            re-encrypt every stored secret under OFFICEX_ENCRYPTION_KEY (safe to re-run)`
+// version is set at build time: go build -ldflags "-X main.version=v1.2.3"
+// (make build does); without it, officex version reads the build info.
+var version string
 
 // shutdownGrace is how long in-flight requests get to finish on SIGTERM.
 const shutdownGrace = 20 * time.Second
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(log)
-	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, usage)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, log, os.Args[1]); err != nil {
-		log.Error("officex failed", "command", os.Args[1], "error", err.Error())
-		os.Exit(1)
-	}
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
 }
 
-func run(ctx context.Context, log *slog.Logger, cmd string) error {
-	if cmd == "codec-server" { // needs the codec key only, not the server's secrets
-		cfg, err := config.LoadCodec(os.Getenv)
-		if err != nil {
-			return fmt.Errorf("configuration:\n%w", err)
-		}
-		return codecServer(ctx, cfg, log)
-	}
-	cfg, err := config.FromEnv()
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	switch cmd {
-	case "migrate":
-		return migrate(ctx, cfg)
-	case "reconcile":
-		return reconcile(ctx, cfg)
-	case "payouts":
-		return runPayouts(ctx, cfg, log, os.Args[2:])
-	case "rotate-encryption-key":
-		return rotateEncryptionKey(ctx, cfg, log, os.Args[2:])
-	case "serve", "worker", "dev":
-	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
-	}
-	if cmd == "dev" {
+// runProcesses runs the API (serve), the worker (work) or both until ctx ends
+// or one fails; dev creates and migrates the database first.
+func runProcesses(ctx context.Context, cfg config.Config, log *slog.Logger, dev, serve, work bool) error {
+	if dev {
 		if err := migrate(ctx, cfg); err != nil {
 			return err
 		}
@@ -123,10 +83,10 @@ func run(ctx context.Context, log *slog.Logger, cmd string) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	parts := []func(context.Context) error{app.serveMetrics}
-	if cmd == "serve" || cmd == "dev" {
+	if serve {
 		parts = append(parts, app.serve)
 	}
-	if cmd == "worker" || cmd == "dev" {
+	if work {
 		parts = append(parts, app.work)
 	}
 	errc := make(chan error, len(parts))
@@ -465,33 +425,23 @@ func (a *app) ensureSchedules(ctx context.Context) {
 	}
 }
 
-// runPayouts is finance's "officex payouts run --period YYYY-MM": it starts
-// (or joins) the period's batch on the workers and waits for its summary.
-func runPayouts(ctx context.Context, cfg config.Config, log *slog.Logger, args []string) error {
-	fs := flag.NewFlagSet("payouts run", flag.ContinueOnError)
-	period := fs.String("period", "", "the period to pay, YYYY-MM")
-	if len(args) == 0 || args[0] != "run" {
-		return fmt.Errorf("usage: officex payouts run --period YYYY-MM")
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if !payouts.ValidPeriod(*period) {
-		return fmt.Errorf("--period must be YYYY-MM")
-	}
+// runPayoutsDirect is "officex payouts run" on the server's environment: it
+// starts (or joins) the period's batch on the workers through Temporal and
+// waits for its summary.
+func runPayoutsDirect(ctx context.Context, cfg config.Config, log *slog.Logger, period string) error {
 	tc, err := temporalclient.Dial(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	run, err := payouts.StartBatchRun(ctx, tc, cfg.TaskQueue, workflows.PayoutBatchInput{Period: *period, Trigger: "cli"})
+	run, err := payouts.StartBatchRun(ctx, tc, cfg.TaskQueue, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "payout batch %s running as workflow %s (watch it in the Temporal UI)\n", *period, run.GetID())
+	fmt.Fprintf(os.Stderr, "payout batch %s running as workflow %s (watch it in the Temporal UI)\n", period, run.GetID())
 	var res workflows.PayoutBatchResult
 	if err := run.Get(ctx, &res); err != nil {
-		return fmt.Errorf("payout batch %s: %w", *period, err)
+		return fmt.Errorf("payout batch %s: %w", period, err)
 	}
 	out, _ := json.MarshalIndent(res, "", "  ")
 	fmt.Println(string(out))

@@ -21,17 +21,42 @@ import (
 
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/fake/openaiserver"
+	"github.com/officex/officex/internal/testenv"
 )
 
-// buildBinary compiles officex once for the tests of this file.
+// env is the test stack whose API the client commands call (cli_test.go).
+var env *testenv.Env
+
+// officexBin is the binary under test, built once by TestMain.
+var officexBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "officex-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	officexBin = filepath.Join(dir, "officex")
+	if out, err := exec.Command("go", "build", "-o", officexBin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build officex: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	e, teardown, err := testenv.Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: %v\n", err)
+		os.Exit(1)
+	}
+	env = e
+	code := m.Run()
+	teardown()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// buildBinary is the binary TestMain built.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "officex")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	return bin
+	return officexBin
 }
 
 func freePort(t *testing.T) string {
