@@ -309,9 +309,14 @@ func TestPurchase_FoundByTheOperatorQuery(t *testing.T) {
 	if err := dc.FromPayload(fields["OfficexAmountMicro"], &amount); err != nil || amount != 25_000_000 {
 		t.Errorf("OfficexAmountMicro = %d (%v), want 25000000", amount, err)
 	}
+	// Memos are payloads: encrypted by the stack's codec like every other.
+	memo := dc
+	if env.Codec != nil {
+		memo = env.Codec.DataConverter()
+	}
 	var credits, dest string
-	_ = dc.FromPayload(info.GetMemo().GetFields()["amount_credits"], &credits)
-	_ = dc.FromPayload(info.GetMemo().GetFields()["destination_type"], &dest)
+	_ = memo.FromPayload(info.GetMemo().GetFields()["amount_credits"], &credits)
+	_ = memo.FromPayload(info.GetMemo().GetFields()["destination_type"], &dest)
 	if credits != "25" || dest != "stripe" {
 		t.Errorf("memo amount_credits %q destination_type %q, want 25 and stripe", credits, dest)
 	}

@@ -19,6 +19,12 @@ import (
 	"github.com/officex/officex/internal/testenv"
 )
 
+// acctOf is a Stripe connected account of the vendor's own: an account
+// belongs to one vendor only.
+func acctOf(vendor testenv.User) string {
+	return "acct_" + strings.ReplaceAll(vendor.ID, "-", "")[:16]
+}
+
 // The client commands run as a subprocess, built once in TestMain, against
 // the API of the test stack (testenv: real PostgreSQL, Temporal, a worker).
 
@@ -306,7 +312,7 @@ func TestCLI_FinanceListsApprovesRejectsAndRunsPayouts(t *testing.T) {
 	c.Fund(app.WalletID, "300.25")
 	request := func(amount string) string {
 		return c.Post("/payout", map[string]any{"wallet_id": app.WalletID, "amount": amount,
-			"destination": map[string]any{"type": "stripe", "account_id": "acct_1Nv0FGQ9RKHgCVdK"}}, vendor.Headers()).
+			"destination": map[string]any{"type": "stripe", "account_id": acctOf(vendor)}}, vendor.Headers()).
 			Expect(t, 200, "").String("payout_id")
 	}
 	toPay, toReject := request("200"), request("100")
@@ -423,7 +429,7 @@ func TestCLI_PayoutsRunFollowsABatchPastTheAPIsWait(t *testing.T) {
 	app := c.RegisterApp(vendor, map[string]any{})
 	c.Fund(app.WalletID, "200")
 	id := c.Post("/payout", map[string]any{"wallet_id": app.WalletID, "amount": 200, "destination": map[string]any{
-		"type": "bank", "account_id": "ba_1Nv0FGQ9RKHgCVdKgood", "connected_account_id": "acct_1Nv0FGQ9RKHgCVdK"}},
+		"type": "bank", "account_id": "ba_1Nv0FGQ9RKHgCVdKgood", "connected_account_id": acctOf(vendor)}},
 		vendor.Headers()).Expect(t, 200, "").String("payout_id")
 	c.Post("/admin/payouts/"+id+"/approve", nil, testenv.AdminHeaders()).Expect(t, 200, "")
 
