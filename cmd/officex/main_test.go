@@ -275,7 +275,10 @@ func TestPayoutsRun_FinanceRunsABatchFromTheCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = w.Process.Signal(syscall.SIGTERM); _ = w.Wait() }()
-	run := exec.Command(bin, "payouts", "run", "--period", "2034-01")
+	// A period no other package's test uses: packages run in parallel on
+	// one Temporal, and a batch id (payout-batch-<period>) is joined.
+	period := fmt.Sprintf("4%03d-%02d", time.Now().UnixNano()%1000, time.Now().UnixNano()%12+1)
+	run := exec.Command(bin, "payouts", "run", "--period", period)
 	run.Env = environ
 	out, err := run.Output()
 	if err != nil {
@@ -285,7 +288,7 @@ func TestPayoutsRun_FinanceRunsABatchFromTheCLI(t *testing.T) {
 		Period  string
 		Payouts int
 	}
-	if err := json.Unmarshal(out, &res); err != nil || res.Period != "2034-01" || res.Payouts != 0 {
+	if err := json.Unmarshal(out, &res); err != nil || res.Period != period || res.Payouts != 0 {
 		t.Fatalf("summary %s (%v)", out, err)
 	}
 	bad := exec.Command(bin, "payouts", "run", "--period", "2034-13")
