@@ -357,3 +357,55 @@ func TestOTP_StoredAsKeyedHMACAndSealedNotBareSHA256(t *testing.T) {
 		t.Fatalf("the live code is not sealed: %x", sealed)
 	}
 }
+
+// TestPrune_DeletesOnlyCountersNoLimitReads: what unauthenticated callers
+// make us store (guards per email and client, code sends) is deleted once
+// no limit reads it, and what a limit still reads is kept.
+func TestPrune_DeletesOnlyCountersNoLimitReads(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	tag := randomPeer()
+	old, fresh := now.Add(-accounts.GuardRetention-time.Hour), now.Add(-time.Hour)
+	guards := []struct {
+		key          string
+		window       time.Time
+		lockedUntil  *time.Time
+		shouldRemain bool
+	}{
+		{"prune-old-" + tag, old, nil, false},
+		{"prune-old-locked-" + tag, old, &old, false},
+		{"prune-fresh-" + tag, fresh, nil, true},
+		{"prune-old-window-recent-lock-" + tag, old, &fresh, true},
+	}
+	for _, g := range guards {
+		if _, err := env.Pool.Exec(ctx, `INSERT INTO auth_guards (key, failures, window_start, lockouts, locked_until) VALUES ($1, 3, $2, 1, $3)`,
+			g.key, g.window, g.lockedUntil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	email := testenv.UniqueEmail("prune")
+	for _, at := range []time.Time{now.Add(-accounts.SendRetention - time.Minute), now.Add(-23 * time.Hour)} {
+		if _, err := env.Pool.Exec(ctx, `INSERT INTO otp_sends (email, client, sent_at) VALUES ($1, $2, $3)`, email, tag, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := accounts.Prune(ctx, env.Pool, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range guards {
+		var n int
+		if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM auth_guards WHERE key = $1`, g.key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if (n == 1) != g.shouldRemain {
+			t.Errorf("guard %s: %d rows after pruning, should remain %v", g.key, n, g.shouldRemain)
+		}
+	}
+	var sends int
+	if err := env.Pool.QueryRow(ctx, `SELECT count(*) FROM otp_sends WHERE email = $1`, email).Scan(&sends); err != nil {
+		t.Fatal(err)
+	}
+	if sends != 1 {
+		t.Fatalf("%d code sends left, want the one the daily cap still reads", sends)
+	}
+}

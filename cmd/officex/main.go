@@ -389,10 +389,14 @@ func (a *app) work(ctx context.Context) error {
 	reconciler := &schedules.Reconciler{Schedules: a.schedules(), Log: a.log}
 	reconcilerDone := make(chan struct{})
 	go func() { reconciler.Run(ctx); close(reconcilerDone) }()
+	// Sign-in counters that no limit reads any more are deleted.
+	pruneDone := make(chan struct{})
+	go func() { accounts.PruneLoop(ctx, a.pool, a.log); close(pruneDone) }()
 	<-ctx.Done()
 	<-relayDone
 	<-mailRelayDone
 	<-reconcilerDone
+	<-pruneDone
 	w.Stop() // waits for running activities up to the worker's stop timeout
 	return nil
 }

@@ -269,6 +269,33 @@ func (q *Queries) LockOTPEmail(ctx context.Context, email string) error {
 	return err
 }
 
+const pruneAuthGuards = `-- name: PruneAuthGuards :execrows
+DELETE FROM auth_guards
+WHERE window_start < $1 AND (locked_until IS NULL OR locked_until < $1)
+`
+
+// Guards whose window and lockout ended before before count nothing any more.
+func (q *Queries) PruneAuthGuards(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneAuthGuards, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const pruneOTPSends = `-- name: PruneOTPSends :execrows
+DELETE FROM otp_sends WHERE sent_at < $1
+`
+
+// Sends older than every budget's window (the longest is a day).
+func (q *Queries) PruneOTPSends(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, pruneOTPSends, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const updateAuthGuard = `-- name: UpdateAuthGuard :exec
 UPDATE auth_guards SET failures = $2, window_start = $3, lockouts = $4, locked_until = $5 WHERE key = $1
 `

@@ -65,3 +65,12 @@ ON CONFLICT (key) DO UPDATE SET
     failures = CASE WHEN auth_guards.window_start = EXCLUDED.window_start THEN auth_guards.failures + 1 ELSE 1 END,
     window_start = EXCLUDED.window_start
 RETURNING failures;
+
+-- name: PruneAuthGuards :execrows
+-- Guards whose window and lockout ended before before count nothing any more.
+DELETE FROM auth_guards
+WHERE window_start < sqlc.arg(before) AND (locked_until IS NULL OR locked_until < sqlc.arg(before));
+
+-- name: PruneOTPSends :execrows
+-- Sends older than every budget's window (the longest is a day).
+DELETE FROM otp_sends WHERE sent_at < sqlc.arg(before);
