@@ -177,3 +177,30 @@ func TestCatalog_FiltersSearchAndPages(t *testing.T) {
 	c.Get("/apps?q="+strings.Repeat("q", 101), nil).Expect(t, 400, "INVALID_REQUEST")
 	c.Get("/apps/no-such-app", nil).Expect(t, 404, "APP_NOT_FOUND")
 }
+
+// TestRegisterApp_DeletedAppsCountTowardTheVendorLimit: deleting an app
+// frees no room, so a vendor can't churn through apps (each one a wallet, a
+// slug and a webhook secret).
+func TestRegisterApp_DeletedAppsCountTowardTheVendorLimit(t *testing.T) {
+	c := env.Client(t)
+	vendor := c.NewUser()
+	var first testenv.App
+	for i := 0; i < apps.MaxAppsPerVendor; i++ {
+		a := c.RegisterApp(vendor, map[string]any{})
+		if i == 0 {
+			first = a
+		}
+	}
+	c.Do(http.MethodDelete, "/users/me/apps/"+first.ID, nil, vendor.Headers()).Expect(t, 200, "")
+	r := c.Post("/register-app", map[string]any{"name": "One Too Many"}, vendor.Headers()).Expect(t, 400, "INVALID_REQUEST")
+	if !strings.Contains(string(r.Raw), "deleted ones included") {
+		t.Fatalf("the refusal does not say why: %s", r.Raw)
+	}
+	var n int
+	if err := env.Pool.QueryRow(t.Context(), `SELECT count(*) FROM apps WHERE owner_user_id = $1`, vendor.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != apps.MaxAppsPerVendor {
+		t.Fatalf("%d apps registered, want %d", n, apps.MaxAppsPerVendor)
+	}
+}

@@ -12,6 +12,19 @@ import (
 	"github.com/google/uuid"
 )
 
+const countAppsEverOfOwner = `-- name: CountAppsEverOfOwner :one
+SELECT count(*) FROM apps WHERE owner_user_id = $1
+`
+
+// Every app the owner registered, deleted ones too: deleting an app frees no
+// room, so a vendor can't churn through apps (each a wallet, a slug, a secret).
+func (q *Queries) CountAppsEverOfOwner(ctx context.Context, ownerUserID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, countAppsEverOfOwner, ownerUserID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const getApp = `-- name: GetApp :one
 SELECT id, owner_user_id, wallet_id, slug, profile, webhook_secret_enc, status, created_at, updated_at, deleted_at FROM apps WHERE id = $1
 `
@@ -272,6 +285,17 @@ func (q *Queries) ListCatalogApps(ctx context.Context, arg ListCatalogAppsParams
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockAppsOfOwner = `-- name: LockAppsOfOwner :exec
+SELECT pg_advisory_xact_lock(hashtextextended($1::text, 43))
+`
+
+// Serialises app registrations of one owner, so concurrent ones can't pass
+// the per-vendor limit together.
+func (q *Queries) LockAppsOfOwner(ctx context.Context, ownerUserID string) error {
+	_, err := q.db.Exec(ctx, lockAppsOfOwner, ownerUserID)
+	return err
 }
 
 const slugTaken = `-- name: SlugTaken :one

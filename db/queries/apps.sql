@@ -52,3 +52,13 @@ WHERE (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status))
        OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
 ORDER BY created_at DESC, id DESC
 LIMIT sqlc.arg(row_limit);
+
+-- name: LockAppsOfOwner :exec
+-- Serialises app registrations of one owner, so concurrent ones can't pass
+-- the per-vendor limit together.
+SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(owner_user_id)::text, 43));
+
+-- name: CountAppsEverOfOwner :one
+-- Every app the owner registered, deleted ones too: deleting an app frees no
+-- room, so a vendor can't churn through apps (each a wallet, a slug, a secret).
+SELECT count(*) FROM apps WHERE owner_user_id = $1;

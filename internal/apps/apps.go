@@ -26,7 +26,7 @@ var (
 	ErrAppNotFound   = errors.New("app not found")
 	ErrNotOwner      = errors.New("this app belongs to another user")
 	ErrAppSuspended  = errors.New("this app is suspended")
-	ErrAppsPerVendor = errors.New("too many apps for one vendor")
+	ErrAppsPerVendor = fmt.Errorf("a vendor registers at most %d apps, deleted ones included", MaxAppsPerVendor)
 )
 
 // Statuses of an app.
@@ -36,7 +36,8 @@ const (
 	StatusDeleted   = "deleted"
 )
 
-// MaxAppsPerVendor bounds how many live apps one user publishes.
+// MaxAppsPerVendor bounds how many apps one user ever registers: deleted
+// apps count too, so deleting frees no room.
 const MaxAppsPerVendor = 100
 
 // Options tune the service; tests shorten the waits.
@@ -136,9 +137,12 @@ func (s *Service) Register(ctx context.Context, owner uuid.UUID, p Profile) (Reg
 	var out Registered
 	err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbgen.New(tx)
-		if n, err := q.ListAppsOfOwner(ctx, dbgen.ListAppsOfOwnerParams{OwnerUserID: owner, RowLimit: MaxAppsPerVendor}); err != nil {
+		if err := q.LockAppsOfOwner(ctx, owner.String()); err != nil {
 			return err
-		} else if len(n) >= MaxAppsPerVendor {
+		}
+		if n, err := q.CountAppsEverOfOwner(ctx, owner); err != nil {
+			return err
+		} else if n >= MaxAppsPerVendor {
 			return ErrAppsPerVendor
 		}
 		slug, err := uniqueSlug(ctx, q, slugBase(p.Name))
