@@ -3,7 +3,7 @@
 #   make dev        run serve + worker locally against the local stack; Ctrl-C stops it
 #   make test       every test against real PostgreSQL, Temporal and stripe-mock
 #   make bench      the billing benchmark against its bare-SQL baseline
-#   make generate   regenerate db/dbgen from db/queries with sqlc
+#   make generate   regenerate db/dbgen (sqlc) and the SDK's client from api/openapi.yaml (oapi-codegen)
 #   make build      build bin/officex
 #   make tools      install the pinned tools (scripts/tools.sh) into the tools cache
 #
@@ -54,12 +54,13 @@ $(ENCRYPTION_KEY_FILE):
 	@umask 077 && head -c 32 /dev/urandom | base64 > $@
 	@echo "make: generated $@"
 
-# Generated code must match the queries, vet must be clean, then the tests run
+# Generated code must match the queries and the spec, vet must be clean, then the tests run
 # against the stack; make fails when any step fails (go test's failure included).
 test: export TEMPORAL_ADDRESS := $(TEMPORAL_ADDR)
 test: export STRIPE_API_BASE := $(STRIPE_MOCK_URL)
 test: tools
 	$(SQLC) diff
+	scripts/sdkgen.sh check
 	go vet ./...
 	$(STACK_SH) test go test -count=1 -timeout 25m ./...
 
@@ -72,6 +73,7 @@ bench: tools
 generate:
 	@$(TOOLS_SH) install sqlc
 	$(SQLC) generate
+	scripts/sdkgen.sh
 
 build:
 	$(GO_BUILD) -o bin/officex ./cmd/officex

@@ -5,7 +5,7 @@
 #
 #   scripts/tools.sh              install every tool that is missing (quiet when cached)
 #   scripts/tools.sh install NAME...   install only those tools
-#   scripts/tools.sh path NAME    print the path of tool NAME (temporal, sqlc, stripe-mock)
+#   scripts/tools.sh path NAME    print the path of tool NAME (temporal, sqlc, stripe-mock, oapi-codegen)
 #   . scripts/tools.sh            define the versions and tool_path / tool_install
 #
 # Cache: ${OFFICEX_TOOLS:-$HOME/.cache/officex-tools}/<name>-<version>/<name>.
@@ -15,6 +15,7 @@
 TEMPORAL_VERSION=v1.5.1
 SQLC_VERSION=v1.31.1
 STRIPE_MOCK_VERSION=v0.203.0 # newest tag offered by `go list -m -versions github.com/stripe/stripe-mock`
+OAPI_CODEGEN_VERSION=v2.8.2  # the SDK's generated client (scripts/sdkgen.sh)
 
 OFFICEX_TOOLS=${OFFICEX_TOOLS:-$HOME/.cache/officex-tools}
 
@@ -24,8 +25,9 @@ tool_package() {
 	temporal) echo "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION" ;;
 	sqlc) echo "github.com/sqlc-dev/sqlc/cmd/sqlc@$SQLC_VERSION" ;;
 	stripe-mock) echo "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" ;;
+	oapi-codegen) echo "github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@$OAPI_CODEGEN_VERSION" ;;
 	*)
-		echo "tools.sh: unknown tool '$1' (want temporal, sqlc or stripe-mock)" >&2
+		echo "tools.sh: unknown tool '$1' (want temporal, sqlc, stripe-mock or oapi-codegen)" >&2
 		return 1
 		;;
 	esac
@@ -71,7 +73,7 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	[ $# -gt 0 ] && shift
 	case $command in
 	install)
-		[ $# -gt 0 ] || set -- temporal sqlc stripe-mock
+		[ $# -gt 0 ] || set -- temporal sqlc stripe-mock oapi-codegen
 		for name in "$@"; do
 			tool_install "$name"
 		done
