@@ -50,7 +50,7 @@ func (r route) matches(method, path string) bool {
 	if method != r.method {
 		return false
 	}
-	want, got := strings.Split(r.pattern, "/"), strings.Split(path, "/")
+	want, got := strings.Split(strings.TrimPrefix(r.pattern, "/"), "/"), strings.Split(path, "/")
 	if len(got) < len(want) {
 		return false
 	}
