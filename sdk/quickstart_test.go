@@ -247,7 +247,7 @@ func TestQuickStart_RegisterInstallBillInboxPayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		found = found || (m.Id == msgID && m.App.AppId.String() == appID && m.Title == "Lead Enrichment Complete")
+		found = found || (m.Id == msgID && m.App != nil && m.App.AppId.String() == appID && m.Title == "Lead Enrichment Complete")
 	}
 	if !found {
 		t.Fatalf("inbox has no message %s", msgID)

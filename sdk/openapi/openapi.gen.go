@@ -185,21 +185,6 @@ func (e IconType) Valid() bool {
 	}
 }
 
-// Defines values for InstallLifetimeSpendLimit1.
-const (
-	InstallLifetimeSpendLimit1Minus1 InstallLifetimeSpendLimit1 = "-1"
-)
-
-// Valid indicates whether the value is a known member of the InstallLifetimeSpendLimit1 enum.
-func (e InstallLifetimeSpendLimit1) Valid() bool {
-	switch e {
-	case InstallLifetimeSpendLimit1Minus1:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for InstallStatus.
 const (
 	InstallStatusActive      InstallStatus = "active"
@@ -218,21 +203,6 @@ func (e InstallStatus) Valid() bool {
 	}
 }
 
-// Defines values for InstallFieldsLifetimeSpendLimit1.
-const (
-	InstallFieldsLifetimeSpendLimit1Minus1 InstallFieldsLifetimeSpendLimit1 = "-1"
-)
-
-// Valid indicates whether the value is a known member of the InstallFieldsLifetimeSpendLimit1 enum.
-func (e InstallFieldsLifetimeSpendLimit1) Valid() bool {
-	switch e {
-	case InstallFieldsLifetimeSpendLimit1Minus1:
-		return true
-	default:
-		return false
-	}
-}
-
 // Defines values for InstallFieldsStatus.
 const (
 	InstallFieldsStatusActive      InstallFieldsStatus = "active"
@@ -245,21 +215,6 @@ func (e InstallFieldsStatus) Valid() bool {
 	case InstallFieldsStatusActive:
 		return true
 	case InstallFieldsStatusUninstalled:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for InstallWithAppLifetimeSpendLimit1.
-const (
-	InstallWithAppLifetimeSpendLimit1Minus1 InstallWithAppLifetimeSpendLimit1 = "-1"
-)
-
-// Valid indicates whether the value is a known member of the InstallWithAppLifetimeSpendLimit1 enum.
-func (e InstallWithAppLifetimeSpendLimit1) Valid() bool {
-	switch e {
-	case InstallWithAppLifetimeSpendLimit1Minus1:
 		return true
 	default:
 		return false
@@ -1166,7 +1121,7 @@ type IdempotencyKey = string
 // InboxMessage defines model for InboxMessage.
 type InboxMessage struct {
 	// App The sending app; null for a message from OfficeX itself (a scheduled run).
-	App struct {
+	App *struct {
 		AppId UUID   `json:"app_id"`
 		Name  string `json:"name"`
 	} `json:"app"`
@@ -1195,25 +1150,14 @@ type Install struct {
 	LifetimeSpend Credits   `json:"lifetime_spend"`
 
 	// LifetimeSpendLimit Credits, or -1 for unlimited.
-	LifetimeSpendLimit Install_LifetimeSpendLimit `json:"lifetime_spend_limit"`
-	MaxPerDay          int                        `json:"max_per_day"`
-	MaxPerHour         int                        `json:"max_per_hour"`
-	MaxPerMonth        int                        `json:"max_per_month"`
-	Status             InstallStatus              `json:"status"`
-	UninstalledAt      *NullableTimestamp         `json:"uninstalled_at"`
-	Usage              InstallUsage               `json:"usage"`
-	UserId             UUID                       `json:"user_id"`
-}
-
-// InstallLifetimeSpendLimit0 defines model for Install.LifetimeSpendLimit.0.
-type InstallLifetimeSpendLimit0 = Credits
-
-// InstallLifetimeSpendLimit1 defines model for Install.LifetimeSpendLimit.1.
-type InstallLifetimeSpendLimit1 string
-
-// Install_LifetimeSpendLimit Credits, or -1 for unlimited.
-type Install_LifetimeSpendLimit struct {
-	union json.RawMessage
+	LifetimeSpendLimit Credits            `json:"lifetime_spend_limit"`
+	MaxPerDay          int                `json:"max_per_day"`
+	MaxPerHour         int                `json:"max_per_hour"`
+	MaxPerMonth        int                `json:"max_per_month"`
+	Status             InstallStatus      `json:"status"`
+	UninstalledAt      *NullableTimestamp `json:"uninstalled_at"`
+	Usage              InstallUsage       `json:"usage"`
+	UserId             UUID               `json:"user_id"`
 }
 
 // InstallStatus defines model for Install.Status.
@@ -1229,25 +1173,14 @@ type InstallFields struct {
 	LifetimeSpend Credits   `json:"lifetime_spend"`
 
 	// LifetimeSpendLimit Credits, or -1 for unlimited.
-	LifetimeSpendLimit InstallFields_LifetimeSpendLimit `json:"lifetime_spend_limit"`
-	MaxPerDay          int                              `json:"max_per_day"`
-	MaxPerHour         int                              `json:"max_per_hour"`
-	MaxPerMonth        int                              `json:"max_per_month"`
-	Status             InstallFieldsStatus              `json:"status"`
-	UninstalledAt      *NullableTimestamp               `json:"uninstalled_at"`
-	Usage              InstallUsage                     `json:"usage"`
-	UserId             UUID                             `json:"user_id"`
-}
-
-// InstallFieldsLifetimeSpendLimit0 defines model for InstallFields.LifetimeSpendLimit.0.
-type InstallFieldsLifetimeSpendLimit0 = Credits
-
-// InstallFieldsLifetimeSpendLimit1 defines model for InstallFields.LifetimeSpendLimit.1.
-type InstallFieldsLifetimeSpendLimit1 string
-
-// InstallFields_LifetimeSpendLimit Credits, or -1 for unlimited.
-type InstallFields_LifetimeSpendLimit struct {
-	union json.RawMessage
+	LifetimeSpendLimit Credits             `json:"lifetime_spend_limit"`
+	MaxPerDay          int                 `json:"max_per_day"`
+	MaxPerHour         int                 `json:"max_per_hour"`
+	MaxPerMonth        int                 `json:"max_per_month"`
+	Status             InstallFieldsStatus `json:"status"`
+	UninstalledAt      *NullableTimestamp  `json:"uninstalled_at"`
+	Usage              InstallUsage        `json:"usage"`
+	UserId             UUID                `json:"user_id"`
 }
 
 // InstallFieldsStatus defines model for InstallFields.Status.
@@ -1278,25 +1211,14 @@ type InstallWithApp struct {
 	LifetimeSpend Credits   `json:"lifetime_spend"`
 
 	// LifetimeSpendLimit Credits, or -1 for unlimited.
-	LifetimeSpendLimit InstallWithApp_LifetimeSpendLimit `json:"lifetime_spend_limit"`
-	MaxPerDay          int                               `json:"max_per_day"`
-	MaxPerHour         int                               `json:"max_per_hour"`
-	MaxPerMonth        int                               `json:"max_per_month"`
-	Status             InstallWithAppStatus              `json:"status"`
-	UninstalledAt      *NullableTimestamp                `json:"uninstalled_at"`
-	Usage              InstallUsage                      `json:"usage"`
-	UserId             UUID                              `json:"user_id"`
-}
-
-// InstallWithAppLifetimeSpendLimit0 defines model for InstallWithApp.LifetimeSpendLimit.0.
-type InstallWithAppLifetimeSpendLimit0 = Credits
-
-// InstallWithAppLifetimeSpendLimit1 defines model for InstallWithApp.LifetimeSpendLimit.1.
-type InstallWithAppLifetimeSpendLimit1 string
-
-// InstallWithApp_LifetimeSpendLimit Credits, or -1 for unlimited.
-type InstallWithApp_LifetimeSpendLimit struct {
-	union json.RawMessage
+	LifetimeSpendLimit Credits              `json:"lifetime_spend_limit"`
+	MaxPerDay          int                  `json:"max_per_day"`
+	MaxPerHour         int                  `json:"max_per_hour"`
+	MaxPerMonth        int                  `json:"max_per_month"`
+	Status             InstallWithAppStatus `json:"status"`
+	UninstalledAt      *NullableTimestamp   `json:"uninstalled_at"`
+	Usage              InstallUsage         `json:"usage"`
+	UserId             UUID                 `json:"user_id"`
 }
 
 // InstallWithAppStatus defines model for InstallWithApp.Status.
@@ -1640,7 +1562,7 @@ type Schedule struct {
 	Cron            *string   `json:"cron"`
 	IncludeApps     *[]string `json:"include_apps"`
 	IntervalSeconds *int      `json:"interval_seconds"`
-	LastRun         struct {
+	LastRun         *struct {
 		RunId     UUID      `json:"run_id"`
 		StartedAt Timestamp `json:"started_at"`
 		Status    RunStatus `json:"status"`
@@ -2526,21 +2448,10 @@ type PatchInstallJSONBody struct {
 	AllowedUntil *AllowedUntilInput `json:"allowed_until,omitempty"`
 
 	// LifetimeSpendLimit A non-negative credit amount, or -1 for unlimited.
-	LifetimeSpendLimit *PatchInstallJSONBody_LifetimeSpendLimit `json:"lifetime_spend_limit,omitempty"`
-	MaxPerDay          *RateLimitInput                          `json:"max_per_day,omitempty"`
-	MaxPerHour         *RateLimitInput                          `json:"max_per_hour,omitempty"`
-	MaxPerMonth        *RateLimitInput                          `json:"max_per_month,omitempty"`
-}
-
-// PatchInstallJSONBodyLifetimeSpendLimit0 defines parameters for PatchInstall.
-type PatchInstallJSONBodyLifetimeSpendLimit0 = Credits
-
-// PatchInstallJSONBodyLifetimeSpendLimit1 defines parameters for PatchInstall.
-type PatchInstallJSONBodyLifetimeSpendLimit1 = interface{}
-
-// PatchInstallJSONBody_LifetimeSpendLimit defines parameters for PatchInstall.
-type PatchInstallJSONBody_LifetimeSpendLimit struct {
-	union json.RawMessage
+	LifetimeSpendLimit *Credits        `json:"lifetime_spend_limit,omitempty"`
+	MaxPerDay          *RateLimitInput `json:"max_per_day,omitempty"`
+	MaxPerHour         *RateLimitInput `json:"max_per_hour,omitempty"`
+	MaxPerMonth        *RateLimitInput `json:"max_per_month,omitempty"`
 }
 
 // PatchMyInstallContextJSONBody defines parameters for PatchMyInstallContext.
@@ -2837,192 +2748,6 @@ type RedeemVoucherJSONRequestBody RedeemVoucherJSONBody
 
 // StripeWebhookJSONRequestBody defines body for StripeWebhook for application/json ContentType.
 type StripeWebhookJSONRequestBody = StripeWebhookJSONBody
-
-// AsInstallLifetimeSpendLimit0 returns the union data inside the Install_LifetimeSpendLimit as a InstallLifetimeSpendLimit0
-func (t Install_LifetimeSpendLimit) AsInstallLifetimeSpendLimit0() (InstallLifetimeSpendLimit0, error) {
-	var body InstallLifetimeSpendLimit0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromInstallLifetimeSpendLimit0 overwrites any union data inside the Install_LifetimeSpendLimit as the provided InstallLifetimeSpendLimit0
-func (t *Install_LifetimeSpendLimit) FromInstallLifetimeSpendLimit0(v InstallLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeInstallLifetimeSpendLimit0 performs a merge with any union data inside the Install_LifetimeSpendLimit, using the provided InstallLifetimeSpendLimit0
-func (t *Install_LifetimeSpendLimit) MergeInstallLifetimeSpendLimit0(v InstallLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsInstallLifetimeSpendLimit1 returns the union data inside the Install_LifetimeSpendLimit as a InstallLifetimeSpendLimit1
-func (t Install_LifetimeSpendLimit) AsInstallLifetimeSpendLimit1() (InstallLifetimeSpendLimit1, error) {
-	var body InstallLifetimeSpendLimit1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromInstallLifetimeSpendLimit1 overwrites any union data inside the Install_LifetimeSpendLimit as the provided InstallLifetimeSpendLimit1
-func (t *Install_LifetimeSpendLimit) FromInstallLifetimeSpendLimit1(v InstallLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeInstallLifetimeSpendLimit1 performs a merge with any union data inside the Install_LifetimeSpendLimit, using the provided InstallLifetimeSpendLimit1
-func (t *Install_LifetimeSpendLimit) MergeInstallLifetimeSpendLimit1(v InstallLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t Install_LifetimeSpendLimit) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *Install_LifetimeSpendLimit) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsInstallFieldsLifetimeSpendLimit0 returns the union data inside the InstallFields_LifetimeSpendLimit as a InstallFieldsLifetimeSpendLimit0
-func (t InstallFields_LifetimeSpendLimit) AsInstallFieldsLifetimeSpendLimit0() (InstallFieldsLifetimeSpendLimit0, error) {
-	var body InstallFieldsLifetimeSpendLimit0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromInstallFieldsLifetimeSpendLimit0 overwrites any union data inside the InstallFields_LifetimeSpendLimit as the provided InstallFieldsLifetimeSpendLimit0
-func (t *InstallFields_LifetimeSpendLimit) FromInstallFieldsLifetimeSpendLimit0(v InstallFieldsLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeInstallFieldsLifetimeSpendLimit0 performs a merge with any union data inside the InstallFields_LifetimeSpendLimit, using the provided InstallFieldsLifetimeSpendLimit0
-func (t *InstallFields_LifetimeSpendLimit) MergeInstallFieldsLifetimeSpendLimit0(v InstallFieldsLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsInstallFieldsLifetimeSpendLimit1 returns the union data inside the InstallFields_LifetimeSpendLimit as a InstallFieldsLifetimeSpendLimit1
-func (t InstallFields_LifetimeSpendLimit) AsInstallFieldsLifetimeSpendLimit1() (InstallFieldsLifetimeSpendLimit1, error) {
-	var body InstallFieldsLifetimeSpendLimit1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromInstallFieldsLifetimeSpendLimit1 overwrites any union data inside the InstallFields_LifetimeSpendLimit as the provided InstallFieldsLifetimeSpendLimit1
-func (t *InstallFields_LifetimeSpendLimit) FromInstallFieldsLifetimeSpendLimit1(v InstallFieldsLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeInstallFieldsLifetimeSpendLimit1 performs a merge with any union data inside the InstallFields_LifetimeSpendLimit, using the provided InstallFieldsLifetimeSpendLimit1
-func (t *InstallFields_LifetimeSpendLimit) MergeInstallFieldsLifetimeSpendLimit1(v InstallFieldsLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t InstallFields_LifetimeSpendLimit) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *InstallFields_LifetimeSpendLimit) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsInstallWithAppLifetimeSpendLimit0 returns the union data inside the InstallWithApp_LifetimeSpendLimit as a InstallWithAppLifetimeSpendLimit0
-func (t InstallWithApp_LifetimeSpendLimit) AsInstallWithAppLifetimeSpendLimit0() (InstallWithAppLifetimeSpendLimit0, error) {
-	var body InstallWithAppLifetimeSpendLimit0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromInstallWithAppLifetimeSpendLimit0 overwrites any union data inside the InstallWithApp_LifetimeSpendLimit as the provided InstallWithAppLifetimeSpendLimit0
-func (t *InstallWithApp_LifetimeSpendLimit) FromInstallWithAppLifetimeSpendLimit0(v InstallWithAppLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeInstallWithAppLifetimeSpendLimit0 performs a merge with any union data inside the InstallWithApp_LifetimeSpendLimit, using the provided InstallWithAppLifetimeSpendLimit0
-func (t *InstallWithApp_LifetimeSpendLimit) MergeInstallWithAppLifetimeSpendLimit0(v InstallWithAppLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsInstallWithAppLifetimeSpendLimit1 returns the union data inside the InstallWithApp_LifetimeSpendLimit as a InstallWithAppLifetimeSpendLimit1
-func (t InstallWithApp_LifetimeSpendLimit) AsInstallWithAppLifetimeSpendLimit1() (InstallWithAppLifetimeSpendLimit1, error) {
-	var body InstallWithAppLifetimeSpendLimit1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromInstallWithAppLifetimeSpendLimit1 overwrites any union data inside the InstallWithApp_LifetimeSpendLimit as the provided InstallWithAppLifetimeSpendLimit1
-func (t *InstallWithApp_LifetimeSpendLimit) FromInstallWithAppLifetimeSpendLimit1(v InstallWithAppLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeInstallWithAppLifetimeSpendLimit1 performs a merge with any union data inside the InstallWithApp_LifetimeSpendLimit, using the provided InstallWithAppLifetimeSpendLimit1
-func (t *InstallWithApp_LifetimeSpendLimit) MergeInstallWithAppLifetimeSpendLimit1(v InstallWithAppLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t InstallWithApp_LifetimeSpendLimit) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *InstallWithApp_LifetimeSpendLimit) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
 
 // AsPublicRef0 returns the union data inside the PublicRef as a PublicRef0
 func (t PublicRef) AsPublicRef0() (PublicRef0, error) {
@@ -3402,68 +3127,6 @@ func (t Login200JSONResponseBody) MarshalJSON() ([]byte, error) {
 }
 
 func (t *Login200JSONResponseBody) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsPatchInstallJSONBodyLifetimeSpendLimit0 returns the union data inside the PatchInstallJSONBody_LifetimeSpendLimit as a PatchInstallJSONBodyLifetimeSpendLimit0
-func (t PatchInstallJSONBody_LifetimeSpendLimit) AsPatchInstallJSONBodyLifetimeSpendLimit0() (PatchInstallJSONBodyLifetimeSpendLimit0, error) {
-	var body PatchInstallJSONBodyLifetimeSpendLimit0
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromPatchInstallJSONBodyLifetimeSpendLimit0 overwrites any union data inside the PatchInstallJSONBody_LifetimeSpendLimit as the provided PatchInstallJSONBodyLifetimeSpendLimit0
-func (t *PatchInstallJSONBody_LifetimeSpendLimit) FromPatchInstallJSONBodyLifetimeSpendLimit0(v PatchInstallJSONBodyLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergePatchInstallJSONBodyLifetimeSpendLimit0 performs a merge with any union data inside the PatchInstallJSONBody_LifetimeSpendLimit, using the provided PatchInstallJSONBodyLifetimeSpendLimit0
-func (t *PatchInstallJSONBody_LifetimeSpendLimit) MergePatchInstallJSONBodyLifetimeSpendLimit0(v PatchInstallJSONBodyLifetimeSpendLimit0) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsPatchInstallJSONBodyLifetimeSpendLimit1 returns the union data inside the PatchInstallJSONBody_LifetimeSpendLimit as a PatchInstallJSONBodyLifetimeSpendLimit1
-func (t PatchInstallJSONBody_LifetimeSpendLimit) AsPatchInstallJSONBodyLifetimeSpendLimit1() (PatchInstallJSONBodyLifetimeSpendLimit1, error) {
-	var body PatchInstallJSONBodyLifetimeSpendLimit1
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromPatchInstallJSONBodyLifetimeSpendLimit1 overwrites any union data inside the PatchInstallJSONBody_LifetimeSpendLimit as the provided PatchInstallJSONBodyLifetimeSpendLimit1
-func (t *PatchInstallJSONBody_LifetimeSpendLimit) FromPatchInstallJSONBodyLifetimeSpendLimit1(v PatchInstallJSONBodyLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergePatchInstallJSONBodyLifetimeSpendLimit1 performs a merge with any union data inside the PatchInstallJSONBody_LifetimeSpendLimit, using the provided PatchInstallJSONBodyLifetimeSpendLimit1
-func (t *PatchInstallJSONBody_LifetimeSpendLimit) MergePatchInstallJSONBodyLifetimeSpendLimit1(v PatchInstallJSONBodyLifetimeSpendLimit1) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t PatchInstallJSONBody_LifetimeSpendLimit) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *PatchInstallJSONBody_LifetimeSpendLimit) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }

@@ -19,11 +19,14 @@ var creditSchemas = []string{"Credits", "SignedCredits", "CreditsString", "Credi
 // Convert turns an OpenAPI 3.1 document into the 3.0 dialect oapi-codegen
 // understands, as indented JSON (map keys sorted, so the output is stable):
 //   - type: [T, 'null'] becomes type: T, nullable: true;
-//   - oneOf: [X, {type: 'null'}] becomes X (optional fields are pointers anyway);
+//   - oneOf: [X, {type: 'null'}] (either order) becomes X, nullable (a bare $ref stays
+//     a $ref: optional fields are pointers anyway);
 //   - const: v becomes enum: [v] (dropped on booleans: a lone true is not a type);
 //   - error answers that narrow the envelope's codes become the envelope;
-//   - 3.1-only keywords (contentMediaType, examples, info.summary) go;
-//   - references to the credit schemas become x-go-type: Credits.
+//   - 3.1-only keywords (contentMediaType, examples, unevaluatedProperties,
+//     propertyNames, info.summary) go;
+//   - references to the credit schemas become x-go-type: Credits, and so do
+//     anyOf of Credits and a sentinel (-1 for unlimited).
 func Convert(in []byte) ([]byte, error) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(in, &doc); err != nil {
@@ -97,17 +100,32 @@ func schema30(m map[string]any) map[string]any {
 			delete(m, "type") // several types: any value
 		}
 	}
+	if alts, ok := m["anyOf"].([]any); ok && slices.ContainsFunc(alts, isCredits) {
+		// Credits or a sentinel (-1: unlimited) or null: Credits reads them all.
+		out := map[string]any{"type": "string", "x-go-type": "Credits"}
+		if slices.ContainsFunc(alts, isNull) {
+			out["nullable"] = true
+		}
+		if d, ok := m["description"]; ok {
+			out["description"] = d
+		}
+		return out
+	}
 	if all, ok := m["allOf"].([]any); ok && len(all) > 1 && dig(all[0], "$ref") == errorRef {
 		// An error answer narrowing the codes a route may send: the SDK
 		// reads every error as the one envelope (its *Error).
 		return map[string]any{"$ref": errorRef}
 	}
-	if of, ok := m["oneOf"].([]any); ok && len(of) == 2 && isNull(of[1]) {
+	if of, ok := m["oneOf"].([]any); ok && len(of) == 2 && (isNull(of[0]) || isNull(of[1])) {
+		other := of[0].(map[string]any)
+		if isNull(of[0]) {
+			other = of[1].(map[string]any)
+		}
 		delete(m, "oneOf")
-		if ref, ok := of[0].(map[string]any)["$ref"]; ok && len(m) <= 1 { // only a description beside it
+		if ref, ok := other["$ref"]; ok && len(m) <= 1 { // only a description beside it
 			return map[string]any{"$ref": ref}
 		}
-		for k, v := range of[0].(map[string]any) {
+		for k, v := range other {
 			m[k] = v
 		}
 		m["nullable"] = true
@@ -121,10 +139,13 @@ func schema30(m map[string]any) map[string]any {
 			}
 		}
 	}
-	delete(m, "contentMediaType")
-	delete(m, "examples")
+	for _, k := range []string{"contentMediaType", "examples", "unevaluatedProperties", "propertyNames"} {
+		delete(m, k) // JSON Schema 2020-12 only: checks the server makes, not types
+	}
 	return m
 }
+
+func isCredits(v any) bool { return dig(v, "x-go-type") == "Credits" }
 
 func isNull(v any) bool {
 	m, ok := v.(map[string]any)
