@@ -1,11 +1,14 @@
 package officex_test
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -20,43 +23,43 @@ import (
 // replaced by a 502 (lose[suffix] times), as when a connection drops after
 // the server committed.
 type lossy struct {
-	target string
-	mu     sync.Mutex
-	lose   map[string]int
-	sent   map[string]int
+	mu   sync.Mutex
+	lose map[string]int
+	sent map[string]int
 }
 
-func (l *lossy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	req, _ := http.NewRequestWithContext(r.Context(), r.Method, l.target+r.URL.RequestURI(), bytes.NewReader(body))
-	req.Header = r.Header.Clone()
-	resp, err := http.DefaultTransport.RoundTrip(req)
+func newLossy(t *testing.T, target string) (*lossy, string) {
+	u, err := url.Parse(target)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	answer, _ := io.ReadAll(resp.Body)
+	l := &lossy{lose: map[string]int{}, sent: map[string]int{}}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if l.lost(resp.Request.URL.Path) {
+			return errors.New("answer lost") // the proxy answers 502
+		}
+		return nil
+	}
+	rp.ErrorLog = log.New(io.Discard, "", 0)
+	gw := httptest.NewServer(rp)
+	t.Cleanup(gw.Close)
+	return l, gw.URL
+}
+
+func (l *lossy) lost(path string) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	lost := false
 	for suffix, n := range l.lose {
-		if strings.HasSuffix(r.URL.Path, suffix) {
+		if strings.HasSuffix(path, suffix) {
 			l.sent[suffix]++
 			if n > 0 {
 				l.lose[suffix], lost = n-1, true
 			}
 		}
 	}
-	l.mu.Unlock()
-	if lost {
-		http.Error(w, "upstream connection reset", http.StatusBadGateway)
-		return
-	}
-	for k, v := range resp.Header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = w.Write(answer)
+	return lost
 }
 
 func (l *lossy) loseNext(suffix string) {
@@ -77,10 +80,8 @@ func (l *lossy) attempts(suffix string) int {
 // what the first attempt did, and a sip is not sent again.
 func TestRetry_LostAnswersNeverMoveMoneyTwice(t *testing.T) {
 	ctx := context.Background()
-	l := &lossy{target: env.ContractProxy(t), lose: map[string]int{}, sent: map[string]int{}}
-	gw := httptest.NewServer(l)
-	t.Cleanup(gw.Close)
-	base := gw.URL + "/v1"
+	l, gw := newLossy(t, env.ContractProxy(t))
+	base := gw + "/v1"
 	retry := officex.WithRetries(3, 10*time.Millisecond, 50*time.Millisecond)
 
 	rc := startReceiver(t)

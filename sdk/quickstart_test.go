@@ -172,25 +172,48 @@ func balance(t *testing.T, ctx context.Context, c *officex.Client, walletID stri
 	return w.Available, w.Reserved
 }
 
+// installation is the quick starts up to the app holding an install
+// secret: a vendor's app whose webhook goes to a webhook.Verify receiver, a
+// user (funded with Stripe's test card when fund > 0) who installed it, and
+// the verified INSTALL delivery.
+type installation struct {
+	base             string
+	rc               *receiver
+	vendor, user     account
+	appID, appWallet string
+	answer           *openapi.InstallResponse
+	hook             webhook.Install
+	delivery         delivery
+}
+
+func installApp(t *testing.T, ctx context.Context, fund officex.Credits) installation {
+	t.Helper()
+	in := installation{base: env.ContractProxy(t) + "/v1", rc: startReceiver(t)}
+	in.vendor = signUp(t, ctx, in.base)
+	in.appID, in.appWallet = vendorApp(t, ctx, in.vendor, in.rc)
+	in.user = signUp(t, ctx, in.base)
+	if fund > 0 {
+		buy(t, ctx, in.user, fund)
+	}
+	in.answer = try(officex.Check(in.user.C.InstallWithResponse(ctx, in.appID, openapi.InstallJSONRequestBody{}))).must(t)
+	var ev webhook.Event
+	ev, in.delivery = in.rc.waitFor(t, "INSTALL")
+	if err := json.Unmarshal(ev.Payload, &in.hook); err != nil {
+		t.Fatalf("INSTALL payload %s: %v", ev.Payload, err)
+	}
+	return in
+}
+
 func TestQuickStart_RegisterInstallBillInboxPayout(t *testing.T) {
 	ctx := context.Background()
-	base := env.ContractProxy(t) + "/v1"
-	rc := startReceiver(t)
-
-	// Developer: register an app (its webhook verified with webhook.Verify).
-	vendor := signUp(t, ctx, base)
-	appID, appWallet := vendorApp(t, ctx, vendor, rc)
-
-	// Consumer: register, fund, install.
-	user := signUp(t, ctx, base)
-	buy(t, ctx, user, 1000*officex.Credit)
-	inst := try(officex.Check(user.C.InstallWithResponse(ctx, appID, openapi.InstallJSONRequestBody{}))).must(t).JSON201
+	// Developer: register an app; consumer: register, fund, install.
+	setup := installApp(t, ctx, 1000*officex.Credit)
+	base, vendor, user, appID, appWallet := setup.base, setup.vendor, setup.user, setup.appID, setup.appWallet
 
 	// The app learns the install secret from the INSTALL webhook.
-	ev, _ := rc.waitFor(t, "INSTALL")
-	var in webhook.Install
-	if err := json.Unmarshal(ev.Payload, &in); err != nil || in.InstallID != inst.InstallId.String() || in.InstallSecret != inst.InstallSecret {
-		t.Fatalf("INSTALL payload %s (%v), want install %s and its secret", ev.Payload, err, inst.InstallId)
+	in, inst := setup.hook, setup.answer.JSON201
+	if in.InstallID != inst.InstallId.String() || in.InstallSecret != inst.InstallSecret {
+		t.Fatalf("INSTALL payload %+v, want install %s and its secret", in, inst.InstallId)
 	}
 	app := newClient(t, base, officex.WithInstallSecret(in.InstallID, in.InstallSecret))
 

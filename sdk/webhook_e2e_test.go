@@ -10,8 +10,6 @@ import (
 
 	"github.com/officex/officex/internal/apps"
 	officex "github.com/officex/officex/sdk"
-	"github.com/officex/officex/sdk/openapi"
-	"github.com/officex/officex/sdk/webhook"
 )
 
 // A receiver built with webhook.Verify accepts OfficeX's real deliveries
@@ -19,13 +17,9 @@ import (
 // delivery tampered with, re-timed or signed too long ago.
 func TestWebhook_ReceiverAcceptsOfficeXDeliveriesAndRefusesForgeries(t *testing.T) {
 	ctx := context.Background()
-	base := env.ContractProxy(t) + "/v1"
-	rc := startReceiver(t)
-	vendor := signUp(t, ctx, base)
-	appID, _ := vendorApp(t, ctx, vendor, rc)
-	user := signUp(t, ctx, base)
-	inst := try(officex.Check(user.C.InstallWithResponse(ctx, appID, openapi.InstallJSONRequestBody{}))).must(t).JSON201
-	_, real := rc.waitFor(t, "INSTALL")
+	setup := installApp(t, ctx, 0)
+	rc, vendor, user, appID, real := setup.rc, setup.vendor, setup.user, setup.appID, setup.delivery
+	inst := setup.answer.JSON201
 
 	// OfficeX took the verified receiver's answer: agent_context is on the install.
 	got := try(officex.Check(user.C.MyInstallWithResponse(ctx, inst.InstallId.String()))).must(t).JSON200.Install
@@ -87,5 +81,4 @@ func TestWebhook_ReceiverAcceptsOfficeXDeliveriesAndRefusesForgeries(t *testing.
 	if ev.UUID == "" {
 		t.Fatalf("UNINSTALL %+v", ev)
 	}
-	_ = webhook.DefaultTolerance
 }

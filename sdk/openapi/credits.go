@@ -62,17 +62,7 @@ func MustParseCredits(s string) Credits {
 	return c
 }
 
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+func isDigits(s string) bool { return s != "" && strings.Trim(s, "0123456789") == "" }
 
 // String writes c as the shortest exact decimal: "0.25", "10", "-3.5".
 func (c Credits) String() string {
@@ -98,14 +88,14 @@ func (c Credits) MarshalJSON() ([]byte, error) { return []byte(c.String()), nil 
 // UnmarshalJSON reads a JSON number or a decimal string exactly; null leaves
 // c unchanged, as encoding/json does for other types.
 func (c *Credits) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if string(b) == "null" {
+	text := string(bytes.TrimSpace(b))
+	if text == "null" {
 		return nil
 	}
-	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
-		b = b[1 : len(b)-1]
+	if unquoted, err := strconv.Unquote(text); err == nil {
+		text = unquoted
 	}
-	v, err := ParseCredits(string(b))
+	v, err := ParseCredits(text)
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,9 @@ components:
 	var doc struct {
 		OpenAPI    string
 		Info       map[string]any
-		Components struct{ Schemas map[string]struct{ Properties map[string]map[string]any } }
+		Components struct {
+			Schemas map[string]struct{ Properties map[string]map[string]any }
+		}
 	}
 	if err := json.Unmarshal(out, &doc); err != nil {
 		t.Fatal(err)
