@@ -15,6 +15,7 @@ const (
 	headerMasterKey     = "x-officex-master-key"
 	headerInstallID     = "x-officex-install-id"
 	headerInstallSecret = "x-officex-install-secret"
+	headerAppID         = "x-officex-app-id"
 	headerAdminSecret   = "x-officex-admin-secret"
 )
 
@@ -52,6 +53,17 @@ func WithMasterKey(userID, masterKey string) Option {
 func WithInstallSecret(installID, installSecret string) Option {
 	return func(s *settings) {
 		s.headers.Set(headerInstallID, installID)
+		s.headers.Set(headerInstallSecret, installSecret)
+	}
+}
+
+// WithAppInstallSecret is the reference's other install-secret form, for an
+// app that knows the user and its own id rather than the install id:
+// x-officex-user-id, x-officex-app-id and x-officex-install-secret.
+func WithAppInstallSecret(userID, appID, installSecret string) Option {
+	return func(s *settings) {
+		s.headers.Set(headerUserID, userID)
+		s.headers.Set(headerAppID, appID)
 		s.headers.Set(headerInstallSecret, installSecret)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,6 +189,42 @@ func TestNewClient_BaseURLWithOrWithoutV1(t *testing.T) {
 	for _, base := range []string{"https://x.test/v1", "https://x.test/v1/", "https://x.test", "https://x.test/"} {
 		if got := serverURL(base); got != "https://x.test" {
 			t.Errorf("serverURL(%q) = %q", base, got)
+		}
+	}
+}
+
+// The credentials go in the reference's headers, each form on its own.
+func TestNewClient_CredentialHeaders(t *testing.T) {
+	for _, c := range []struct {
+		opt  Option
+		want map[string]string
+	}{
+		{WithMasterKey("u1", "mk"), map[string]string{"x-officex-user-id": "u1", "x-officex-master-key": "mk"}},
+		{WithInstallSecret("i1", "is"), map[string]string{"x-officex-install-id": "i1", "x-officex-install-secret": "is"}},
+		{WithAppInstallSecret("u1", "a1", "is"), map[string]string{"x-officex-user-id": "u1", "x-officex-app-id": "a1", "x-officex-install-secret": "is"}},
+		{WithAdminSecret("as"), map[string]string{"x-officex-admin-secret": "as"}},
+	} {
+		rc := &recorder{statuses: []int{200}}
+		srv := httptest.NewServer(rc)
+		cl, err := NewClient(srv.URL, c.opt, WithUserAgent("leads/1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = cl.BalanceWithResponse(context.Background())
+		srv.Close()
+		h := rc.headers[0]
+		for k, v := range c.want {
+			if h.Get(k) != v {
+				t.Errorf("%s = %q, want %q (sent %v)", k, h.Get(k), v, h)
+			}
+		}
+		for k := range h {
+			if _, wanted := c.want[strings.ToLower(k)]; strings.HasPrefix(strings.ToLower(k), "x-officex-") && !wanted {
+				t.Errorf("%s sent too: %v", k, h)
+			}
+		}
+		if h.Get("User-Agent") != "leads/1" {
+			t.Errorf("User-Agent %q", h.Get("User-Agent"))
 		}
 	}
 }

@@ -1,8 +1,9 @@
-package officex_test
-
-// The reference's quick starts, driven through the SDK against the real
-// stack (PostgreSQL, Temporal, the Stripe simulator), every exchange checked
-// against api/openapi.yaml by the test environment's contract proxy.
+// Package e2e_test drives the SDK against the real stack (PostgreSQL,
+// Temporal, the Stripe simulator): the reference's quick starts, real
+// webhook deliveries, answers lost after the server acted. Every exchange is
+// checked against api/openapi.yaml by the test environment's contract proxy.
+// It lives apart from package officex so the SDK's unit tests need no stack.
+package e2e_test
 
 import (
 	"context"
