@@ -101,6 +101,9 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(&s)
 	}
+	if s.httpClient == nil {
+		s.httpClient = http.DefaultClient
+	}
 	r := &retrier{hc: s.httpClient, retries: s.retries, base: s.backoff, max: s.maxBackoff}
 	headers := s.headers.Clone()
 	headers.Set("User-Agent", s.userAgent)
@@ -108,7 +111,7 @@ func NewClient(baseURL string, opts ...Option) (*Client, error) {
 		openapi.WithHTTPClient(r),
 		openapi.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			for k, v := range headers {
-				req.Header[k] = v
+				req.Header[k] = append([]string(nil), v...)
 			}
 			return nil
 		}))

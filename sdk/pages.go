@@ -2,6 +2,7 @@ package officex
 
 import (
 	"context"
+	"fmt"
 	"iter"
 
 	"github.com/officex/officex/sdk/openapi"
@@ -38,6 +39,11 @@ func All[T any](ctx context.Context, page PageFunc[T]) iter.Seq2[T, error] {
 				}
 			}
 			if !p.HasMore || p.NextCursor == nil || *p.NextCursor == "" {
+				return
+			}
+			if cursor != nil && *cursor == *p.NextCursor {
+				var zero T
+				yield(zero, fmt.Errorf("officex: the list answered cursor %q twice", *cursor))
 				return
 			}
 			cursor = p.NextCursor
