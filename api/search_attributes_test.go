@@ -131,4 +131,3 @@ func TestWebhook_DeliveredFoundByAppAndStatus(t *testing.T) {
 		t.Errorf("memo %v", memo)
 	}
 }
-
