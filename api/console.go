@@ -88,8 +88,14 @@ func (s *Server) consolePage(h consoleHandler) http.Handler {
 	})
 }
 
+// maxFlash bounds the flash (a cookie carries it).
+const maxFlash = 1000
+
 // consoleRedirect answers a form with a redirect to path, carrying flash.
 func (s *Server) consoleRedirect(w http.ResponseWriter, r *http.Request, path, flash string) error {
+	if len(flash) > maxFlash {
+		flash = strings.ToValidUTF8(flash[:maxFlash], "") + "…"
+	}
 	if flash != "" {
 		http.SetCookie(w, console.Cookie(flashCookie, url.QueryEscape(flash), time.Minute, s.consoleSecure(r)))
 	}

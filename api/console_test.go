@@ -132,19 +132,23 @@ func TestConsole_WrongSecretAndMissingCSRFAreRefused(t *testing.T) {
 	vendor, a := vendorWithEarnings(t, c, "300")
 	id := c.Post("/payout", stripePayout(a.WalletID, 200, acctOf(vendor), ""), vendor.Headers()).Expect(t, 200, "").String("payout_id")
 	csrf := b.signIn()
-	for _, form := range []url.Values{{"approve": {id}}, {"approve": {id}, "csrf": {"forged"}}} {
-		if resp, _ := b.do("POST", "/admin/console/payouts", form); resp.StatusCode != http.StatusForbidden {
-			t.Fatalf("decision without a valid token: %d", resp.StatusCode)
+	reject := url.Values{"reject": {id}, "reason-" + id: {"forged"}}
+	for _, token := range []string{"", "forged", csrfOf(t, form)} { // none, made up, the sign-in form's
+		if token != "" {
+			reject.Set("csrf", token)
+		}
+		if resp, _ := b.do("POST", "/admin/console/payouts", reject); resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("decision with token %q: %d", token, resp.StatusCode)
 		}
 	}
-	if payoutOf(t, c, id)["approved"] != false {
-		t.Fatal("a form without its CSRF token approved a payout")
+	if p := payoutOf(t, c, id); p["status"] != "pending" {
+		t.Fatalf("a form without its CSRF token rejected a payout: %v", p["status"])
 	}
-	resp, _ = b.do("POST", "/admin/console/payouts", url.Values{"approve": {id}, "csrf": {csrf}})
-	if resp.StatusCode != http.StatusSeeOther || payoutOf(t, c, id)["approved"] != true {
-		t.Fatalf("approve with the token: %d", resp.StatusCode)
+	reject.Set("csrf", csrf)
+	resp, _ = b.do("POST", "/admin/console/payouts", reject)
+	if p := payoutOf(t, c, id); resp.StatusCode != http.StatusSeeOther || p["status"] != "rejected" || p["failure_reason"] != "forged" {
+		t.Fatalf("reject with the token: %d, payout %v", resp.StatusCode, p)
 	}
-	c.Post("/admin/payouts/"+id+"/reject", map[string]any{"reason": "test over"}, testenv.AdminHeaders()).Expect(t, 200, "")
 }
 
 func sessionCookie(resp *http.Response) string {

@@ -133,7 +133,7 @@ func TestConsole_FinanceFlowInChromium(t *testing.T) {
 		}
 	}
 	b := c.Get("/admin/payouts/batches/"+period, testenv.AdminHeaders()).Expect(t, 200, "").Object("batch")
-	if b["completed"] != 1.0 || b["total_credits"] != "500" {
+	if b["completed"] != 1.0 || fmt.Sprint(b["total_credits"]) != "500" {
 		t.Errorf("batch %s: %v", period, b)
 	}
 	checkScreenshots(t, out)

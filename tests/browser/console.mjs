@@ -45,7 +45,6 @@ try {
   const session = cookies.find((c) => c.name === "officex_console");
   check(session && session.httpOnly && session.sameSite === "Strict", "the session cookie is HttpOnly and SameSite=Strict");
   check(!(await page.evaluate(() => document.cookie)).includes("officex_console"), "scripts cannot read the session");
-  await shot("console-treasury");
 
   await page.goto(`${base}/admin/console/payouts`);
   check(await page.isVisible(`tr[data-payout="${approveID}"]`), "the payout to approve is pending");
@@ -77,6 +76,10 @@ try {
   const audit = await page.textContent("table");
   check(audit.includes("payout.approve") && audit.includes("payout.reject"), "the audit log lists the decisions");
   await shot("console-audit");
+
+  await page.goto(`${base}/admin/console/treasury`);
+  check((await page.locator("figure.chart rect.bar").count()) === 12, "after the batch, twelve months of payouts are drawn");
+  await shot("console-treasury");
 } finally {
   await browser.close();
 }
