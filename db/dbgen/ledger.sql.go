@@ -272,11 +272,7 @@ func (q *Queries) ListTreasuryMonths(ctx context.Context, since time.Time) ([]Li
 	items := []ListTreasuryMonthsRow{}
 	for rows.Next() {
 		var i ListTreasuryMonthsRow
-		if err := rows.Scan(
-			&i.Month,
-			&i.LiabilityChange,
-			&i.PaidOut,
-		); err != nil {
+		if err := rows.Scan(&i.Month, &i.LiabilityChange, &i.PaidOut); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

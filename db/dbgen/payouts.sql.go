@@ -183,10 +183,7 @@ func (q *Queries) CountBatchPayoutsByStatus(ctx context.Context, period string) 
 	items := []CountBatchPayoutsByStatusRow{}
 	for rows.Next() {
 		var i CountBatchPayoutsByStatusRow
-		if err := rows.Scan(
-			&i.Status,
-			&i.Payouts,
-		); err != nil {
+		if err := rows.Scan(&i.Status, &i.Payouts); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
