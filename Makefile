@@ -27,7 +27,7 @@ ENCRYPTION_KEY_FILE := .data/encryption.key
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_BUILD := go build -ldflags "-X main.version=$(VERSION)"
 
-.PHONY: dev test bench generate build tools
+.PHONY: dev test bench generate build tools browser-deps
 
 tools:
 	@$(TOOLS_SH) install
@@ -58,11 +58,19 @@ $(ENCRYPTION_KEY_FILE):
 # against the stack; make fails when any step fails (go test's failure included).
 test: export TEMPORAL_ADDRESS := $(TEMPORAL_ADDR)
 test: export STRIPE_API_BASE := $(STRIPE_MOCK_URL)
-test: tools
+test: tools browser-deps
 	$(SQLC) diff
 	scripts/sdkgen.sh check
 	go vet ./...
 	$(STACK_SH) test go test -count=1 -timeout 25m ./...
+
+# playwright-core for the console's browser test (tests/browser), installed
+# from package-lock.json when missing; the test also needs Debian's chromium
+# (apt-get install chromium). OFFICEX_BROWSER_TEST_OPTIONAL=1 lets it skip
+# where neither can be installed.
+browser-deps:
+	@if [ ! -d tests/browser/node_modules/playwright-core ] && command -v npm >/dev/null; then \
+		cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts; fi
 
 # The billing benchmark (cmd/officex-bench): the API against a bare-SQL
 # baseline in the same run, and expiry lateness; results in bench/results.md.

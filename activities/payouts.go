@@ -51,7 +51,8 @@ func (a *Payouts) BurnPayout(ctx context.Context, id string) (workflows.PayoutSt
 	if errors.Is(err, payouts.ErrWrongState) {
 		return workflows.PayoutState{}, temporal.NewNonRetryableApplicationError(err.Error(), "NotApproved", err)
 	}
-	return workflows.PayoutState{Status: p.Status, Type: p.Type}, err
+	return workflows.PayoutState{Status: p.Status, Type: p.Type, VendorID: p.RequestedBy.String(), AppID: p.AppID.String(),
+		WalletID: p.WalletID.String(), Account: p.Account, Amount: int64(p.Amount)}, err
 }
 
 // How a payout never pays twice through Stripe (DESIGN.md section 6):

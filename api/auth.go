@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -64,13 +62,11 @@ func currentUser(r *http.Request) accounts.User {
 // admin authenticates x-officex-admin-secret; with no secret configured the
 // admin routes do not exist.
 func (s *Server) admin(next handlerFunc) handlerFunc {
-	want := sha256.Sum256([]byte(s.cfg.AdminSecret))
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if s.cfg.AdminSecret == "" {
 			return errAdminDisabled
 		}
-		got := sha256.Sum256([]byte(r.Header.Get(hdrAdminSecret)))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		if !s.adminSecretMatches(r.Header.Get(hdrAdminSecret)) {
 			return errUnauthorized
 		}
 		return next(w, r)

@@ -45,6 +45,9 @@ func TestOpenAPI_EveryRouteIsInTheSpecAndEverySpecRouteIsServed(t *testing.T) {
 		if err != nil {
 			return nil // a route without a path (none in router.go)
 		}
+		if strings.HasPrefix(path, "/admin/console") {
+			return nil // the finance console's HTML pages are not the API (console.go)
+		}
 		methods, err := r.GetMethods()
 		if err != nil {
 			t.Errorf("route %s has no method", path)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/gorilla/mux"
+
+	"github.com/officex/officex/internal/console"
 )
 
 // routes registers every route with its auth mode, grouped like the reference.
@@ -208,6 +210,26 @@ func (s *Server) router() *mux.Router {
 	admin("/admin/vouchers/{code}", s.adminGetVoucher, http.MethodGet)
 	admin("/admin/vouchers/{code}", s.adminPatchVoucher, http.MethodPatch)
 	admin("/admin/vouchers/{code}", s.adminDeleteVoucher, http.MethodDelete)
+
+	// Admin: the finance console (HTML; signed in with the admin secret,
+	// then a session cookie and a CSRF token on every form: console.go)
+	page := func(path string, h consoleHandler, method string) {
+		root.Handle("/admin/console"+path, withBodyLimit(s.consolePage(h))).Methods(method)
+	}
+	root.Handle("/admin/console/login", consoleErrors(s.consoleLoginForm)).Methods(http.MethodGet)
+	root.Handle("/admin/console/login", withBodyLimit(consoleErrors(s.consoleLogin))).Methods(http.MethodPost)
+	root.Handle("/admin/console/static/{file:[a-z]+\\.(?:css|js)}", console.Static("/admin/console/static/")).Methods(http.MethodGet)
+	page("", s.consoleHome, http.MethodGet)
+	page("/logout", s.consoleLogout, http.MethodPost)
+	page("/treasury", s.consoleTreasury, http.MethodGet)
+	page("/payouts", s.consolePayouts, http.MethodGet)
+	page("/payouts", s.consoleDecide, http.MethodPost)
+	page("/batches", s.consoleBatches, http.MethodGet)
+	page("/batches", s.consoleRunBatch, http.MethodPost)
+	page("/batches/{period}", s.consoleBatches, http.MethodGet)
+	page("/batches/{period}/progress", s.consoleBatchProgress, http.MethodGet)
+	page("/reconcile", s.consoleReconcile, http.MethodGet)
+	page("/audit", s.consoleAudit, http.MethodGet)
 
 	return root
 }

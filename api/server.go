@@ -17,6 +17,7 @@ import (
 	"github.com/officex/officex/internal/chargebacks"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
+	"github.com/officex/officex/internal/console"
 	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/internal/prompts"
@@ -56,6 +57,11 @@ type Server struct {
 
 	// chargebacks takes back refunded or disputed purchases and keeps payment holds.
 	chargebacks *chargebacks.Service
+
+	// The finance console's session signer and sign-in limit; nil when no
+	// admin secret is configured (the console does not exist then).
+	consoleSessions *console.Sessions
+	consoleGuard    *console.Guard
 }
 
 // Deps are the Server's collaborators, built by cmd/officex or the tests.
@@ -94,6 +100,10 @@ func newServer(d Deps) *Server {
 		chatKeepAlive: d.ChatKeepAlive, uploads: d.Uploads, payoutPoll: d.PayoutPoll, metrics: d.Metrics, log: d.Log}
 	s.localUploads, _ = d.Uploads.(*uploads.Local)
 	s.chargebacks = chargebacks.New(d.Pool)
+	if d.Config.AdminSecret != "" {
+		s.consoleSessions = console.NewSessions(d.Config.EncryptionKey, d.Config.AdminSecret)
+		s.consoleGuard = console.NewGuard(d.Pool)
+	}
 	return s
 }
 

@@ -119,6 +119,16 @@ var invariantChecks = []struct{ name, sql string }{
 		FROM journal_entries GROUP BY transaction_id HAVING sum(amount) <> 0 OR count(*) < 2 LIMIT $1`},
 }
 
+// InvariantNames are the invariants CheckInvariants checks, in its order
+// (a report lists only the broken ones; the console shows each).
+func InvariantNames() []string {
+	names := make([]string, len(invariantChecks))
+	for i, c := range invariantChecks {
+		names[i] = c.name
+	}
+	return names
+}
+
 // CheckInvariants runs every ledger invariant check and reports each
 // violation with what it concerns, and the warnings (purchases left open).
 // It only reads.

@@ -180,3 +180,43 @@ func GetTreasuryReport(ctx context.Context, q dbgen.DBTX) (TreasuryReport, error
 		CreditsPaidOut: Credits(r.CreditsPaidOut), PayoutsHeld: Credits(r.PayoutsHeld), Reserved: Credits(r.Reserved),
 		UserAvailable: Credits(r.UserAvailable), AppAvailable: Credits(r.AppAvailable)}, nil
 }
+
+// MaxTreasuryMonths bounds the treasury history one read returns.
+const MaxTreasuryMonths = 36
+
+// TreasuryMonth is one UTC month of the treasury: the liability at its end
+// and the credits paid out in it (payout burns less restores).
+type TreasuryMonth struct {
+	Month     string // YYYY-MM
+	Liability Credits
+	PaidOut   Credits
+}
+
+// TreasuryHistory is the last months (at most MaxTreasuryMonths) up to
+// now's, oldest first, every month present. The liability is walked back
+// from the current one through each month's movements, so it needs no
+// journal older than the window.
+func TreasuryHistory(ctx context.Context, q dbgen.DBTX, now time.Time, months int) ([]TreasuryMonth, error) {
+	months = min(max(months, 1), MaxTreasuryMonths)
+	first := time.Date(now.UTC().Year(), now.UTC().Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1-months, 0)
+	rows, err := dbgen.New(q).ListTreasuryMonths(ctx, first)
+	if err != nil {
+		return nil, fmt.Errorf("treasury months: %w", err)
+	}
+	report, err := GetTreasuryReport(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	byMonth := map[string]dbgen.ListTreasuryMonthsRow{}
+	for _, r := range rows {
+		byMonth[r.Month] = r
+	}
+	out := make([]TreasuryMonth, months)
+	liability := report.Liability
+	for i := months - 1; i >= 0; i-- {
+		m := first.AddDate(0, i, 0).Format("2006-01")
+		out[i] = TreasuryMonth{Month: m, Liability: liability, PaidOut: Credits(byMonth[m].PaidOut)}
+		liability -= Credits(byMonth[m].LiabilityChange)
+	}
+	return out, nil
+}

@@ -8,6 +8,8 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/officex/officex/ledger"
 )
 
 // PayoutWorkflowID is the workflow id of one payout.
@@ -43,6 +45,9 @@ const (
 	// until the bank's final answer, instead of a read and a timer in the
 	// history every poll (issue 11 point 6, issue 12 point 8).
 	changeBankTransferThenAwait = "bank-transfer-then-await"
+	// ChangePayoutAttributes (issue 15): after the burn the payout's vendor,
+	// app, wallet, amount and memo are set, and OfficexStatus follows it.
+	ChangePayoutAttributes = "issue15-payout-attributes"
 )
 
 // BankPayoutPendingError is the type of AwaitBankPayout's error while the
@@ -86,6 +91,17 @@ type PayoutInput struct {
 type PayoutState struct {
 	Status string // burned, or the payout's final status when it already ended
 	Type   string // stripe, bank, usdc_solana
+	// What the payout is about, for its search attributes and memo (empty
+	// in histories recorded before ChangePayoutAttributes).
+	VendorID, AppID, WalletID, Account string
+	Amount                             int64 // micro-credits
+}
+
+// business is the payout's search attributes and memo.
+func (st PayoutState) business() Business {
+	return Business{UserID: st.VendorID, AppID: st.AppID, WalletID: st.WalletID, AmountMicro: st.Amount,
+		Status: st.Status, DestinationType: st.Type,
+		Summary: fmt.Sprintf("payout of %s credits to %s %s", ledger.Credits(st.Amount), st.Type, st.Account)}
 }
 
 // PayoutResult is how the payout ended.
@@ -134,6 +150,9 @@ type Payout struct {
 // Started by a batch, it tells the batch when it ends, however it ends.
 func (w Payout) PayoutWorkflow(ctx workflow.Context, in PayoutInput) (PayoutResult, error) {
 	res, err := w.pay(ctx, in)
+	if err == nil && res.Status != "" {
+		UpsertBusiness(ctx, ChangePayoutAttributes, Business{Status: res.Status})
+	}
 	if in.BatchWorkflowID != "" {
 		tellBatch(ctx, in)
 	}
@@ -160,6 +179,7 @@ func (w Payout) pay(ctx workflow.Context, in PayoutInput) (PayoutResult, error) 
 	if err := workflow.ExecuteActivity(ctx, w.Acts.BurnPayout, in.PayoutID).Get(ctx, &st); err != nil {
 		return PayoutResult{}, err
 	}
+	UpsertBusinessAndMemo(ctx, ChangePayoutAttributes, st.business())
 	if st.Status != "burned" {
 		return PayoutResult{Status: st.Status}, nil
 	}

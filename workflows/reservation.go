@@ -15,6 +15,11 @@ func ReservationWorkflowID(reservationID string) string { return "reservation-" 
 // cancelled, so it ends instead of waiting for the timeout.
 const ReservationClosedSignal = "reservation_closed"
 
+// ChangeReservationStatusAttribute (issue 15): the workflow sets
+// OfficexStatus to how the reservation ended (the outbox row started it with
+// "reserved" and the buyer, app, wallet and amount).
+const ChangeReservationStatusAttribute = "issue15-reservation-status-attribute"
+
 // ReservationWorkflowName is the name Reservation.ReservationWorkflow is
 // registered and started under; recorded histories carry it, so it never
 // changes.
@@ -51,6 +56,14 @@ type ReservationResult struct {
 // the truth: the expiry activity changes nothing on a closed reservation, so
 // a lost signal can at worst leave the workflow waiting until the timeout.
 func (w Reservation) ReservationWorkflow(ctx workflow.Context, in ReservationInput) (ReservationResult, error) {
+	res, err := w.wait(ctx, in)
+	if err == nil {
+		UpsertBusiness(ctx, ChangeReservationStatusAttribute, Business{Status: res.Status})
+	}
+	return res, err
+}
+
+func (w Reservation) wait(ctx workflow.Context, in ReservationInput) (ReservationResult, error) {
 	timerCtx, cancelTimer := workflow.WithCancel(ctx)
 	wait := in.ExpiresAt.Sub(workflow.Now(ctx))
 	if wait < 0 {

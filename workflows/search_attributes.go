@@ -38,6 +38,9 @@ type Business struct {
 	Status                  string
 	// DestinationType is for the memo only: stripe, bank, usdc_solana, ledger.
 	DestinationType string
+	// Summary is for the memo only: one readable line of what the flow does
+	// ("payout of 500 credits to stripe acct_...", "INSTALL to app notes").
+	Summary string
 }
 
 // SearchAttributes are b's search attributes, for StartWorkflowOptions or
@@ -81,12 +84,19 @@ func (b Business) updates() []temporal.SearchAttributeUpdate {
 }
 
 // Memo is the business summary the Temporal UI's list shows without opening
-// the workflow: the amount in credits (exact, as a decimal string) and the
-// destination type. Never a secret: memos are readable in the UI.
+// the workflow: the amount in credits (exact, as a decimal string), the
+// destination type and a one-line summary, each when known. Never a secret:
+// memos are readable in the UI.
 func Memo(b Business) map[string]any {
-	m := map[string]any{"amount_credits": ledger.Credits(b.AmountMicro).String()}
+	m := map[string]any{}
+	if b.AmountMicro != 0 {
+		m["amount_credits"] = ledger.Credits(b.AmountMicro).String()
+	}
 	if b.DestinationType != "" {
 		m["destination_type"] = b.DestinationType
+	}
+	if b.Summary != "" {
+		m["summary"] = b.Summary
 	}
 	return m
 }
@@ -103,5 +113,18 @@ func UpsertBusiness(ctx workflow.Context, changeID string, b Business) {
 	// the worker checks at start; the flow itself must not fail for it.
 	if err := workflow.UpsertTypedSearchAttributes(ctx, b.updates()...); err != nil {
 		workflow.GetLogger(ctx).Warn("upserting search attributes failed", "error", err.Error())
+	}
+}
+
+// UpsertBusinessAndMemo is UpsertBusiness plus the memo (Memo(b)), for a flow
+// that learns what it is about only from its first activity (a payout its
+// batch started knows only its id). Same versioning as UpsertBusiness.
+func UpsertBusinessAndMemo(ctx workflow.Context, changeID string, b Business) {
+	if workflow.GetVersion(ctx, changeID, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	UpsertBusiness(ctx, changeID, b)
+	if err := workflow.UpsertMemo(ctx, Memo(b)); err != nil {
+		workflow.GetLogger(ctx).Warn("upserting the memo failed", "error", err.Error())
 	}
 }

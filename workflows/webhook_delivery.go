@@ -20,6 +20,11 @@ const (
 	WebhookMaxAttempts    = 40
 )
 
+// ChangeWebhookStatusAttribute (issue 15): the workflow sets OfficexStatus
+// to how the delivery ended (the outbox row started it with "pending", the
+// app and the installing user).
+const ChangeWebhookStatusAttribute = "issue15-webhook-status-attribute"
+
 // WebhookDeliveryWorkflowName is the name
 // WebhookDelivery.WebhookDeliveryWorkflow is registered and started under;
 // recorded histories carry it, so it never changes.
@@ -61,6 +66,14 @@ type WebhookDelivery struct {
 // WebhookDeliveryWorkflow POSTs one signed event to the app until a 2xx
 // answer, retrying with backoff for WebhookRetryFor; each attempt is recorded.
 func (w WebhookDelivery) WebhookDeliveryWorkflow(ctx workflow.Context, in WebhookDeliveryInput) (WebhookDeliveryResult, error) {
+	res, err := w.deliver(ctx, in)
+	if err == nil && res.Status != "" {
+		UpsertBusiness(ctx, ChangeWebhookStatusAttribute, Business{Status: res.Status})
+	}
+	return res, err
+}
+
+func (w WebhookDelivery) deliver(ctx workflow.Context, in WebhookDeliveryInput) (WebhookDeliveryResult, error) {
 	first := in.InitialRetry
 	if first <= 0 {
 		first = DefaultWebhookRetryFirst

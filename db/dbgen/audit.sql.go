@@ -46,13 +46,19 @@ SELECT created_at, event_id, actor, action, target_type, target_id, details FROM
 ) ev
 WHERE ($1::timestamptz IS NULL
        OR (ev.created_at, ev.event_id) < ($1::timestamptz, $2::text))
+  AND ($3::text IS NULL OR ev.actor = $3::text)
+  AND ($4::text IS NULL OR starts_with(ev.action, $4::text))
+  AND ($5::text IS NULL OR ev.target_id = $5::text)
 ORDER BY ev.created_at DESC, ev.event_id DESC
-LIMIT $3
+LIMIT $6
 `
 
 type ListAuditEventsParams struct {
 	AfterCreated *time.Time
 	AfterID      *string
+	Actor        *string
+	ActionPrefix *string
+	TargetID     *string
 	RowLimit     int32
 }
 
@@ -66,9 +72,17 @@ type ListAuditEventsRow struct {
 	Details    []byte
 }
 
-// Admin actions and money movements in one timeline, newest first.
+// Admin actions and money movements in one timeline, newest first; the
+// filters (actor, action prefix, target id) are optional.
 func (q *Queries) ListAuditEvents(ctx context.Context, arg ListAuditEventsParams) ([]ListAuditEventsRow, error) {
-	rows, err := q.db.Query(ctx, listAuditEvents, arg.AfterCreated, arg.AfterID, arg.RowLimit)
+	rows, err := q.db.Query(ctx, listAuditEvents,
+		arg.AfterCreated,
+		arg.AfterID,
+		arg.Actor,
+		arg.ActionPrefix,
+		arg.TargetID,
+		arg.RowLimit,
+	)
 	if err != nil {
 		return nil, err
 	}

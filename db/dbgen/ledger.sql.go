@@ -242,6 +242,47 @@ func (q *Queries) ListJournalEntries(ctx context.Context, transactionID uuid.UUI
 	return items, nil
 }
 
+const listTreasuryMonths = `-- name: ListTreasuryMonths :many
+SELECT to_char(date_trunc('month', e.created_at AT TIME ZONE 'UTC'), 'YYYY-MM')::text AS month,
+       sum(-e.amount)::bigint AS liability_change,
+       COALESCE(sum(e.amount) FILTER (WHERE t.kind IN ('payout_burn', 'payout_restore')), 0)::bigint AS paid_out
+FROM journal_entries e
+JOIN journal_transactions t ON t.id = e.transaction_id
+JOIN wallets w ON w.id = e.wallet_id
+WHERE w.kind = 'treasury' AND e.created_at >= $1::timestamptz
+GROUP BY 1
+ORDER BY 1
+`
+
+type ListTreasuryMonthsRow struct {
+	Month           string
+	LiabilityChange int64
+	PaidOut         int64
+}
+
+// The treasury's movements by UTC month since since, in micro-credits: the
+// liability's change (minus the treasury's entries) and the credits paid
+// out (payout burns less restores), for the finance console's charts.
+func (q *Queries) ListTreasuryMonths(ctx context.Context, since time.Time) ([]ListTreasuryMonthsRow, error) {
+	rows, err := q.db.Query(ctx, listTreasuryMonths, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListTreasuryMonthsRow{}
+	for rows.Next() {
+		var i ListTreasuryMonthsRow
+		if err := rows.Scan(&i.Month, &i.LiabilityChange, &i.PaidOut); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listWalletTransactions = `-- name: ListWalletTransactions :many
 SELECT t.id, t.kind, t.reference, t.actor, t.memo, t.created_at,
        COALESCE(sum(e.amount) FILTER (WHERE e.bucket = 'available'), 0)::bigint AS available_change,

@@ -160,6 +160,40 @@ func (q *Queries) ClearPayoutSolanaAttempt(ctx context.Context, arg ClearPayoutS
 	return err
 }
 
+const countBatchPayoutsByStatus = `-- name: CountBatchPayoutsByStatus :many
+SELECT p.status, count(*)::int AS payouts
+FROM payouts p JOIN payout_batches b ON b.id = p.batch_id
+WHERE b.period = $1
+GROUP BY p.status
+ORDER BY p.status
+`
+
+type CountBatchPayoutsByStatusRow struct {
+	Status  string
+	Payouts int32
+}
+
+// How far a period's batch is: its payouts by status.
+func (q *Queries) CountBatchPayoutsByStatus(ctx context.Context, period string) ([]CountBatchPayoutsByStatusRow, error) {
+	rows, err := q.db.Query(ctx, countBatchPayoutsByStatus, period)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CountBatchPayoutsByStatusRow{}
+	for rows.Next() {
+		var i CountBatchPayoutsByStatusRow
+		if err := rows.Scan(&i.Status, &i.Payouts); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const finishPayoutBatch = `-- name: FinishPayoutBatch :one
 UPDATE payout_batches b SET status = 'completed', finished_at = now(),
     payouts = s.n, completed = s.completed, failed = s.failed, total_credits = s.total

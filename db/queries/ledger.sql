@@ -79,3 +79,17 @@ SELECT
     COALESCE((SELECT sum(reserved) FROM wallets WHERE kind = 'user'), 0)::bigint AS reserved,
     COALESCE((SELECT sum(available) FROM wallets WHERE kind = 'user'), 0)::bigint AS user_available,
     COALESCE((SELECT sum(available) FROM wallets WHERE kind = 'app'), 0)::bigint AS app_available;
+
+-- name: ListTreasuryMonths :many
+-- The treasury's movements by UTC month since since, in micro-credits: the
+-- liability's change (minus the treasury's entries) and the credits paid
+-- out (payout burns less restores), for the finance console's charts.
+SELECT to_char(date_trunc('month', e.created_at AT TIME ZONE 'UTC'), 'YYYY-MM')::text AS month,
+       sum(-e.amount)::bigint AS liability_change,
+       COALESCE(sum(e.amount) FILTER (WHERE t.kind IN ('payout_burn', 'payout_restore')), 0)::bigint AS paid_out
+FROM journal_entries e
+JOIN journal_transactions t ON t.id = e.transaction_id
+JOIN wallets w ON w.id = e.wallet_id
+WHERE w.kind = 'treasury' AND e.created_at >= sqlc.arg(since)::timestamptz
+GROUP BY 1
+ORDER BY 1;

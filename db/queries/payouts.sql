@@ -160,3 +160,11 @@ RETURNING id;
 
 -- name: GetPayoutByStripeID :one
 SELECT * FROM payouts WHERE stripe_id = $1;
+
+-- name: CountBatchPayoutsByStatus :many
+-- How far a period's batch is: its payouts by status.
+SELECT p.status, count(*)::int AS payouts
+FROM payouts p JOIN payout_batches b ON b.id = p.batch_id
+WHERE b.period = $1
+GROUP BY p.status
+ORDER BY p.status;

@@ -59,7 +59,9 @@ FROM installs WHERE id = $1;
 -- ReservationWorkflow, as outbox.Enqueue would write it), in one statement.
 -- The start waits a debounce (less when the reservation expires sooner):
 -- most reservations close within it, delete the row and never cost Temporal
--- a start and a signal.
+-- a start and a signal. Its attributes are the workflow's search attributes
+-- and memo (workflows.Business): buyer, app, user wallet, amount, status
+-- "reserved", and the job id in the memo.
 WITH r AS (
     INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -67,10 +69,15 @@ WITH r AS (
 ), e AS (
     INSERT INTO reservation_events (reservation_id, app_id, kind, amount) SELECT id, app_id, 'reserved', amount FROM r
 ), o AS (
-    INSERT INTO outbox (kind, workflow_id, workflow_type, input, not_before)
+    INSERT INTO outbox (kind, workflow_id, workflow_type, input, not_before, attributes)
     SELECT 'reservation', 'reservation-' || r.id, 'ReservationWorkflow',
            jsonb_build_object('ReservationID', r.id, 'ExpiresAt', r.expires_at),
-           LEAST(now() + sqlc.arg(debounce)::interval, r.expires_at - sqlc.arg(debounce)::interval)
+           LEAST(now() + sqlc.arg(debounce)::interval, r.expires_at - sqlc.arg(debounce)::interval),
+           jsonb_build_object(
+               'search', jsonb_build_object('OfficexUserId', r.user_id::text, 'OfficexAppId', r.app_id::text,
+                   'OfficexWalletId', r.user_wallet_id::text, 'OfficexAmountMicro', r.amount, 'OfficexStatus', 'reserved'),
+               'memo', jsonb_build_object('amount_credits', trim_scale(r.amount::numeric / 1000000)::text,
+                   'destination_type', 'ledger', 'summary', 'reservation of job ' || r.job_id))
     FROM r
 )
 SELECT * FROM r;

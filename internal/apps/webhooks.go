@@ -51,16 +51,28 @@ func (s *Service) enqueueWebhook(ctx context.Context, tx pgx.Tx, a App, installI
 		Event: event, Payload: raw, Status: "pending"}); err != nil {
 		return uuid.Nil, fmt.Errorf("insert delivery: %w", err)
 	}
-	return id, s.enqueueDelivery(ctx, tx, id, false)
+	return id, s.enqueueDelivery(ctx, tx, id, deliveryBusiness(a.ID, a.Slug, event, raw), false)
+}
+
+// deliveryBusiness is what a delivery's workflow is found by in the Temporal
+// UI: the app, the installing user (the payload's user_id) and its status.
+func deliveryBusiness(app uuid.UUID, slug, event string, payload []byte) workflows.Business {
+	var p struct {
+		UserID string `json:"user_id"`
+	}
+	_ = json.Unmarshal(payload, &p) // our own payload; without a user the attribute is left out
+	return workflows.Business{UserID: p.UserID, AppID: app.String(), Status: "pending",
+		Summary: event + " webhook to app " + slug}
 }
 
 // enqueueDelivery writes the outbox row of the delivery's workflow;
 // redeliver sends it even if it was delivered before (the relay starts the
 // new run once the previous one has ended).
-func (s *Service) enqueueDelivery(ctx context.Context, tx pgx.Tx, id uuid.UUID, redeliver bool) error {
+func (s *Service) enqueueDelivery(ctx context.Context, tx pgx.Tx, id uuid.UUID, b workflows.Business, redeliver bool) error {
 	return outbox.Enqueue(ctx, tx, outbox.Start{Kind: "webhook", WorkflowID: workflows.WebhookDeliveryWorkflowID(id.String()),
 		WorkflowType: workflows.WebhookDeliveryWorkflowName, TaskQueue: s.opt.TaskQueue, AllowRerun: redeliver,
-		Input: workflows.WebhookDeliveryInput{DeliveryID: id.String(), InitialRetry: s.opt.WebhookRetryInitial, Redeliver: redeliver}})
+		Input:            workflows.WebhookDeliveryInput{DeliveryID: id.String(), InitialRetry: s.opt.WebhookRetryInitial, Redeliver: redeliver},
+		SearchAttributes: b.AttributeMap(), Memo: workflows.Memo(b)})
 }
 
 // Delivery is a webhook event and its attempts, for the vendor.
@@ -163,7 +175,7 @@ func (s *Service) Redeliver(ctx context.Context, owner uuid.UUID, appRef string,
 		if pending { // a redelivery asked for a moment ago
 			return ErrDeliveryRunning
 		}
-		return s.enqueueDelivery(ctx, tx, deliveryID, true)
+		return s.enqueueDelivery(ctx, tx, deliveryID, deliveryBusiness(a.ID, a.Slug, d.Event, d.Payload), true)
 	})
 }
 

@@ -97,3 +97,16 @@ func StartBatchRun(ctx context.Context, tc client.Client, queue string, in workf
 	}
 	return run, nil
 }
+
+// BatchProgress is how many of a period's batch payouts are in each status.
+func (s *Service) BatchProgress(ctx context.Context, period string) (map[string]int, error) {
+	rows, err := dbgen.New(s.pool).CountBatchPayoutsByStatus(ctx, period)
+	if err != nil {
+		return nil, fmt.Errorf("batch %s progress: %w", period, err)
+	}
+	out := map[string]int{}
+	for _, r := range rows {
+		out[r.Status] = int(r.Payouts)
+	}
+	return out, nil
+}
