@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,6 +14,7 @@ import (
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/internal/console"
 	"github.com/officex/officex/internal/testenv"
+	"github.com/officex/officex/ledger"
 )
 
 // consoleBrowser is a cookie-keeping HTTP client of the console that does
@@ -97,6 +99,29 @@ func TestConsole_SignInSetsAStrictHttpOnlySessionAndShowsTheTreasury(t *testing.
 	}
 	if strings.Contains(page, testenv.AdminSecret) {
 		t.Fatal("the page carries the secret")
+	}
+}
+
+// TestTreasuryHistory_WalksTheLiabilityBackThroughEachMonth: the package's
+// database was created this month, so last month ended owing nothing and
+// this month ends at today's liability and payouts.
+func TestTreasuryHistory_WalksTheLiabilityBackThroughEachMonth(t *testing.T) {
+	ctx := context.Background()
+	env.Client(t).Fund(env.Client(t).NewUser().WalletID, "12.5")
+	months, err := ledger.TreasuryHistory(ctx, env.Pool, time.Now(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ledger.GetTreasuryReport(ctx, env.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if len(months) != 3 || months[2].Month != now.Format("2006-01") || months[1].Month != now.AddDate(0, 0, -now.Day()).Format("2006-01") {
+		t.Fatalf("months %+v", months)
+	}
+	if months[2].Liability != rep.Liability || months[2].PaidOut != rep.CreditsPaidOut || months[1].Liability != 0 || months[0].Liability != 0 {
+		t.Fatalf("history %+v, report liability %s paid out %s", months, rep.Liability, rep.CreditsPaidOut)
 	}
 }
 

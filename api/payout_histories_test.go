@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	historypb "go.temporal.io/api/history/v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/officex/officex/workflows"
@@ -21,16 +20,8 @@ func recordWorkflowHistory(t *testing.T, workflowID, name string) {
 	if err := run.Get(ctx, nil); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	history := &historypb.History{}
-	it := env.Temporal.GetWorkflowHistory(ctx, workflowID, run.GetRunID(), false, 0)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		history.Events = append(history.Events, e)
-	}
-	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history)
+	// Decoded: the replay test runs without the package's codec key.
+	raw, err := protojson.MarshalOptions{Indent: "  "}.Marshal(env.History(t, workflowID, run.GetRunID()))
 	if err != nil {
 		t.Fatal(err)
 	}
