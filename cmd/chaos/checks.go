@@ -57,11 +57,7 @@ func (r *runner) settleAndCheck(ctx context.Context) []check {
 	}
 	checks = append(checks, check{Name: "all four processes up after the run", OK: len(waitErrs) == 0, Detail: strings.Join(waitErrs, "; ")})
 	logf("draining: a last payout batch, then waiting for payouts, purchases and reservations to finish")
-	period := workflows.PreviousPeriod(time.Now())
-	batchDeadline := time.Now().Add(drainLimit)
-	for !r.runBatch(ctx, period) && time.Now().Before(batchDeadline) {
-	}
-	r.waitUntil(ctx, "payouts finished", `SELECT count(*) FROM payouts WHERE status = 'burned' OR (status = 'pending' AND approved_at IS NOT NULL)`)
+	r.drainPayouts(ctx)
 	r.waitUntil(ctx, "purchases decided", `SELECT count(*) FROM credit_purchases WHERE status IN ('processing', 'requires_action')`)
 	r.waitReservations(ctx)
 	checks = append(checks, r.checkReconcile(ctx))
@@ -69,6 +65,24 @@ func (r *runner) settleAndCheck(ctx context.Context) []check {
 	checks = append(checks, r.checkPurchases(ctx))
 	checks = append(checks, r.checkPayouts(ctx))
 	return checks
+}
+
+// drainPayouts runs the period's batch until every approved payout has
+// finished: a run joined while it was going took only the payouts approved
+// before it started, so the ones approved since need another.
+func (r *runner) drainPayouts(ctx context.Context) {
+	period := workflows.PreviousPeriod(time.Now())
+	deadline := time.Now().Add(drainLimit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		var unfinished int
+		err := r.stack.pool.QueryRow(ctx, `SELECT count(*) FROM payouts
+			WHERE status = 'burned' OR (status = 'pending' AND approved_at IS NOT NULL)`).Scan(&unfinished)
+		if err == nil && unfinished == 0 {
+			return
+		}
+		r.runBatch(ctx, period) // waits for the batch, up to the API's 30 s
+	}
+	logf("gave up waiting for the payouts after %s", drainLimit)
 }
 
 // waitUntil polls a count until it is 0, for at most drainLimit.

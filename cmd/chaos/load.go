@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/officex/officex/workflows"
@@ -12,8 +13,12 @@ import (
 
 // The load's shape.
 const (
-	cycleTimeout    = 20 // timeout_seconds of a reservation a cycle means to close
-	abandonTimeout  = 5  // and of one it leaves to expire (plus 0-5 s)
+	cycleTimeout = 20 // timeout_seconds of a reservation a cycle means to close
+	// cyclePause spaces one client's cycles: the run checks behaviour under
+	// faults, not throughput, and the Temporal dev server shares two cores
+	// with the rest (make bench measures throughput).
+	cyclePause      = 50 * time.Millisecond
+	abandonTimeout  = 5 // and of one it leaves to expire (plus 0-5 s)
 	purchaseClients = 2
 	purchasePace    = time.Second // between two purchases of one purchase client
 	purchaseTries   = 3           // same idempotency key, the other server after a failure
@@ -63,6 +68,10 @@ func (r *runner) billingLoop(ctx context.Context, w int) {
 			time.Sleep(100 * time.Millisecond) // a server is down: don't spin
 		}
 		r.count(r.cycles, kind+": "+outcome)
+		select {
+		case <-ctx.Done():
+		case <-time.After(cyclePause):
+		}
 	}
 }
 
@@ -141,10 +150,14 @@ func (r *runner) purchaseOnce(ctx context.Context, buyer user, body map[string]a
 }
 
 // payoutLoop runs a payout wave every payoutWave: each vendor asks for a
-// payout to its Stripe account, the admin approves it and starts the
-// period's batch (joining the run that is going, if any).
+// payout to its Stripe account and the admin approves it; then the admin
+// starts the period's batch (joining the run that is going, if any) unless
+// the last request for it is still waiting on the batch.
 func (r *runner) payoutLoop(ctx context.Context) {
 	period := workflows.PreviousPeriod(time.Now())
+	batch := make(chan struct{}, 1) // one batch request at a time
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for wave := 0; ; wave++ {
 		select {
 		case <-ctx.Done():
@@ -154,11 +167,21 @@ func (r *runner) payoutLoop(ctx context.Context) {
 		for _, v := range r.fx.vendors {
 			r.payoutRequest(ctx, v, wave)
 		}
-		if r.runBatch(ctx, period) {
-			r.mu.Lock()
-			r.payouts.BatchRuns++
-			r.mu.Unlock()
+		select {
+		case batch <- struct{}{}:
+		default:
+			continue
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-batch }()
+			if r.runBatch(ctx, period) {
+				r.mu.Lock()
+				r.payouts.BatchRuns++
+				r.mu.Unlock()
+			}
+		}()
 	}
 }
 

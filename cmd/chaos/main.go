@@ -60,7 +60,7 @@ func main() {
 	flag.BoolVar(&o.Build, "build", true, "build -officex from ./cmd/officex first")
 	flag.StringVar(&o.DatabaseURL, "database-url", envOr("CHAOS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server to create the run's database on (CHAOS_DATABASE_URL)")
-	flag.IntVar(&o.Concurrency, "c", 6, "concurrent billing clients")
+	flag.IntVar(&o.Concurrency, "c", 4, "concurrent billing clients")
 	flag.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs even when every check passes")
 	flag.Parse()
 	if o.Duration < minDuration {

@@ -83,11 +83,16 @@ func run(ctx context.Context, o options) (failed bool, err error) {
 	if r.fx, err = r.setup(ctx); err != nil {
 		return false, fmt.Errorf("fixture: %w", err)
 	}
-	r.drive(ctx)
+	measures := r.drive(ctx)
 	if ctx.Err() != nil {
+		measures.Wait()
 		return false, ctx.Err()
 	}
 	checks := r.settleAndCheck(ctx)
+	measures.Wait() // recoveries and the outbox drain, measured meanwhile
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
 	report := r.render(checks)
 	fmt.Print(report)
 	if o.Out != "" {
@@ -104,7 +109,9 @@ func run(ctx context.Context, o options) (failed bool, err error) {
 }
 
 // drive runs the load, the kills and the Temporal outage for the duration.
-func (r *runner) drive(ctx context.Context) {
+// What it measures after (recovery of the last kills, the outbox draining
+// after the outage) goes on in the background until the returned group is done.
+func (r *runner) drive(ctx context.Context) *sync.WaitGroup {
 	lctx, cancel := context.WithTimeout(ctx, r.o.Duration)
 	defer cancel()
 	r.start = time.Now()
@@ -124,12 +131,12 @@ func (r *runner) drive(ctx context.Context) {
 		goRun(func() { r.purchaseLoop(lctx, g) })
 	}
 	goRun(func() { r.payoutLoop(lctx) })
-	var measures sync.WaitGroup
-	goRun(func() { r.killLoop(lctx, ctx, &measures) })
-	goRun(func() { r.temporalOutage(lctx, ctx) })
+	measures := &sync.WaitGroup{}
+	goRun(func() { r.killLoop(lctx, ctx, measures) })
+	goRun(func() { r.temporalOutage(lctx, ctx, measures) })
 	wg.Wait()
-	measures.Wait()
 	logf("load ended after %s", time.Since(r.start).Round(time.Second))
+	return measures
 }
 
 // killLoop SIGKILLs one officex process every killEvery, in turn, and
@@ -170,14 +177,17 @@ func (r *runner) killLoop(lctx, ctx context.Context, measures *sync.WaitGroup) {
 	}
 }
 
-// outageAt is when the Temporal dev server is stopped: a third into the
-// load, so it comes back with time left for the load to run on it.
-func (r *runner) outageAt() time.Duration { return max(10*time.Second, r.o.Duration/3) }
+// outageAt is when the Temporal dev server is stopped: about a third into
+// the load, so it comes back with time left for the load to run on it, and
+// between two kills, so kills fall inside the outage and not on its edge.
+func (r *runner) outageAt() time.Duration {
+	return (r.o.Duration/3/killEvery)*killEvery + killEvery/2
+}
 
 // temporalOutage stops the Temporal dev server once for temporalOutage and
 // starts it again on its sqlite file, then measures how long the outbox
 // takes to drain.
-func (r *runner) temporalOutage(lctx, ctx context.Context) {
+func (r *runner) temporalOutage(lctx, ctx context.Context, measures *sync.WaitGroup) {
 	select {
 	case <-lctx.Done():
 		return
@@ -199,7 +209,8 @@ func (r *runner) temporalOutage(lctx, ctx context.Context) {
 	err := t.start(ctx)
 	r.mu.Lock()
 	r.outage.down, r.outage.upAt = false, time.Now()
-	r.outage.Healthy, r.outage.Down = time.Since(restart), time.Since(stopped)
+	down, healthy := time.Since(stopped), time.Since(restart)
+	r.outage.Healthy, r.outage.Down = healthy, down
 	if err != nil {
 		r.outage.Err = err.Error()
 	}
@@ -208,8 +219,12 @@ func (r *runner) temporalOutage(lctx, ctx context.Context) {
 		logf("Temporal did not come back: %v", err)
 		return
 	}
-	logf("Temporal dev server back after %s (healthy %s after its restart)", r.outage.Down.Round(time.Millisecond), r.outage.Healthy.Round(time.Millisecond))
-	r.measureOutboxDrain(ctx)
+	logf("Temporal dev server back after %s (healthy %s after its restart)", down.Round(time.Millisecond), healthy.Round(time.Millisecond))
+	measures.Add(1)
+	go func() {
+		defer measures.Done()
+		r.measureOutboxDrain(ctx)
+	}()
 }
 
 // measureOutboxDrain waits until every outbox row written before Temporal

@@ -83,7 +83,8 @@ func startStack(ctx context.Context, o options) (s *stack, err error) {
 	if s.temporal, err = newTemporal(o.Temporal, s.dir); err != nil {
 		return s, err
 	}
-	logf("starting the Temporal dev server on %s (histories in %s)", s.temporal.address(), s.dir)
+	s.closers = append(s.closers, s.temporal.remove)
+	logf("starting the Temporal dev server on %s (histories in %s)", s.temporal.address(), s.temporal.dbFile)
 	if err := s.temporal.start(ctx); err != nil {
 		return s, err
 	}

@@ -20,9 +20,13 @@ import (
 const temporalStartLimit = 60 * time.Second
 
 // temporalServer is the run's own Temporal dev server: headless, on free
-// ports, its histories in a sqlite file so they survive a restart.
+// ports, its histories in a sqlite file so they survive a restart. The file
+// lives in memory (/dev/shm when there is one) and sqlite does not fsync:
+// the outage is a process stop, not a machine crash, and a dev server
+// writing to disk on a busy machine falls behind the load by minutes.
 type temporalServer struct {
-	bin, dir   string
+	bin, dir   string // dir holds the sqlite file
+	dbFile     string
 	port       int
 	started    bool // the first start registered the search attributes
 	cmd        *exec.Cmd
@@ -36,7 +40,21 @@ func newTemporal(bin, dir string) (*temporalServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &temporalServer{bin: bin, dir: dir, port: port, logPath: filepath.Join(dir, "temporal.log")}, nil
+	dbDir := dir
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if dbDir, err = os.MkdirTemp("/dev/shm", "officex-chaos-temporal-"); err != nil {
+			return nil, err
+		}
+	}
+	return &temporalServer{bin: bin, dir: dbDir, dbFile: filepath.Join(dbDir, "temporal.db"), port: port,
+		logPath: filepath.Join(dir, "temporal.log")}, nil
+}
+
+// remove deletes the sqlite file (and its directory in /dev/shm).
+func (t *temporalServer) remove() {
+	if strings.HasPrefix(t.dir, "/dev/shm/") {
+		_ = os.RemoveAll(t.dir)
+	}
 }
 
 func (t *temporalServer) address() string { return fmt.Sprintf("127.0.0.1:%d", t.port) }
@@ -55,7 +73,8 @@ func (t *temporalServer) start(ctx context.Context) error {
 	}
 	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", fmt.Sprint(t.port),
 		"--http-port", fmt.Sprint(httpPort), "--metrics-port", fmt.Sprint(metricsPort),
-		"--db-filename", filepath.Join(t.dir, "temporal.db"), "--log-level", "warn"}
+		"--db-filename", t.dbFile, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=off",
+		"--log-level", "warn"}
 	if !t.started {
 		names := make([]string, 0, len(workflows.RequiredSearchAttributes))
 		for name := range workflows.RequiredSearchAttributes {
