@@ -163,9 +163,27 @@ func (r *runner) checkReservations(ctx context.Context) check {
 	c.OK = len(bad) == 0
 	c.Detail = fmt.Sprintf("%d reservations, %d expired (refunded late by at most %s), %d open", f.Total, f.Expired, f.LateMax.Round(time.Millisecond), f.Open)
 	if !c.OK {
-		c.Detail += "; past their timeout + grace: " + strings.Join(bad, ", ")
+		c.Detail += "; " + r.lateCause(ctx, grace) + "; first of them: " + strings.Join(bad, ", ")
 	}
 	return c
+}
+
+// lateCause counts the reservations past their timeout + grace, and how
+// many of them were due from expiryGrace before the Temporal outage until
+// its end (late because of it; the others are late for another reason).
+func (r *runner) lateCause(ctx context.Context, grace string) string {
+	r.mu.Lock()
+	from, until := r.outage.downSince.Add(-expiryGrace), r.outage.upAt
+	r.mu.Unlock()
+	var late, outage int
+	err := r.stack.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE expires_at BETWEEN $2 AND $3)
+		FROM reservations
+		WHERE (status IN ('reserved', 'partial') AND now() > expires_at + $1::interval) OR closed_at > expires_at + $1::interval`,
+		grace, from, until).Scan(&late, &outage)
+	if err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%d past their timeout + grace, %d of them due in the %s before the Temporal outage or during it", late, outage, expiryGrace)
 }
 
 // checkPurchases: a succeeded purchase has exactly one purchase journal
