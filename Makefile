@@ -75,10 +75,12 @@ bench: tools
 # worker processes, one SIGKILLed every 10 s, Temporal stopped once for 20 s;
 # fails when a money check fails. Figures in bench/chaos.md. Not part of make
 # test; CI runs it for 60 s.
+# CHAOS_FLAGS adds flags of cmd/chaos (e.g. -expiry-grace 60s, -keep-logs).
 CHAOS_DURATION ?= 3m
+CHAOS_FLAGS ?=
 chaos: tools
 	go build -o bin/chaos ./cmd/chaos
-	bin/chaos -duration $(CHAOS_DURATION) -temporal "$$($(TOOLS_SH) path temporal)" -out bench/chaos.md
+	bin/chaos -duration $(CHAOS_DURATION) -temporal "$$($(TOOLS_SH) path temporal)" -out bench/chaos.md $(CHAOS_FLAGS)
 
 generate:
 	@$(TOOLS_SH) install sqlc

@@ -99,13 +99,13 @@ func (r *runner) waitUntil(ctx context.Context, what, countSQL string) {
 }
 
 // waitReservations waits until no reservation is open, or until the last
-// open one is past its timeout plus expiryGrace (then the check fails).
+// open one is past its timeout plus -expiry-grace (then the check fails).
 func (r *runner) waitReservations(ctx context.Context) {
 	for ctx.Err() == nil {
 		var open int
 		var overdue bool
 		err := r.stack.pool.QueryRow(ctx, `SELECT count(*), COALESCE(bool_and(now() > expires_at + $1::interval), false)
-			FROM reservations WHERE status IN ('reserved', 'partial')`, fmt.Sprintf("%d seconds", int(expiryGrace.Seconds())+2)).Scan(&open, &overdue)
+			FROM reservations WHERE status IN ('reserved', 'partial')`, fmt.Sprintf("%d seconds", int(r.o.ExpiryGrace.Seconds())+2)).Scan(&open, &overdue)
 		if err == nil && (open == 0 || overdue) {
 			return
 		}
@@ -131,11 +131,11 @@ func (r *runner) checkReconcile(ctx context.Context) check {
 	return c
 }
 
-// checkReservations: no reservation open past its timeout plus expiryGrace,
+// checkReservations: no reservation open past its timeout plus -expiry-grace,
 // and none closed later than that (an expiry refunded too late).
 func (r *runner) checkReservations(ctx context.Context) check {
-	c := check{Name: fmt.Sprintf("no reservation open past its timeout + %s", expiryGrace)}
-	grace := fmt.Sprintf("%d seconds", int(expiryGrace.Seconds()))
+	c := check{Name: fmt.Sprintf("no reservation open past its timeout + %s", r.o.ExpiryGrace)}
+	grace := fmt.Sprintf("%d seconds", int(r.o.ExpiryGrace.Seconds()))
 	f := &r.after.reservations
 	err := r.stack.pool.QueryRow(ctx, `SELECT count(*),
 			count(*) FILTER (WHERE status = 'expired'),
@@ -169,11 +169,11 @@ func (r *runner) checkReservations(ctx context.Context) check {
 }
 
 // lateCause counts the reservations past their timeout + grace, and how
-// many of them were due from expiryGrace before the Temporal outage until
+// many of them were due from -expiry-grace before the Temporal outage until
 // its end (late because of it; the others are late for another reason).
 func (r *runner) lateCause(ctx context.Context, grace string) string {
 	r.mu.Lock()
-	from, until := r.outage.downSince.Add(-expiryGrace), r.outage.upAt
+	from, until := r.outage.downSince.Add(-r.o.ExpiryGrace), r.outage.upAt
 	r.mu.Unlock()
 	var late, outage int
 	err := r.stack.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE expires_at BETWEEN $2 AND $3)
@@ -183,7 +183,7 @@ func (r *runner) lateCause(ctx context.Context, grace string) string {
 	if err != nil {
 		return err.Error()
 	}
-	return fmt.Sprintf("%d past their timeout + grace, %d of them due in the %s before the Temporal outage or during it", late, outage, expiryGrace)
+	return fmt.Sprintf("%d past their timeout + grace, %d of them due in the %s before the Temporal outage or during it", late, outage, r.o.ExpiryGrace)
 }
 
 // checkPurchases: a succeeded purchase has exactly one purchase journal

@@ -34,8 +34,6 @@ const (
 	killEvery      = 10 * time.Second // one officex process is SIGKILLed this often
 	temporalOutage = 20 * time.Second // how long the Temporal dev server stays down, once
 	minDuration    = 45 * time.Second // room for the outage and a few kills
-	// expiryGrace is how long past its timeout a reservation may stay open.
-	expiryGrace = 30 * time.Second
 	// drainLimit bounds each wait after the load (payouts, purchases, reservations).
 	drainLimit = 90 * time.Second
 )
@@ -49,6 +47,8 @@ type options struct {
 	DatabaseURL string // an admin connection to the PostgreSQL server; the run's database is created beside it
 	Concurrency int
 	KeepLogs    bool
+	// ExpiryGrace is how long past its timeout a reservation may stay open.
+	ExpiryGrace time.Duration
 }
 
 func main() {
@@ -61,6 +61,7 @@ func main() {
 	flag.StringVar(&o.DatabaseURL, "database-url", envOr("CHAOS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server to create the run's database on (CHAOS_DATABASE_URL)")
 	flag.IntVar(&o.Concurrency, "c", 4, "concurrent billing clients")
+	flag.DurationVar(&o.ExpiryGrace, "expiry-grace", 30*time.Second, "how long past its timeout a reservation may stay open")
 	flag.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs even when every check passes")
 	flag.Parse()
 	if o.Duration < minDuration {
