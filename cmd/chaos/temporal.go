@@ -16,8 +16,13 @@ import (
 	"github.com/officex/officex/workflows"
 )
 
-// temporalStartLimit bounds how long the dev server may take to answer.
-const temporalStartLimit = 60 * time.Second
+const (
+	// temporalStartLimit bounds how long the dev server may take to answer.
+	temporalStartLimit = 60 * time.Second
+	// minShmBytes is the room /dev/shm needs for the sqlite file (a 3-minute
+	// run writes a few tens of MB); a container's small /dev/shm is passed over.
+	minShmBytes = 512 << 20
+)
 
 // temporalServer is the run's own Temporal dev server: headless, on free
 // ports, its histories in a sqlite file so they survive a restart. The file
@@ -41,7 +46,8 @@ func newTemporal(bin, dir string) (*temporalServer, error) {
 		return nil, err
 	}
 	dbDir := dir
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+	var fs syscall.Statfs_t
+	if err := syscall.Statfs("/dev/shm", &fs); err == nil && int64(fs.Bavail)*fs.Bsize >= minShmBytes {
 		if dbDir, err = os.MkdirTemp("/dev/shm", "officex-chaos-temporal-"); err != nil {
 			return nil, err
 		}
