@@ -95,7 +95,12 @@ func startStack(ctx context.Context, o options) (s *stack, err error) {
 	if err := s.startSimulator(); err != nil {
 		return s, err
 	}
-	if err := s.runOfficex(ctx, "migrate"); err != nil {
+	err = s.runOfficex(ctx, "migrate")
+	for try := 1; try < 3 && err != nil && ctx.Err() == nil; try++ { // the PostgreSQL server is shared: it may refuse a connection
+		time.Sleep(2 * time.Second)
+		err = s.runOfficex(ctx, "migrate")
+	}
+	if err != nil {
 		return s, err
 	}
 	return s, s.startProcs(ctx)
