@@ -25,6 +25,12 @@ import (
 // simKey is the Stripe key the processes use against the run's simulator.
 const simKey = "sk_test_officex_chaos"
 
+// poolMaxConns is each process's PostgreSQL pool (pool_max_conns in its
+// DATABASE_URL): four officex processes at db.DefaultMaxConns each would
+// take nearly all of a default server's 100 connections, and reconcile,
+// migrate or a restarted process would be refused.
+const poolMaxConns = 8
+
 // stack is everything the run started; close stops it all.
 type stack struct {
 	o        options
@@ -124,6 +130,9 @@ func (s *stack) createDatabase(ctx context.Context) error {
 	}
 	s.closers = append(s.closers, s.dropDatabase)
 	u.Path = "/" + s.dbName
+	q := u.Query()
+	q.Set("pool_max_conns", fmt.Sprint(poolMaxConns))
+	u.RawQuery = q.Encode()
 	s.dbURL = u.String()
 	logf("database %s created", s.dbName)
 	return nil
