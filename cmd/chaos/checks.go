@@ -119,10 +119,10 @@ const reconcileTries = 5
 
 // checkReconcile runs `officex reconcile` on the run's database.
 func (r *runner) checkReconcile(ctx context.Context) check {
-	out, err := r.stack.officexOutput(ctx, "reconcile")
+	out, err := r.stack.officexOutput(ctx, nil, "reconcile")
 	for try := 1; try < reconcileTries && err != nil && !strings.Contains(out, "{") && ctx.Err() == nil; try++ {
 		time.Sleep(2 * time.Second)
-		out, err = r.stack.officexOutput(ctx, "reconcile")
+		out, err = r.stack.officexOutput(ctx, nil, "reconcile")
 	}
 	c := check{Name: "officex reconcile clean", OK: err == nil}
 	var rep struct {

@@ -33,16 +33,18 @@ const poolMaxConns = 8
 
 // stack is everything the run started; close stops it all.
 type stack struct {
-	o        options
-	dir      string // temporary: logs, the Temporal sqlite file
-	dbName   string
-	dbURL    string
-	pool     *pgxpool.Pool
-	sim      *stripesim.Server
-	simURL   string
-	simSrv   *http.Server
-	temporal *temporalServer
-	adminKey string
+	o      options
+	dir    string // temporary: the processes' logs
+	dbName string
+	dbURL  string
+	// dbPoolURL is dbURL with pool_max_conns, for the processes' pools.
+	dbPoolURL string
+	pool      *pgxpool.Pool
+	sim       *stripesim.Server
+	simURL    string
+	simSrv    *http.Server
+	temporal  *temporalServer
+	adminKey  string
 	// encryptionKey and codecKey are the run's OFFICEX_ENCRYPTION_KEY and
 	// OFFICEX_TEMPORAL_CODEC_KEY, the same for every process.
 	encryptionKey, codecKey string
@@ -101,10 +103,11 @@ func startStack(ctx context.Context, o options) (s *stack, err error) {
 	if err := s.startSimulator(); err != nil {
 		return s, err
 	}
-	err = s.runOfficex(ctx, "migrate")
+	migrate := func() error { return s.runOfficex(ctx, []string{"DATABASE_URL=" + s.dbURL}, "migrate") }
+	err = migrate()
 	for try := 1; try < 3 && err != nil && ctx.Err() == nil; try++ { // the PostgreSQL server is shared: it may refuse a connection
 		time.Sleep(2 * time.Second)
-		err = s.runOfficex(ctx, "migrate")
+		err = migrate()
 	}
 	if err != nil {
 		return s, err
@@ -130,10 +133,13 @@ func (s *stack) createDatabase(ctx context.Context) error {
 	}
 	s.closers = append(s.closers, s.dropDatabase)
 	u.Path = "/" + s.dbName
+	s.dbURL = u.String()
+	// Only for pools: officex migrate also connects without one, and
+	// PostgreSQL refuses pool_max_conns as a connection parameter.
 	q := u.Query()
 	q.Set("pool_max_conns", fmt.Sprint(poolMaxConns))
 	u.RawQuery = q.Encode()
-	s.dbURL = u.String()
+	s.dbPoolURL = u.String()
 	logf("database %s created", s.dbName)
 	return nil
 }
@@ -176,7 +182,7 @@ func (s *stack) startSimulator() error {
 func (s *stack) baseEnv(encryptionKey, codecKey string) []string {
 	return []string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TMPDIR=" + os.TempDir(),
-		"DATABASE_URL=" + s.dbURL, "TEMPORAL_ADDRESS=" + s.temporal.address(), "OFFICEX_TASK_QUEUE=officex-chaos",
+		"DATABASE_URL=" + s.dbPoolURL, "TEMPORAL_ADDRESS=" + s.temporal.address(), "OFFICEX_TASK_QUEUE=officex-chaos",
 		"OFFICEX_TESTING_MODE=true", "OFFICEX_ALLOW_PRIVATE_URLS=true", "OFFICEX_ENCRYPTION_KEY=" + encryptionKey,
 		"OFFICEX_TEMPORAL_CODEC_KEY=" + codecKey, "OFFICEX_ADMIN_SECRET=" + s.adminKey,
 		"STRIPE_SECRET_KEY=" + simKey, "STRIPE_API_BASE=" + s.simURL,
@@ -189,18 +195,18 @@ func (s *stack) env(extra ...string) []string {
 }
 
 // runOfficex runs a short officex command (migrate, reconcile) on the run's
-// configuration and returns its error with its output.
-func (s *stack) runOfficex(ctx context.Context, args ...string) error {
-	out, err := s.officexOutput(ctx, args...)
+// configuration (extra variables win) and returns its error with its output.
+func (s *stack) runOfficex(ctx context.Context, extra []string, args ...string) error {
+	out, err := s.officexOutput(ctx, extra, args...)
 	if err != nil {
 		return fmt.Errorf("officex %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
 	return nil
 }
 
-func (s *stack) officexOutput(ctx context.Context, args ...string) (string, error) {
+func (s *stack) officexOutput(ctx context.Context, extra []string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, s.o.Officex, args...)
-	cmd.Env = s.env()
+	cmd.Env = s.env(extra...)
 	cmd.SysProcAttr = childAttrs()
 	out, err := cmd.CombinedOutput()
 	return string(out), err
@@ -210,7 +216,7 @@ func (s *stack) officexOutput(ctx context.Context, args ...string) (string, erro
 // supervisors and waits until all four are ready.
 func (s *stack) startProcs(ctx context.Context) error {
 	var err error
-	if s.pool, err = pgxpool.New(ctx, s.dbURL); err != nil {
+	if s.pool, err = pgxpool.New(ctx, s.dbPoolURL); err != nil {
 		return err
 	}
 	pctx, cancel := context.WithCancel(context.Background())
