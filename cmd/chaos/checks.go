@@ -163,7 +163,7 @@ func (r *runner) checkReservations(ctx context.Context) check {
 		FROM reservations
 		WHERE (status IN ('reserved', 'partial') AND now() > expires_at + $1::interval)
 		   OR closed_at > expires_at + $1::interval
-		ORDER BY expires_at`, grace)
+		ORDER BY closed_at IS NOT NULL, expires_at`, grace)
 	if err != nil {
 		c.Detail = err.Error()
 		return c
