@@ -6,6 +6,9 @@
 #   make generate   regenerate db/dbgen from db/queries with sqlc
 #   make build      build bin/officex
 #   make tools      install the pinned tools (scripts/tools.sh) into the tools cache
+#   make topology   the production topology on this machine (scripts/topology.sh up;
+#                   scripts/topology.sh status|down): Temporal's four services on
+#                   PostgreSQL, two serve, two worker, a proxy
 #
 # The pinned tool versions live in scripts/tools.sh; the local services
 # (PostgreSQL, Temporal dev server, stripe-mock) are started by scripts/stack.sh
@@ -27,7 +30,7 @@ ENCRYPTION_KEY_FILE := .data/encryption.key
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_BUILD := go build -ldflags "-X main.version=$(VERSION)"
 
-.PHONY: dev test bench generate build tools
+.PHONY: dev test bench generate build tools topology
 
 tools:
 	@$(TOOLS_SH) install
@@ -68,6 +71,9 @@ test: tools
 bench: export TEMPORAL_ADDRESS := $(TEMPORAL_ADDR)
 bench: tools
 	$(STACK_SH) test go run ./cmd/officex-bench -out bench/results.md
+
+topology: tools
+	scripts/topology.sh up
 
 generate:
 	@$(TOOLS_SH) install sqlc
