@@ -117,7 +117,7 @@ require (
 	github.com/stripe/stripe-go/v76 v76.25.0
 	go.temporal.io/api v1.64.3
 	go.uber.org/multierr v1.11.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
