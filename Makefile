@@ -3,6 +3,7 @@
 #   make dev        run serve + worker locally against the local stack; Ctrl-C stops it
 #   make test       every test against real PostgreSQL, Temporal and stripe-mock
 #   make bench      the billing benchmark against its bare-SQL baseline
+#                   (TOPOLOGY=1: through a running `make topology`)
 #   make generate   regenerate db/dbgen from db/queries with sqlc
 #   make build      build bin/officex
 #   make tools      install the pinned tools (scripts/tools.sh) into the tools cache
@@ -68,9 +69,16 @@ test: tools
 
 # The billing benchmark (cmd/officex-bench): the API against a bare-SQL
 # baseline in the same run, and expiry lateness; results in bench/results.md.
+# TOPOLOGY=1: the same load through the proxy of a running `make topology`
+# (two serve, two worker, Temporal's services on PostgreSQL); results in
+# bench/results-topology.md.
 bench: export TEMPORAL_ADDRESS := $(TEMPORAL_ADDR)
 bench: tools
+ifeq ($(TOPOLOGY),1)
+	scripts/topology.sh run go run ./cmd/officex-bench -topology-api http://127.0.0.1:18080/v1 -out bench/results-topology.md
+else
 	$(STACK_SH) test go run ./cmd/officex-bench -out bench/results.md
+endif
 
 topology: tools
 	scripts/topology.sh up

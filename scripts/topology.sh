@@ -8,6 +8,8 @@
 #   scripts/topology.sh up       build what is missing, migrate, start; returns once all answer
 #   scripts/topology.sh status   what runs, and whether the proxy and Temporal answer
 #   scripts/topology.sh down     stop what `up` started (pid files under .data/topology/pids)
+#   scripts/topology.sh run CMD  run CMD with the environment the officex processes have
+#                                (make bench TOPOLOGY=1 runs the benchmark so)
 #
 # Temporal is configured by deploy/temporal/officex.yaml, the file
 # docker-compose.yml mounts, with the settings of deploy/temporal/topology.env:
@@ -120,6 +122,12 @@ topo_stripe() {
 		echo "$STACK_LAST_PID $(tool_path stripe-mock)" >"$TOPO_PIDS/stripe-mock.pid"
 	fi
 	STACK_PIDS=() # stack.sh's own traps must not stop it when this script exits
+	topo_stripe_env
+}
+
+# topo_stripe_env: the Stripe settings topo_stripe gave the processes.
+topo_stripe_env() {
+	[ -n "${STRIPE_SECRET_KEY:-}" ] && return 0
 	export STRIPE_SECRET_KEY=sk_test_123 STRIPE_API_BASE=http://$STACK_HOST:$STACK_STRIPE_HTTP_PORT
 }
 
@@ -233,8 +241,18 @@ up)
 	;;
 status) topo_status ;;
 down) topo_down ;;
+run)
+	shift
+	topo_running officex-proxy || {
+		topo_log "the topology is not up: scripts/topology.sh up (make topology)"
+		exit 1
+	}
+	topo_stripe_env
+	topo_officex_env
+	exec "$@"
+	;;
 *)
-	echo "usage: scripts/topology.sh up|status|down" >&2
+	echo "usage: scripts/topology.sh up|status|down|run COMMAND..." >&2
 	exit 2
 	;;
 esac
