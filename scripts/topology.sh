@@ -8,6 +8,8 @@
 #   scripts/topology.sh up       build what is missing, migrate, start; returns once all answer
 #   scripts/topology.sh status   what runs, and whether the proxy and Temporal answer
 #   scripts/topology.sh down     stop what `up` started (pid files under .data/topology/pids)
+#   scripts/topology.sh smoke    through the proxy: sign up, buy credits (Stripe), publish and
+#                                install an app, reserve and settle (needs curl and jq)
 #   scripts/topology.sh run CMD  run CMD with the environment the officex processes have
 #                                (make bench TOPOLOGY=1 runs the benchmark so)
 #
@@ -232,7 +234,48 @@ topo_down() {
 	topo_log "down: stopped ${stopped[*]:-nothing (nothing was running)}"
 }
 
+# topo_call METHOD PATH JSON [HEADER...]: one API call through the proxy;
+# prints the answer, fails unless it is a success.
+topo_call() {
+	local method=$1 path=$2 body=$3 out
+	shift 3
+	local headers=()
+	for h in "$@"; do headers+=(-H "$h"); done
+	out=$(curl -sS --max-time 60 -X "$method" "http://127.0.0.1:$TOPO_PROXY_PORT/v1$path" \
+		-H 'Content-Type: application/json' "${headers[@]}" -d "$body") || return 1
+	echo "$out"
+	[ "$(jq -r .success <<<"$out")" = true ] || {
+		topo_log "$method $path failed: $out"
+		return 1
+	}
+}
+
+# topo_smoke: one user's money path through the proxy, so it crosses both
+# API processes, the workers and the Temporal cluster.
+topo_smoke() {
+	local email uid key auth out app inst secret res
+	email="smoke-$(date +%s%N)@example.com"
+	topo_call POST /auth/register "{\"email\":\"$email\"}" >/dev/null || return 1
+	out=$(topo_call POST /auth/verify-otp "{\"email\":\"$email\",\"code\":\"0000\"}") || return 1
+	uid=$(jq -r .user_id <<<"$out") key=$(jq -r .api_key <<<"$out")
+	auth=("x-officex-user-id: $uid" "x-officex-master-key: $key")
+	out=$(topo_call POST /purchase-credits '{"amount":17,"payment_method":{"type":"stripe","token":"tok_visa"}}' "${auth[@]}") || return 1
+	topo_log "purchase: $(jq -c '{credits_added, new_balance, purchase_id}' <<<"$out")"
+	out=$(topo_call POST /register-app "{\"name\":\"Topology smoke $(date +%s%N)\",\"price_type\":\"PAY_PER_USE\"}" "${auth[@]}") || return 1
+	app=$(jq -r .app_id <<<"$out")
+	out=$(topo_call POST "/install/$app" '{}' "${auth[@]}") || return 1
+	inst=$(jq -r .install_id <<<"$out") secret=$(jq -r .install_secret <<<"$out")
+	auth=("x-officex-install-id: $inst" "x-officex-install-secret: $secret")
+	out=$(topo_call POST /reserve '{"amount":2,"job_id":"smoke-1","timeout_seconds":600}' "${auth[@]}") || return 1
+	res=$(jq -r .reservation_id <<<"$out")
+	out=$(topo_call POST /settle "{\"reservation_id\":\"$res\",\"amount\":1.5,\"final\":true}" "${auth[@]}") || return 1
+	topo_log "reserve 2, settle 1.5 final: $(jq -c 'del(.success)' <<<"$out")"
+	out=$(topo_call GET /balance '' "x-officex-user-id: $uid" "x-officex-master-key: $key") || return 1
+	topo_log "smoke passed; balance: $(jq -c 'del(.success)' <<<"$out")"
+}
+
 case ${1:-} in
+smoke) topo_smoke ;;
 up)
 	topo_up || {
 		topo_log "up failed; what started keeps running for a look at its logs: scripts/topology.sh down stops it"
