@@ -37,7 +37,9 @@ STACK_LOGS=$TOPO_DATA/logs # where start_background writes each process's log
 TOPO_PIDS=$TOPO_DATA/pids
 TOPO_BIN=$TOPO_DATA/bin
 TOPO_TEMPORAL_CONFIG=$TOPO_DIR/deploy/temporal
-TOPO_DATABASE_URL=${TOPO_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/officex_topo?sslmode=disable}
+# Five connections per officex process (four of them), so the topology stays
+# well inside PostgreSQL's default max_connections of 100 (see topology.env).
+TOPO_DATABASE_URL=${TOPO_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/officex_topo?sslmode=disable&pool_max_conns=5}
 TOPO_PROXY_PORT=${TOPO_PROXY_PORT:-18080}
 TOPO_SERVE_PORTS=(18081 18082) # chat stream on port+10, /metrics on port+1000
 TOPO_WORKER_METRICS_PORTS=(19181 19182)
@@ -175,6 +177,7 @@ topo_officex() {
 		wait_until "officex-worker-$((i + 1))" "$(topo_pid "officex-worker-$((i + 1))")" check || return 1
 	done
 	topo_start officex-proxy "$TOPO_BIN/officex-proxy" -listen "127.0.0.1:$TOPO_PROXY_PORT" "${backends[@]}"
+	check() { topo_ready "$port"; } # ready once it has found a ready backend
 	port=$TOPO_PROXY_PORT
 	wait_until officex-proxy "$(topo_pid officex-proxy)" check || return 1
 }
