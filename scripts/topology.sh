@@ -8,15 +8,16 @@
 #   scripts/topology.sh up       build what is missing, migrate, start; returns once all answer
 #   scripts/topology.sh status   what runs, and whether the proxy and Temporal answer
 #   scripts/topology.sh down     stop what `up` started (pid files under .data/topology/pids)
-#   scripts/topology.sh smoke    through the proxy: sign up, buy credits (Stripe), publish and
-#                                install an app, reserve and settle (needs curl and jq)
+#   scripts/topology.sh smoke    through the proxy: sign up, get credits (admin adjustment; a
+#                                purchase too with TOPO_SMOKE_PURCHASE=1 and a Stripe test key),
+#                                publish and install an app, reserve and settle (curl and jq)
 #   scripts/topology.sh run CMD  run CMD with the environment the officex processes have
 #                                (make bench TOPOLOGY=1 runs the benchmark so)
 #
 # Temporal is configured by deploy/temporal/officex.yaml, the file
 # docker-compose.yml mounts, with the settings of deploy/temporal/topology.env:
 # databases officex_topo_temporal and officex_topo_visibility, frontend on
-# 127.0.0.1:17233, so it runs beside the dev server on 7233 without touching
+# 127.0.0.1:21733, so it runs beside the dev server on 7233 without touching
 # it. OfficeX uses the database officex_topo (TOPO_DATABASE_URL). Without a
 # STRIPE_SECRET_KEY it pays through stripe-mock on 127.0.0.1:12111 (started
 # when nothing answers there): one Stripe all processes share, unlike the
@@ -109,6 +110,11 @@ topo_temporal() {
 		topo_log "deploy/temporal/officex.yaml does not load; see $STACK_LOGS/temporal-config.log"
 		return 1
 	}
+	if ! topo_running temporal-frontend && port_open "$TEMPORAL_FRONTEND_PORT"; then
+		# Not ours: officex would silently use whatever answers there.
+		topo_log "something else listens on 127.0.0.1:$TEMPORAL_FRONTEND_PORT; choose other ports in deploy/temporal/topology.env"
+		return 1
+	fi
 	for svc in "${TOPO_TEMPORAL_SERVICES[@]}"; do
 		topo_start "temporal-$svc" "$server" "${args[@]}" start --service "$svc"
 	done
@@ -145,7 +151,7 @@ topo_officex_env() {
 	export OFFICEX_ENCRYPTION_KEY OFFICEX_TEMPORAL_CODEC_KEY OFFICEX_ADMIN_SECRET
 }
 
-topo_ready() { curl -fsS -o /dev/null --max-time 3 "http://127.0.0.1:$1/readyz"; }
+topo_ready() { curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:$1/readyz"; }
 
 # topo_officex: migrate, then two API processes, two workers and the proxy.
 topo_officex() {
@@ -256,14 +262,22 @@ topo_call() {
 # topo_smoke: one user's money path through the proxy, so it crosses both
 # API processes, the workers and the Temporal cluster.
 topo_smoke() {
-	local email uid key auth out app inst secret res
+	local email uid key wallet auth out app inst secret res
 	email="smoke-$(date +%s%N)@example.com"
 	topo_call POST /auth/register "{\"email\":\"$email\"}" >/dev/null || return 1
 	out=$(topo_call POST /auth/verify-otp "{\"email\":\"$email\",\"code\":\"0000\"}") || return 1
 	uid=$(jq -r .user_id <<<"$out") key=$(jq -r .api_key <<<"$out")
 	auth=("x-officex-user-id: $uid" "x-officex-master-key: $key")
-	out=$(topo_call POST /purchase-credits '{"amount":17,"payment_method":{"type":"stripe","token":"tok_visa"}}' "${auth[@]}") || return 1
-	topo_log "purchase: $(jq -c '{credits_added, new_balance, purchase_id}' <<<"$out")"
+	wallet=$(jq -r .wallet_id <<<"$out")
+	# Funded by an admin adjustment: stripe-mock answers every PaymentIntent
+	# the same way and never confirms one, so a purchase needs a real Stripe
+	# test key (STRIPE_SECRET_KEY) to succeed.
+	out=$(topo_call POST "/admin/wallets/$wallet/adjust" '{"amount":20,"reason":"topology smoke"}' \
+		"X-Officex-Admin-Secret: $(cat "$TOPO_DATA/admin.secret")") || return 1
+	if [ -n "${TOPO_SMOKE_PURCHASE:-}" ]; then
+		out=$(topo_call POST /purchase-credits '{"amount":17,"payment_method":{"type":"stripe","token":"tok_visa"}}' "${auth[@]}") || return 1
+		topo_log "purchase: $(jq -c '{credits_added, new_balance, purchase_id}' <<<"$out")"
+	fi
 	out=$(topo_call POST /register-app "{\"name\":\"Topology smoke $(date +%s%N)\",\"price_type\":\"PAY_PER_USE\"}" "${auth[@]}") || return 1
 	app=$(jq -r .app_id <<<"$out")
 	out=$(topo_call POST "/install/$app" '{}' "${auth[@]}") || return 1
