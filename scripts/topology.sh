@@ -287,6 +287,20 @@ topo_smoke() {
 	res=$(jq -r .reservation_id <<<"$out")
 	out=$(topo_call POST /settle "{\"reservation_id\":\"$res\",\"amount\":1.5,\"final\":true}" "${auth[@]}") || return 1
 	topo_log "reserve 2, settle 1.5 final: $(jq -c 'del(.success)' <<<"$out")"
+	# A reservation left to time out: the outbox relay of a worker starts its
+	# workflow on the cluster, a worker refunds it when the timer fires.
+	out=$(topo_call POST /reserve '{"amount":1,"job_id":"smoke-2","timeout_seconds":2}' "${auth[@]}") || return 1
+	res=$(jq -r .reservation_id <<<"$out")
+	local deadline=$((SECONDS + 120)) status=
+	until [ "$status" = expired ]; do
+		[ "$SECONDS" -lt "$deadline" ] || {
+			topo_log "reservation $res still $status after 120 s: the Temporal cluster or the workers do not run it"
+			return 1
+		}
+		sleep 1
+		status=$(topo_call GET "/reservations/$(jq -rn --arg id "$res" '$id|@uri')" '' "${auth[@]}" | jq -r .reservation.status)
+	done
+	topo_log "reserve 1 with a 2 s timeout: expired and refunded by the workers through Temporal"
 	out=$(topo_call GET /balance '' "x-officex-user-id: $uid" "x-officex-master-key: $key") || return 1
 	topo_log "smoke passed; balance: $(jq -c 'del(.success)' <<<"$out")"
 }
