@@ -4,9 +4,13 @@
 #   make test       every test against real PostgreSQL, Temporal and stripe-mock
 #   make bench      the billing benchmark against its bare-SQL baseline
 #   make chaos      the billing load under kills and a Temporal outage (CHAOS_DURATION, default 3m)
+#                   (TOPOLOGY=1 for make bench: through a running `make topology`)
 #   make generate   regenerate db/dbgen (sqlc) and the SDK's client from api/openapi.yaml (oapi-codegen)
 #   make build      build bin/officex
 #   make tools      install the pinned tools (scripts/tools.sh) into the tools cache
+#   make topology   the production topology on this machine (scripts/topology.sh up;
+#                   scripts/topology.sh status|down): Temporal's four services on
+#                   PostgreSQL, two serve, two worker, a proxy
 #
 # The pinned tool versions live in scripts/tools.sh; the local services
 # (PostgreSQL, Temporal dev server, stripe-mock) are started by scripts/stack.sh
@@ -28,7 +32,7 @@ ENCRYPTION_KEY_FILE := .data/encryption.key
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 GO_BUILD := go build -ldflags "-X main.version=$(VERSION)"
 
-.PHONY: dev test bench chaos generate build tools browser-deps
+.PHONY: dev test bench chaos generate build tools browser-deps topology
 
 tools:
 	@$(TOOLS_SH) install
@@ -75,9 +79,19 @@ browser-deps:
 
 # The billing benchmark (cmd/officex-bench): the API against a bare-SQL
 # baseline in the same run, and expiry lateness; results in bench/results.md.
+# TOPOLOGY=1: the same load through the proxy of a running `make topology`
+# (two serve, two worker, Temporal's services on PostgreSQL); results in
+# bench/results-topology.md.
 bench: export TEMPORAL_ADDRESS := $(TEMPORAL_ADDR)
 bench: tools
+ifeq ($(TOPOLOGY),1)
+	scripts/topology.sh run go run ./cmd/officex-bench -topology-api http://127.0.0.1:18080/v1 -out bench/results-topology.md
+else
 	$(STACK_SH) test go run ./cmd/officex-bench -out bench/results.md
+endif
+
+topology: tools
+	scripts/topology.sh up
 
 # Faults under load (cmd/chaos): its own Temporal dev server (on free ports,
 # never the one on 7233) and its own database (dropped after), two serve and two

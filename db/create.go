@@ -21,9 +21,7 @@ func EnsureDatabase(ctx context.Context, dsn string) error {
 	if name == "" {
 		return fmt.Errorf("DATABASE_URL names no database")
 	}
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
+	conn, err := pgx.Connect(ctx, adminURL(u))
 	if err != nil {
 		return fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
@@ -49,13 +47,27 @@ func DropDatabase(ctx context.Context, dsn string) error {
 		return err
 	}
 	name := strings.TrimPrefix(u.Path, "/")
-	admin := *u
-	admin.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, admin.String())
+	conn, err := pgx.Connect(ctx, adminURL(u))
 	if err != nil {
 		return err
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 	return err
+}
+
+// adminURL is u pointed at the postgres database, for one plain connection:
+// without pgxpool's own settings (pool_max_conns, ...), which Open honours but
+// a single connection would send to the server as unknown parameters.
+func adminURL(u *url.URL) string {
+	admin := *u
+	admin.Path = "/postgres"
+	q := admin.Query()
+	for k := range q {
+		if strings.HasPrefix(k, "pool_") {
+			q.Del(k)
+		}
+	}
+	admin.RawQuery = q.Encode()
+	return admin.String()
 }

@@ -5,7 +5,8 @@
 #
 #   scripts/tools.sh              install every tool that is missing (quiet when cached)
 #   scripts/tools.sh install NAME...   install only those tools
-#   scripts/tools.sh path NAME    print the path of tool NAME (temporal, sqlc, stripe-mock, oapi-codegen)
+#   scripts/tools.sh path NAME    print the path of tool NAME (temporal, sqlc, stripe-mock,
+#                                 oapi-codegen, temporal-server, temporal-sql-tool)
 #   . scripts/tools.sh            define the versions and tool_path / tool_install
 #
 # Cache: ${OFFICEX_TOOLS:-$HOME/.cache/officex-tools}/<name>-<version>/<name>.
@@ -16,6 +17,9 @@ TEMPORAL_VERSION=v1.5.1
 SQLC_VERSION=v1.31.1
 STRIPE_MOCK_VERSION=v0.203.0 # newest tag offered by `go list -m -versions github.com/stripe/stripe-mock`
 OAPI_CODEGEN_VERSION=v2.8.2  # the SDK's generated client (scripts/sdkgen.sh)
+# The Temporal server the CLI above embeds in its dev server (its go.mod), for
+# scripts/topology.sh: the same server, as separate services on PostgreSQL.
+TEMPORAL_SERVER_VERSION=v1.29.1
 
 OFFICEX_TOOLS=${OFFICEX_TOOLS:-$HOME/.cache/officex-tools}
 
@@ -26,8 +30,10 @@ tool_package() {
 	sqlc) echo "github.com/sqlc-dev/sqlc/cmd/sqlc@$SQLC_VERSION" ;;
 	stripe-mock) echo "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" ;;
 	oapi-codegen) echo "github.com/oapi-codegen/oapi-codegen/v2/cmd/oapi-codegen@$OAPI_CODEGEN_VERSION" ;;
+	temporal-server) echo "go.temporal.io/server/cmd/server@$TEMPORAL_SERVER_VERSION" ;;
+	temporal-sql-tool) echo "go.temporal.io/server/cmd/tools/sql@$TEMPORAL_SERVER_VERSION" ;;
 	*)
-		echo "tools.sh: unknown tool '$1' (want temporal, sqlc, stripe-mock or oapi-codegen)" >&2
+		echo "tools.sh: unknown tool '$1' (want temporal, sqlc, stripe-mock, oapi-codegen, temporal-server or temporal-sql-tool)" >&2
 		return 1
 		;;
 	esac
@@ -62,7 +68,10 @@ tool_install() {
 		trap 'rm -rf "$tmp"' EXIT
 		GOBIN="$tmp" go install "$pkg" || exit 1
 		mkdir -p "$dir"
-		mv -f "$tmp/$name" "$bin"
+		# go install names the binary after the package's last element
+		# (cmd/server -> server), not after the tool.
+		local built=${pkg%@*}
+		mv -f "$tmp/${built##*/}" "$bin"
 	)
 }
 

@@ -25,6 +25,9 @@ func main() {
 	flag.IntVar(&o.Expiring, "expiring", 1000, "reservations opened for the expiry measurement")
 	flag.DurationVar(&o.ExpiryTimeout, "expiry-timeout", 30*time.Second, "timeout of those reservations")
 	flag.StringVar(&o.Out, "out", "bench/results.md", "where to write the results")
+	flag.StringVar(&o.TopologyAPI, "topology-api", "", "measure a running topology through this API base URL "+
+		"(e.g. http://127.0.0.1:18080/v1; make bench TOPOLOGY=1) instead of an in-process stack; "+
+		"DATABASE_URL, TEMPORAL_ADDRESS and the keys come from the environment as for officex serve")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -47,10 +50,17 @@ type options struct {
 	Concurrency, Users, Apps, Expiring int
 	Duration, ExpiryTimeout            time.Duration
 	Out                                string
+	TopologyAPI                        string
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
-	st, err := startStack(ctx, log)
+	start := startStack
+	if o.TopologyAPI != "" {
+		start = func(ctx context.Context, log *slog.Logger) (*stack, error) {
+			return startTopology(ctx, o.TopologyAPI, log)
+		}
+	}
+	st, err := start(ctx, log)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 func render(o options, results []scenarioResult, exp expiryStats) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# make bench: %s\n\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "%d concurrent clients, %s per run, %d users, %d CPUs; API, worker, relay and load generator in one process against PostgreSQL and the Temporal dev server on this machine.\n",
-		o.Concurrency, o.Duration, o.Users, runtime.NumCPU())
+	where := "API, worker, relay and load generator in one process against PostgreSQL and the Temporal dev server on this machine"
+	if o.TopologyAPI != "" {
+		where = "through " + o.TopologyAPI + " (scripts/topology.sh: proxy, 2 serve, 2 worker, Temporal's four services on PostgreSQL), all on this machine"
+	}
+	fmt.Fprintf(&b, "%d concurrent clients, %s per run, %d users, %d CPUs; %s.\n",
+		o.Concurrency, o.Duration, o.Users, runtime.NumCPU(), where)
 	fmt.Fprintf(&b, "A cycle is reserve 1 -> sip 0.5 -> final settle 0.25 (0.25 refunded). Baseline: the same ledger movements as bare SQL through pgx at the same concurrency, without HTTP, auth, reservation bookkeeping or Temporal.\n\n")
 	for _, r := range results {
 		fmt.Fprintf(&b, "## %s\n\n| metric | API | baseline | API / baseline |\n|---|---|---|---|\n", r.Name)

@@ -21,10 +21,10 @@ import (
 // stack is the in-process OfficeX (the test harness's: a throwaway database,
 // worker and relay on a task queue of their own) served on a real listener.
 type stack struct {
-	env      *testenv.Env
+	apps     *apps.Service
 	teardown func()
 	pool     *pgxpool.Pool
-	srv      *http.Server
+	srv      *http.Server // nil against a running topology (startTopology)
 	baseURL  string
 }
 
@@ -40,11 +40,13 @@ func startStack(ctx context.Context, log *slog.Logger) (*stack, error) {
 	}
 	srv := &http.Server{Handler: env.NewHandler(nil), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l) //nolint:errcheck // ends with Close
-	return &stack{env: env, teardown: teardown, pool: env.Pool, srv: srv, baseURL: "http://" + l.Addr().String() + "/v1"}, nil
+	return &stack{apps: env.Apps(), teardown: teardown, pool: env.Pool, srv: srv, baseURL: "http://" + l.Addr().String() + "/v1"}, nil
 }
 
 func (s *stack) close() {
-	s.srv.Close()
+	if s.srv != nil {
+		s.srv.Close()
+	}
 	s.teardown()
 }
 
@@ -60,7 +62,7 @@ const fundPerUser = 1_000_000 * ledger.Scale
 
 // fixture makes users installs of apps (users spread over apps), funded.
 func (s *stack) fixture(ctx context.Context, users, appCount int) ([]installRef, error) {
-	svc := s.env.Apps()
+	svc := s.apps
 	var appIDs []apps.App
 	vendor, _, err := s.newUser(ctx)
 	if err != nil {

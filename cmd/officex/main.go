@@ -298,6 +298,7 @@ func (a *app) serve(ctx context.Context) error {
 func (a *app) serveMetrics(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metrics.Handler())
+	mux.HandleFunc("GET /readyz", a.readyz)
 	srv := &http.Server{Addr: a.cfg.MetricsAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second}
 	a.log.Info("serving metrics", "addr", a.cfg.MetricsAddr, "path", "/metrics")
