@@ -38,7 +38,7 @@ func startStack(ctx context.Context, log *slog.Logger) (*stack, error) {
 		teardown()
 		return nil, err
 	}
-	srv := &http.Server{Handler: env.NewHandler(nil), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: env.App.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l) //nolint:errcheck // ends with Close
 	return &stack{env: env, teardown: teardown, pool: env.Pool, srv: srv, baseURL: "http://" + l.Addr().String() + "/v1"}, nil
 }
@@ -60,7 +60,7 @@ const fundPerUser = 1_000_000 * ledger.Scale
 
 // fixture makes users installs of apps (users spread over apps), funded.
 func (s *stack) fixture(ctx context.Context, users, appCount int) ([]installRef, error) {
-	svc := s.env.Apps()
+	svc := s.env.App.Apps()
 	var appIDs []apps.App
 	vendor, _, err := s.newUser(ctx)
 	if err != nil {
