@@ -30,7 +30,7 @@ func freeAddr(t *testing.T) string {
 
 // runApp runs the App as "officex serve" does (App.Run: API, chat and
 // metrics listeners) on free ports until the test ends; it returns the
-// API's URL once /healthz answers.
+// API's URL once /healthz and /metrics answer.
 func runApp(t *testing.T) string {
 	t.Helper()
 	a := *env.App
@@ -45,15 +45,19 @@ func runApp(t *testing.T) string {
 		}
 	})
 	base := "http://" + a.Config.HTTPAddr
-	testenv.Eventually(t, 10*time.Second, "the App's API to answer /healthz", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	for _, u := range []string{base + "/healthz", "http://" + a.Config.MetricsAddr + "/metrics"} {
+		testenv.Eventually(t, 10*time.Second, "the App to answer "+u, func() bool { return answers200(u) })
+	}
 	return base
+}
+
+func answers200(u string) bool {
+	resp, err := http.Get(u)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // TestApp_ServesEndToEndAndUninstallCancelsOpenReservations (issue 12
