@@ -16,8 +16,10 @@ import (
 	"github.com/officex/officex/internal/usdc"
 )
 
-// simulatorKey is the Stripe key of the simulator (it accepts any).
-const simulatorKey = "sk_test_officex_dev"
+// simulatorKey is the Stripe key of the simulator (it accepts any); one
+// that looks valid to stripe-mock too, which tests pay through with the
+// configuration's key.
+const simulatorKey = "sk_test_officexsimulator"
 
 // connectStripe makes the Stripe client. With no STRIPE_SECRET_KEY in testing
 // mode (make dev, tests), it serves the Stripe test-mode simulator on loopback
