@@ -1,8 +1,8 @@
 // Command officex is OfficeX's one binary: the server processes (serve,
 // worker, dev, migrate) and a command line client of the API for people and
 // finance (login, balance, apps, payouts, ...; internal/cli). This package
-// only wires: the command tree (commands.go), configuration, connections, and
-// the processes.
+// holds the command tree (commands.go) and the configuration; the server
+// processes are internal/app's App, the one construction of the application.
 package main
 
 import (
