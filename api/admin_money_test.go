@@ -80,7 +80,7 @@ func TestAdminAdjust_IdempotencyKeyPostsOnceEvenWhenRacing(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range answers {
 		wg.Add(1)
-		go func() { defer wg.Done(); answers[i] = c.Post(path, body, testenv.AdminHeaders()) }()
+		go func() { defer wg.Done(); answers[i] = c.Concurrent().Post(path, body, testenv.AdminHeaders()) }()
 	}
 	wg.Wait()
 	first := ""

@@ -7,6 +7,7 @@ import (
 
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/internal/apps"
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/testenv"
 )
 
@@ -121,7 +122,7 @@ func TestRegisterApp_PrivateURLsRefusedInProduction(t *testing.T) {
 	srv := newServer(t, func(d *api.Deps) {
 		opt := env.AppsOptions()
 		opt.AllowPrivateURLs = false
-		d.Apps = apps.New(env.Pool, env.Temporal, env.Box, opt)
+		d.Apps = apps.New(env.Pool, env.Temporal, env.Box, billing.New(env.Pool), opt)
 	})
 	c := env.ClientFor(t, srv)
 	vendor := c.NewUser()

@@ -12,6 +12,7 @@ import (
 	"github.com/officex/officex/internal/purchases"
 	"github.com/officex/officex/internal/stripesim"
 	"github.com/officex/officex/internal/testenv"
+	"github.com/officex/officex/workflows"
 )
 
 func purchase(amount any, token string, key string) map[string]any {
@@ -108,7 +109,7 @@ func TestPurchase_TwentyConcurrentSameKeyChargeAndCreditOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := c.Post("/purchase-credits", purchase(30, "tok_visa", "burst"), u.Headers())
+			r := c.Concurrent().Post("/purchase-credits", purchase(30, "tok_visa", "burst"), u.Headers())
 			answers[i] = string(r.Raw)
 		}()
 	}
@@ -177,7 +178,13 @@ func TestPurchase_PendingUntilWebhookConfirms(t *testing.T) {
 	if done.Body["credits_added"] != 40.0 {
 		t.Fatalf("replay after completion: %s", done.Raw)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Once the purchase's workflow has closed, nothing is left that could
+	// credit the replayed event (the webhook answered from the decided row).
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	if err := env.Temporal.GetWorkflow(ctx, workflows.CreditPurchaseWorkflowID(r.String("purchase_id")), "").Get(ctx, nil); err != nil {
+		t.Fatalf("the purchase's workflow did not close: %v", err)
+	}
 	if a, _ := c.Balance(u); a != 40 {
 		t.Fatalf("balance %v after a replayed webhook", a)
 	}

@@ -150,7 +150,7 @@ func TestVerifyOTP_ConcurrentUseYieldsOneKey(t *testing.T) {
 	statuses := make(chan int, n)
 	for i := 0; i < n; i++ {
 		go func() {
-			statuses <- c.Post("/auth/verify-otp", map[string]any{"email": email, "code": "0000"}, nil).Status
+			statuses <- c.Concurrent().Post("/auth/verify-otp", map[string]any{"email": email, "code": "0000"}, nil).Status
 		}()
 	}
 	wins := 0

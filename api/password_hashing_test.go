@@ -34,7 +34,7 @@ func TestLogin_MoreConcurrentPasswordLoginsThanSlotsGet503WithRetryAfter(t *test
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := c.Post("/auth/login", map[string]any{"email": testenv.UniqueEmail("nobody"), "password": "guessing-a-password"}, nil)
+			r := c.Concurrent().Post("/auth/login", map[string]any{"email": testenv.UniqueEmail("nobody"), "password": "guessing-a-password"}, nil)
 			statuses[i], retryAfter[i] = r.Status, r.Header.Get("Retry-After")
 			if r.Status == http.StatusServiceUnavailable && r.Code() != "SERVICE_UNAVAILABLE" {
 				t.Errorf("503 with code %q: %s", r.Code(), r.Raw)

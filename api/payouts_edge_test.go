@@ -41,7 +41,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func startBatch(c *testenv.Client, period string) <-chan testenv.Response {
 	done := make(chan testenv.Response, 1)
 	go func() {
-		done <- c.Post("/admin/payouts/batches", map[string]any{"period": period}, testenv.AdminHeaders())
+		done <- c.Concurrent().Post("/admin/payouts/batches", map[string]any{"period": period}, testenv.AdminHeaders())
 	}()
 	return done
 }

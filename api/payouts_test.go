@@ -212,7 +212,7 @@ func TestPayout_BankPayoutPaidOrFailedByTheBank(t *testing.T) {
 	}
 	done := make(chan testenv.Response, 1)
 	go func() {
-		done <- c.Post("/admin/payouts/batches", map[string]any{"period": "2031-05"}, testenv.AdminHeaders())
+		done <- c.Concurrent().Post("/admin/payouts/batches", map[string]any{"period": "2031-05"}, testenv.AdminHeaders())
 	}()
 	// The bank settles both payouts while the batch waits on them.
 	settled := map[string]bool{}

@@ -155,7 +155,7 @@ func TestUSDCPayout_WorkerStoppedMidPaymentPaysOnceAfterRestart(t *testing.T) {
 	})
 	done := make(chan testenv.Response, 1)
 	go func() {
-		done <- st.c.Post("/admin/payouts/batches", map[string]any{"period": "2032-05"}, testenv.AdminHeaders())
+		done <- st.c.Concurrent().Post("/admin/payouts/batches", map[string]any{"period": "2032-05"}, testenv.AdminHeaders())
 	}()
 	// Stop the worker once the signed transaction is stored (and maybe sent).
 	deadline := time.Now().Add(15 * time.Second)
@@ -167,8 +167,7 @@ func TestUSDCPayout_WorkerStoppedMidPaymentPaysOnceAfterRestart(t *testing.T) {
 	}
 	st.stop()
 	st.chain.Advance(5)
-	stop := st.restart()
-	defer stop()
+	st.restart() // the restarted worker stops at the test's cleanup
 	deadline = time.Now().Add(30 * time.Second)
 	for payoutOf(t, st.c, id)["status"] != "completed" {
 		if time.Now().After(deadline) {

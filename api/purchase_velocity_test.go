@@ -79,7 +79,7 @@ func TestPurchase_VelocityPerCardHoldsUnderConcurrentUsers(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := c.Post("/purchase-credits", purchase(purchases.MinCredits, "tok_amex", fmt.Sprintf("vel-card-%d-%d", ui, i)), u.Headers())
+				r := c.Concurrent().Post("/purchase-credits", purchase(purchases.MinCredits, "tok_amex", fmt.Sprintf("vel-card-%d-%d", ui, i)), u.Headers())
 				mu.Lock()
 				defer mu.Unlock()
 				statuses[r.Status]++

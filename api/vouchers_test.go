@@ -77,7 +77,7 @@ func TestVoucher_ConcurrentRedemptionsByOneWalletSucceedOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			statuses[i] = c.Post("/vouchers/"+code+"/redeem", map[string]any{"wallet_id": u.WalletID}, u.Headers()).Status
+			statuses[i] = c.Concurrent().Post("/vouchers/"+code+"/redeem", map[string]any{"wallet_id": u.WalletID}, u.Headers()).Status
 		}()
 	}
 	wg.Wait()

@@ -38,7 +38,7 @@ func startStack(ctx context.Context, log *slog.Logger) (*stack, error) {
 		teardown()
 		return nil, err
 	}
-	srv := &http.Server{Handler: env.NewHandler(nil), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: env.App.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l) //nolint:errcheck // ends with Close
 	return &stack{apps: env.Apps(), teardown: teardown, pool: env.Pool, srv: srv, baseURL: "http://" + l.Addr().String() + "/v1"}, nil
 }

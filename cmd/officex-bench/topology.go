@@ -5,12 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/officex/officex/db"
-	"github.com/officex/officex/internal/apps"
-	"github.com/officex/officex/internal/billing"
+	"github.com/officex/officex/internal/app"
 	"github.com/officex/officex/internal/config"
-	"github.com/officex/officex/internal/secretbox"
-	"github.com/officex/officex/internal/temporalclient"
 )
 
 // startTopology measures OfficeX as it already runs elsewhere (the
@@ -23,27 +19,9 @@ func startTopology(ctx context.Context, api string, log *slog.Logger) (*stack, e
 	if err != nil {
 		return nil, fmt.Errorf("topology configuration: %w", err)
 	}
-	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	tc, err := temporalclient.Dial(ctx, cfg, log, nil)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	box, err := secretbox.New(cfg.EncryptionKey, cfg.EncryptionOldKeys...)
-	if err != nil {
-		tc.Close()
-		pool.Close()
-		return nil, err
-	}
-	opt := apps.DefaultOptions
-	opt.AllowPrivateURLs, opt.TaskQueue = cfg.AllowPrivateURLs, cfg.TaskQueue
-	svc := apps.New(pool, tc, box, opt)
-	svc.OnUninstall = billing.New(pool).CancelOpenForInstall
-	return &stack{apps: svc, pool: pool, baseURL: api, teardown: func() {
-		tc.Close()
-		pool.Close()
-	}}, nil
+	return &stack{apps: a.Apps(), pool: a.Pool, baseURL: api, teardown: a.Close}, nil
 }

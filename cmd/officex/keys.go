@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/officex/officex/db"
+	"github.com/officex/officex/internal/app"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/payloadcodec"
 	"github.com/officex/officex/internal/rekey"
@@ -32,7 +33,7 @@ func codecServer(ctx context.Context, cfg config.Config, log *slog.Logger) error
 	srv := &http.Server{Addr: cfg.CodecAddr, Handler: payloadcodec.Handler(codec, cfg.CodecCORSOrigins),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	log.Info("serving the Temporal codec endpoint", "addr", cfg.CodecAddr, "cors_origins", cfg.CodecCORSOrigins, "key_id", codec.KeyID())
-	return serveAll(ctx, srv)
+	return app.ServeAll(ctx, srv)
 }
 
 // rotateEncryptionKey is "officex rotate-encryption-key": it re-seals every

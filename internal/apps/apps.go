@@ -60,14 +60,23 @@ type Service struct {
 	temporal client.Client
 	box      *secretbox.Box
 	opt      Options
-	// OnUninstall runs in the uninstall's transaction (the billing package
-	// cancels the install's open reservations there).
-	OnUninstall func(ctx context.Context, tx pgx.Tx, installID uuid.UUID) error
+	billing  Billing
 }
 
-// New makes a Service.
-func New(pool *pgxpool.Pool, tc client.Client, box *secretbox.Box, opt Options) *Service {
-	return &Service{pool: pool, temporal: tc, box: box, opt: opt}
+// Billing is what an uninstall needs of internal/billing (which imports
+// this package): cancelling the install's open reservations, refunding what
+// they still hold, inside the uninstall's transaction.
+type Billing interface {
+	CancelOpenForInstall(ctx context.Context, tx pgx.Tx, installID uuid.UUID) error
+}
+
+// New makes a Service. billing is required: an uninstall without it would
+// leave the install's reservations holding the user's credits.
+func New(pool *pgxpool.Pool, tc client.Client, box *secretbox.Box, billing Billing, opt Options) *Service {
+	if billing == nil {
+		panic("apps.New: billing is required (uninstalls cancel open reservations through it)")
+	}
+	return &Service{pool: pool, temporal: tc, box: box, opt: opt, billing: billing}
 }
 
 // App is an app as stored.
@@ -309,10 +318,8 @@ func (s *Service) setStatus(ctx context.Context, actor string, id uuid.UUID, sta
 			}
 			for _, installID := range ids {
 				// Open reservations first: billing locks a reservation before its install.
-				if s.OnUninstall != nil {
-					if err := s.OnUninstall(ctx, tx, installID); err != nil {
-						return err
-					}
+				if err := s.billing.CancelOpenForInstall(ctx, tx, installID); err != nil {
+					return err
 				}
 				if _, err := q.UninstallInstall(ctx, installID); err != nil {
 					return err

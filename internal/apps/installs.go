@@ -293,10 +293,8 @@ func (s *Service) Uninstall(ctx context.Context, user, id uuid.UUID) error {
 	return db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		q := dbgen.New(tx)
 		// Open reservations first: billing locks a reservation before its install.
-		if s.OnUninstall != nil {
-			if err := s.OnUninstall(ctx, tx, id); err != nil {
-				return err
-			}
+		if err := s.billing.CancelOpenForInstall(ctx, tx, id); err != nil {
+			return err
 		}
 		if _, err := q.UninstallInstall(ctx, id); err != nil {
 			if db.IsNotFound(err) {

@@ -15,6 +15,28 @@ import (
 type Client struct {
 	t       testing.TB
 	baseURL string
+	// offTest: the client of Concurrent, used off the test's goroutine.
+	offTest bool
+}
+
+// Concurrent is this client for goroutines other than the test's: t.Fatal
+// must not run there, so a request that cannot be made or answers no JSON
+// is reported with t.Errorf and answers a zero Response (status 0), which
+// the test's own checks then refuse after the goroutines end.
+func (c *Client) Concurrent() *Client {
+	cc := *c
+	cc.offTest = true
+	return &cc
+}
+
+// fail reports a request that could not be made or read.
+func (c *Client) fail(format string, args ...any) {
+	c.t.Helper()
+	if c.offTest {
+		c.t.Errorf(format, args...)
+		return
+	}
+	c.t.Fatalf(format, args...)
 }
 
 // Client returns a client of the package's API for t.
@@ -58,7 +80,8 @@ func (c *Client) Do(method, path string, body any, h Headers) Response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			c.t.Fatalf("marshal body: %v", err)
+			c.fail("marshal body: %v", err)
+			return Response{}
 		}
 		sent = raw
 	}
@@ -68,7 +91,8 @@ func (c *Client) Do(method, path string, body any, h Headers) Response {
 	}
 	req, err := http.NewRequest(method, c.baseURL+path, rd)
 	if err != nil {
-		c.t.Fatalf("new request: %v", err)
+		c.fail("new request: %v", err)
+		return Response{}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range h {
@@ -76,7 +100,8 @@ func (c *Client) Do(method, path string, body any, h Headers) Response {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
+		c.fail("%s %s: %v", method, path, err)
+		return Response{}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
@@ -84,7 +109,8 @@ func (c *Client) Do(method, path string, body any, h Headers) Response {
 	out := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out.Body); err != nil {
-			c.t.Fatalf("%s %s: answer is not a JSON object (%d): %s", method, path, resp.StatusCode, raw)
+			c.fail("%s %s: answer is not a JSON object (%d): %s", method, path, resp.StatusCode, raw)
+			return Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 		}
 	}
 	return out

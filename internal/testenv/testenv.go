@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -29,25 +30,19 @@ import (
 	"github.com/officex/officex/api"
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/internal/accounts"
+	"github.com/officex/officex/internal/app"
 	"github.com/officex/officex/internal/apps"
-	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/chat"
 	"github.com/officex/officex/internal/config"
 	"github.com/officex/officex/internal/mail"
-	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/metrics"
 	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/payloadcodec"
-	"github.com/officex/officex/internal/payouts"
-	"github.com/officex/officex/internal/prompts"
-	"github.com/officex/officex/internal/purchases"
-	"github.com/officex/officex/internal/refs"
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/secretbox"
 	"github.com/officex/officex/internal/stripesim"
 	"github.com/officex/officex/internal/temporalclient"
 	"github.com/officex/officex/internal/uploads"
-	"github.com/officex/officex/internal/vouchers"
 	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/worker"
 )
@@ -55,8 +50,13 @@ import (
 // AdminSecret is the superadmin secret of the test API.
 const AdminSecret = "test-admin-secret-0123456789"
 
-// Env is one test package's running stack.
+// Env is one test package's running stack: the application as
+// internal/app builds it for main, with the test options (Options).
 type Env struct {
+	// App is the application; the fields below are its connections, which a
+	// test may swap on a copy of Env (another key ring, say): the helpers
+	// build their services from the Env's fields.
+	App      *app.App
 	Config   config.Config
 	Pool     *pgxpool.Pool
 	Temporal client.Client
@@ -68,7 +68,8 @@ type Env struct {
 	// History decodes a raw history with it.
 	Codec *payloadcodec.Codec
 	// Stripe is the Stripe test-mode simulator the package's worker pays
-	// through; StripeWebhookSecret signs its events.
+	// through (the one the App serves in testing mode without a Stripe key,
+	// as make dev does); StripeWebhookSecret signs its events.
 	Stripe              *stripesim.Server
 	StripeURL           string
 	StripeWebhookSecret string
@@ -78,6 +79,8 @@ type Env struct {
 	// API's requests, the database collectors and the Temporal SDK's series.
 	Metrics *metrics.Metrics
 	worker  sdkworker.Worker
+	// workerMu guards worker across StopWorker and its restart.
+	workerMu *sync.Mutex
 	// relay is the package's outbox relay (StopRelay pauses it).
 	relayMu   *sync.Mutex // a pointer: tests copy Env to change a dependency
 	relayStop func()
@@ -119,119 +122,169 @@ func Main(m *testing.M, out **Env) {
 func Start() (*Env, func(), error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	suffix := make([]byte, 6)
-	_, _ = rand.Read(suffix)
-	name := "officex_test_" + hex.EncodeToString(suffix)
-	dsn, err := url.Parse(getenv("OFFICEX_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	cfg, err := testConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	dsn.Path = "/" + name
+	if err := migrateDatabase(ctx, cfg); err != nil {
+		return nil, nil, err
+	}
+	undo := []func(){func() { dropDatabase(cfg) }, func() { os.RemoveAll(cfg.UploadDir) }}
+	teardown := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	env, err := startApp(ctx, cfg, &undo)
+	if err != nil {
+		teardown()
+		return nil, nil, err
+	}
+	return env, teardown, nil
+}
+
+// testConfig is the configuration of a package's stack: a database and task
+// queue of its own, testing mode, private URLs allowed, and no Stripe key,
+// so the App serves the Stripe simulator.
+func testConfig() (config.Config, error) {
+	suffix := randHex(6)
+	dsn, err := url.Parse(getenv("OFFICEX_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	if err != nil {
+		return config.Config{}, err
+	}
+	dsn.Path = "/officex_test_" + suffix
 	uploadDir, err := os.MkdirTemp("", "officex-uploads-")
 	if err != nil {
-		return nil, nil, err
+		return config.Config{}, err
 	}
 	key, codecKey := make([]byte, 32), make([]byte, 32)
 	_, _ = rand.Read(key)
 	_, _ = rand.Read(codecKey)
-	cfg, err := config.Load(func(k string) string {
+	return config.Load(func(k string) string {
 		return map[string]string{
 			"DATABASE_URL":               dsn.String(),
 			"TEMPORAL_ADDRESS":           getenv("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
-			"OFFICEX_TASK_QUEUE":         "officex-test-" + hex.EncodeToString(suffix),
+			"OFFICEX_TASK_QUEUE":         "officex-test-" + suffix,
 			"OFFICEX_ADMIN_SECRET":       AdminSecret,
 			"OFFICEX_ENCRYPTION_KEY":     base64.StdEncoding.EncodeToString(key),
 			"OFFICEX_TEMPORAL_CODEC_KEY": base64.StdEncoding.EncodeToString(codecKey),
 			"OFFICEX_TESTING_MODE":       "true",
 			"OFFICEX_ALLOW_PRIVATE_URLS": "true",
-			"STRIPE_SECRET_KEY":          "sk_test_123",
 			"STRIPE_WEBHOOK_SECRET":      StripeWebhookSecret,
 			"OFFICEX_UPLOAD_DIR":         uploadDir,
 		}[k]
 	})
-	if err != nil {
-		return nil, nil, err
-	}
+}
+
+func migrateDatabase(ctx context.Context, cfg config.Config) error {
 	if err := db.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return nil, nil, fmt.Errorf("create test database: %w", err)
+		return fmt.Errorf("create test database: %w", err)
 	}
 	pool, err := db.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	if err := db.Migrate(ctx, pool); err != nil {
-		return nil, nil, err
+	defer pool.Close()
+	return db.Migrate(ctx, pool)
+}
+
+func dropDatabase(cfg config.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := db.DropDatabase(ctx, cfg.DatabaseURL); err != nil {
+		fmt.Fprintf(os.Stderr, "testenv: drop %s: %v\n", cfg.DatabaseURL, err)
 	}
-	log := slog.New(slog.NewJSONHandler(logSink(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	reg := metrics.New()
-	reg.WatchDatabase(pool)
-	temporalMetrics, stopTemporalMetrics := reg.TemporalHandler(log)
-	// The real client construction: every payload of the tests' workflows
-	// is encrypted, as in production.
-	tc, err := temporalclient.Dial(ctx, cfg, log, temporalMetrics)
+}
+
+// Options are what the test stack runs differently from production: mail
+// to the package's SMTP server, codes back to back, short waits.
+func Options(smtpURL string) ([]app.Option, error) {
+	sender, err := mail.NewSMTP(smtpURL, "OfficeX <no-reply@officex.test>")
 	if err != nil {
-		return nil, nil, err
+		return nil, fmt.Errorf("testenv: SMTP sender for %s: %w", smtpURL, err)
 	}
-	codec, err := temporalclient.Codec(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	box, err := secretbox.New(cfg.EncryptionKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	store, err := uploads.NewLocal(uploads.LocalOptions{Dir: cfg.UploadDir, MaxBytes: cfg.UploadMaxBytes,
-		PublicURL: cfg.PublicURL, EncryptionKey: cfg.EncryptionKey})
-	if err != nil {
-		return nil, nil, err
-	}
-	sim := stripesim.New()
-	simServer := httptest.NewServer(sim)
+	return []app.Option{app.WithMailSender(sender), app.WithThrottle(TestThrottle),
+		app.WithAppWaits(3*time.Second, 200*time.Millisecond),
+		app.WithScheduleBounds(TestMinInterval, TestRunRetry), app.WithPayoutPoll(TestPayoutPoll)}, nil
+}
+
+// startApp builds the App and runs its worker, loops and API as a worker
+// process and a server do; what it starts it appends to *undo.
+func startApp(ctx context.Context, cfg config.Config, undo *[]func()) (*Env, error) {
 	smtpBox, stopSMTP, err := startSMTP()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	env := &Env{Config: cfg, Pool: pool, Temporal: tc, Log: log, Box: box, Codec: codec,
-		Stripe: sim, StripeURL: simServer.URL, StripeWebhookSecret: StripeWebhookSecret, Uploads: store, Metrics: reg, SMTP: smtpBox}
-	env.Config.StripeAPIBase = simServer.URL
-	w := worker.New(tc, cfg.TaskQueue, env.WorkerDeps())
-	if err := w.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start worker: %w", err)
+	*undo = append(*undo, stopSMTP)
+	log := slog.New(slog.NewJSONHandler(logSink(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts, err := Options(smtpBox.URL)
+	if err != nil {
+		return nil, err
 	}
-	env.worker = w
-	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{}, 2)
+	a, err := app.New(ctx, cfg, log, opts...)
+	if err != nil {
+		return nil, err
+	}
+	*undo = append(*undo, a.Close)
+	env, err := newEnv(ctx, a, smtpBox)
+	if err != nil {
+		return nil, err
+	}
+	if err := env.startWorker(); err != nil {
+		return nil, err
+	}
+	*undo = append(*undo, env.stopWorker)
 	env.startRelay()
-	go func() {
-		(&mailout.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
-		relayDone <- struct{}{}
-	}()
-	go func() {
-		(&schedules.Reconciler{Schedules: env.Schedules(cfg.TaskQueue), Log: log}).Run(relayCtx)
-		relayDone <- struct{}{}
-	}()
+	stopLoops := env.runLoops()
+	*undo = append(*undo, env.stopRelay, stopLoops)
 	env.Server = httptest.NewServer(env.NewHandler(nil))
 	env.BaseURL = env.Server.URL + "/v1"
-	teardown := func() {
-		stopRelay()
-		<-relayDone
-		<-relayDone
-		env.stopRelay()
-		env.Server.Close()
-		stopSMTP()
-		simServer.Close()
-		w.Stop()
-		tc.Close()
-		stopTemporalMetrics()
-		pool.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if err := db.DropDatabase(ctx, cfg.DatabaseURL); err != nil {
-			fmt.Fprintf(os.Stderr, "testenv: drop %s: %v\n", name, err)
-		}
-		os.RemoveAll(uploadDir)
+	*undo = append(*undo, env.Server.Close)
+	return env, nil
+}
+
+// newEnv is the Env of a: its connections, the codec, the simulator and
+// the upload store.
+func newEnv(ctx context.Context, a *app.App, smtpBox *SMTPServer) (*Env, error) {
+	codec, err := temporalclient.Codec(a.Config)
+	if err != nil {
+		return nil, err
 	}
-	return env, teardown, nil
+	if err := a.OpenUploads(ctx); err != nil {
+		return nil, err
+	}
+	local, ok := a.Uploads.(*uploads.Local)
+	if !ok || a.StripeSim == nil {
+		return nil, errors.New("testenv: want the local upload store and the Stripe simulator")
+	}
+	return &Env{App: a, Config: a.Config, Pool: a.Pool, Temporal: a.Temporal, Log: a.Log, Box: a.Box, Codec: codec,
+		Stripe: a.StripeSim, StripeURL: a.Config.StripeAPIBase, StripeWebhookSecret: StripeWebhookSecret,
+		Uploads: local, Metrics: a.Metrics, SMTP: smtpBox, workerMu: new(sync.Mutex), relayMu: new(sync.Mutex)}, nil
+}
+
+// runLoops runs the App's loops but the outbox relay (startRelay runs that
+// one, so StopRelay can pause it) until the returned function is called.
+func (e *Env) runLoops() (stop func()) {
+	var loops []app.Loop
+	for _, l := range e.app().Loops() {
+		if l.Name != app.LoopOutbox {
+			loops = append(loops, l)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { app.RunLoops(ctx, loops); close(done) }()
+	return func() { cancel(); <-done }
+}
+
+// app is the App with this Env's (maybe swapped) connections.
+func (e *Env) app() *app.App {
+	a := *e.App
+	a.Config, a.Pool, a.Temporal, a.Log, a.Box, a.Metrics = e.Config, e.Pool, e.Temporal, e.Log, e.Box, e.Metrics
+	if e.Uploads != nil {
+		a.Uploads = e.Uploads
+	}
+	return &a
 }
 
 // logSink sends server logs to stderr when OFFICEX_TEST_LOGS is set.
@@ -249,25 +302,13 @@ var TestThrottle = accounts.Throttle{MinInterval: 0, PerHour: 1000}
 // Accounts is an accounts service on this stack with its code keys, mailing
 // through sender (testingMode: every code is 0000).
 func (e *Env) Accounts(testingMode bool, throttle accounts.Throttle) *accounts.Service {
-	s := accounts.New(e.Pool, mailout.NewQueue(e.Box), e.Log, testingMode, throttle).WithSecrets(e.Config.EncryptionKey)
-	s.OnCode = e.Metrics.ObserveCode
-	return s
+	return e.app().AccountsWith(testingMode, throttle)
 }
 
 // NewHandler builds an API handler on this stack. edit may change the
 // dependencies first (another mail sender, testing mode off, a throttle).
 func (e *Env) NewHandler(edit func(*api.Deps)) http.Handler {
-	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Metrics: e.Metrics,
-		Accounts:   e.Accounts(true, TestThrottle),
-		Purchases:  purchases.New(e.Pool, e.Temporal, e.Config.TaskQueue, e.Box, true),
-		Vouchers:   vouchers.New(e.Pool, e.Config.EncryptionKey),
-		Apps:       e.Apps(),
-		Billing:    billing.New(e.Pool),
-		Uploads:    e.Uploads,
-		Payouts:    payouts.New(e.Pool, false).WithAccounts(payouts.StripeAccounts{API: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)}),
-		PayoutPoll: TestPayoutPoll,
-		Chats:      e.Chats(), Prompts: prompts.New(e.Pool), Refs: refs.New(e.Pool), Schedules: e.Schedules(e.Config.TaskQueue)}
-	d.Purchases.WithCardLookup(activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL)) // the velocity limits' card fingerprints
+	d := e.app().APIDeps()
 	if edit != nil {
 		edit(&d)
 	}
@@ -296,16 +337,7 @@ func (e *Env) Schedules(taskQueue string) *schedules.Service {
 // SchedulesWith is a schedules service on another Temporal client (one that
 // cannot reach the server, say) with opt's test bounds filled in.
 func (e *Env) SchedulesWith(tc client.Client, opt schedules.Options) *schedules.Service {
-	if opt.TaskQueue == "" {
-		opt.TaskQueue = e.Config.TaskQueue
-	}
-	if opt.MinInterval == 0 {
-		opt.MinInterval = TestMinInterval
-	}
-	if opt.RunRetryInitial == 0 {
-		opt.RunRetryInitial = TestRunRetry
-	}
-	return schedules.New(e.Pool, tc, e.Chats(), opt, e.Log)
+	return e.app().SchedulesWith(tc, opt)
 }
 
 // StartChatWorker runs a worker on a task queue of its own whose chat agent
@@ -325,11 +357,11 @@ func (e *Env) RestartChatWorker(t testing.TB, queue, modelURL string) func() {
 }
 
 // Chats is the chat service of the test stack.
-func (e *Env) Chats() *chat.Service { return chat.NewService(e.Pool, e.Config.ChatDailyTokens) }
+func (e *Env) Chats() *chat.Service { return e.app().Chats() }
 
 // Agent is a chat agent on this stack that asks the model server at modelURL.
 func (e *Env) Agent(modelURL string) *chat.Agent {
-	return chat.NewAgent(e.Chats(), e.Apps(), chat.AgentConfig{APIKey: "sk-test-officex", BaseURL: modelURL,
+	return e.app().NewAgent(chat.AgentConfig{APIKey: "sk-test-officex", BaseURL: modelURL,
 		Model: "fake-model", AllowPrivateURLs: true})
 }
 
@@ -338,8 +370,8 @@ func (e *Env) Agent(modelURL string) *chat.Agent {
 // dependencies first.
 func (e *Env) StartChat(t testing.TB, modelURL string, edit func(*api.Deps)) string {
 	t.Helper()
-	d := api.Deps{Config: e.Config, Pool: e.Pool, Temporal: e.Temporal, Log: e.Log, Apps: e.Apps(), Chats: e.Chats(),
-		Accounts: e.Accounts(true, TestThrottle)}
+	d := e.app().APIDeps()
+	d.Agent = nil
 	if modelURL != "" {
 		d.Agent = e.Agent(modelURL)
 	}
@@ -371,20 +403,13 @@ func randHex(n int) string {
 
 // AppsOptions are the apps options of the test stack: private URLs allowed
 // (receivers run on loopback) and short webhook retries.
-func (e *Env) AppsOptions() apps.Options {
-	return apps.Options{AllowPrivateURLs: true, TaskQueue: e.Config.TaskQueue,
-		InstallWebhookWait: 3 * time.Second, WebhookRetryInitial: 200 * time.Millisecond}
-}
+func (e *Env) AppsOptions() apps.Options { return e.app().AppsOptions() }
 
 // Apps is the apps service of the test stack.
 func (e *Env) Apps() *apps.Service { return e.AppsOn(e.Temporal) }
 
 // AppsOn is the apps service of the test stack on Temporal client tc.
-func (e *Env) AppsOn(tc client.Client) *apps.Service {
-	s := apps.New(e.Pool, tc, e.Box, e.AppsOptions())
-	s.OnUninstall = billing.New(e.Pool).CancelOpenForInstall
-	return s
-}
+func (e *Env) AppsOn(tc client.Client) *apps.Service { return e.app().AppsOn(tc) }
 
 // StartWorker runs one more worker, on a task queue of its own, that pays
 // through the Stripe API at stripeBase (for instance stripe-mock); it returns
@@ -392,9 +417,9 @@ func (e *Env) AppsOn(tc client.Client) *apps.Service {
 func (e *Env) StartWorker(t testing.TB, stripeBase string) string {
 	t.Helper()
 	queue := e.Config.TaskQueue + "-" + randHex(4)
-	w := worker.New(e.Temporal, queue, worker.Deps{Pool: e.Pool, Box: e.Box,
+	w, err := e.app().StartWorker(queue, worker.Deps{Pool: e.Pool, Box: e.Box,
 		Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, stripeBase)})
-	if err := w.Start(); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
@@ -403,14 +428,9 @@ func (e *Env) StartWorker(t testing.TB, stripeBase string) string {
 
 // NewRelay is an outbox relay of this stack on client tc (a client that
 // reaches Temporal through a proxy, say).
-func (e *Env) NewRelay(tc client.Client) *outbox.Relay {
-	return &outbox.Relay{Pool: e.Pool, Temporal: tc, TaskQueue: e.Config.TaskQueue, Log: e.Log}
-}
+func (e *Env) NewRelay(tc client.Client) *outbox.Relay { return e.app().OutboxRelay(tc) }
 
 func (e *Env) startRelay() {
-	if e.relayMu == nil {
-		e.relayMu = new(sync.Mutex)
-	}
 	e.relayMu.Lock()
 	defer e.relayMu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -439,16 +459,41 @@ func (e *Env) StopRelay(t testing.TB) {
 
 // StopWorker stops the package's worker (the relay keeps running, so
 // workflows are started but nothing runs them) and returns a function that
-// starts a fresh worker on the same task queue.
+// starts a fresh worker on the same task queue. The test's cleanup restarts
+// it if the test did not (it failed first, say), so later tests have one.
 func (e *Env) StopWorker(t testing.TB) (restart func()) {
 	t.Helper()
-	e.worker.Stop()
-	return func() {
-		w := worker.New(e.Temporal, e.Config.TaskQueue, e.WorkerDeps())
-		if err := w.Start(); err != nil {
-			t.Fatal(err)
+	e.stopWorker()
+	restart = func() {
+		if err := e.startWorker(); err != nil {
+			t.Error(err) // not Fatal: a cleanup may run it
 		}
-		e.worker = w
+	}
+	t.Cleanup(restart)
+	return restart
+}
+
+// startWorker starts the package's worker unless it runs.
+func (e *Env) startWorker() error {
+	e.workerMu.Lock()
+	defer e.workerMu.Unlock()
+	if e.worker != nil {
+		return nil
+	}
+	w, err := e.app().StartWorker(e.Config.TaskQueue, e.WorkerDeps())
+	if err != nil {
+		return err
+	}
+	e.worker = w
+	return nil
+}
+
+func (e *Env) stopWorker() {
+	e.workerMu.Lock()
+	defer e.workerMu.Unlock()
+	if e.worker != nil {
+		e.worker.Stop()
+		e.worker = nil
 	}
 }
 
@@ -466,8 +511,8 @@ func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker
 	t.Helper()
 	d := e.WorkerDeps()
 	edit(&d)
-	w := worker.New(e.Temporal, queue, d)
-	if err := w.Start(); err != nil {
+	w, err := e.app().StartWorker(queue, d)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var once sync.Once
@@ -477,18 +522,5 @@ func (e *Env) StartWorkerWithQueue(t testing.TB, queue string, edit func(*worker
 }
 
 // WorkerDeps are the dependencies of the package's workers: Stripe through
-// the simulator, webhooks allowed to loopback, no USDC.
-func (e *Env) WorkerDeps() worker.Deps {
-	return worker.Deps{Pool: e.Pool, Box: e.Box, Stripe: activities.NewStripeClient(e.Config.StripeSecretKey, e.StripeURL),
-		Apps: e.Apps(), Billing: billing.New(e.Pool), Payouts: payouts.New(e.Pool, false), WebhookClient: activities.NewWebhookClient(true),
-		Schedules: e.Schedules(e.Config.TaskQueue), Mail: e.smtpSender()}
-}
-
-// smtpSender delivers to e.SMTP.
-func (e *Env) smtpSender() mail.Sender {
-	sender, err := mail.NewSMTP(e.SMTP.URL, "OfficeX <no-reply@officex.test>")
-	if err != nil {
-		panic(fmt.Sprintf("testenv: SMTP sender for %s: %v", e.SMTP.URL, err))
-	}
-	return sender
-}
+// the simulator, webhooks allowed to loopback, mail to e.SMTP, no USDC.
+func (e *Env) WorkerDeps() worker.Deps { return e.app().WorkerDeps() }

@@ -1,4 +1,4 @@
-package main
+package app_test
 
 import (
 	"context"
@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/officex/officex/db"
+	"github.com/officex/officex/internal/app"
 )
 
-func metricsReadyz(t *testing.T, a *app) (int, map[string]string) {
+func metricsReadyz(t *testing.T, a *app.App) (int, map[string]string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	a.readyz(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	a.Readyz(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 	var body struct{ Checks map[string]string }
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("readyz body %q: %v", rec.Body.String(), err)
@@ -22,7 +23,7 @@ func metricsReadyz(t *testing.T, a *app) (int, map[string]string) {
 }
 
 func TestMetricsReadyz_ReportsEachDependency(t *testing.T) {
-	if code, checks := metricsReadyz(t, &app{pool: env.Pool, temporal: env.Temporal}); code != http.StatusOK ||
+	if code, checks := metricsReadyz(t, &app.App{Pool: env.Pool, Temporal: env.Temporal}); code != http.StatusOK ||
 		checks["postgres"] != "ok" || checks["temporal"] != "ok" {
 		t.Errorf("with both dependencies up: %d %v, want 200 and both ok", code, checks)
 	}
@@ -31,7 +32,7 @@ func TestMetricsReadyz_ReportsEachDependency(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed.Close()
-	if code, checks := metricsReadyz(t, &app{pool: closed, temporal: env.Temporal}); code != http.StatusServiceUnavailable ||
+	if code, checks := metricsReadyz(t, &app.App{Pool: closed, Temporal: env.Temporal}); code != http.StatusServiceUnavailable ||
 		checks["postgres"] != "unreachable" || checks["temporal"] != "ok" {
 		t.Errorf("with PostgreSQL unreachable: %d %v, want 503 naming postgres only", code, checks)
 	}

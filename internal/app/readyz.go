@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -10,18 +10,18 @@ import (
 // readyTimeout bounds each dependency check of the metrics listener's /readyz.
 const readyTimeout = 2 * time.Second
 
-// readyz answers on the metrics listener of every long-running process, so
+// Readyz answers on the metrics listener of every long-running process, so
 // a worker, which serves no API, has a readiness check too (deploy/k8s probes
 // it): 200 while PostgreSQL and Temporal answer, else 503. The API's own
 // /readyz (api package) checks the same two.
-func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
+func (a *App) Readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	checks, status := map[string]string{"postgres": "ok", "temporal": "ok"}, http.StatusOK
-	if err := a.pool.Ping(ctx); err != nil {
+	if err := a.Pool.Ping(ctx); err != nil {
 		checks["postgres"], status = "unreachable", http.StatusServiceUnavailable
 	}
-	if _, err := a.temporal.CheckHealth(ctx, nil); err != nil {
+	if _, err := a.Temporal.CheckHealth(ctx, nil); err != nil {
 		checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
 	}
 	w.Header().Set("Content-Type", "application/json")
