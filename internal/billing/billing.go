@@ -324,14 +324,17 @@ func (s *Service) close(ctx context.Context, tx pgx.Tx, r Reservation, settle, r
 	if err != nil {
 		return Reservation{}, fmt.Errorf("update reservation: %w", err)
 	}
+	// The refund (the user's wallet only) goes before the settle, whose
+	// credit to the app wallet's slot is the most contended lock: taken
+	// last, it is held for the shortest time.
 	ref, who := "resv:"+r.ID.String(), "install:"+r.InstallID.String()
-	if settle > 0 {
-		if _, err := ledger.Settle(ctx, tx, r.UserWallet, r.AppWallet, settle, fmt.Sprintf("%s:settle:%d", ref, r.Sips+1), who); err != nil {
+	if refund > 0 {
+		if _, err := ledger.Refund(ctx, tx, r.UserWallet, refund, ref+":refund", who); err != nil {
 			return Reservation{}, err
 		}
 	}
-	if refund > 0 {
-		if _, err := ledger.Refund(ctx, tx, r.UserWallet, refund, ref+":refund", who); err != nil {
+	if settle > 0 {
+		if _, err := ledger.Settle(ctx, tx, r.UserWallet, r.AppWallet, settle, fmt.Sprintf("%s:settle:%d", ref, r.Sips+1), who); err != nil {
 			return Reservation{}, err
 		}
 	}
