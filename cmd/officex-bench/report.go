@@ -108,6 +108,9 @@ func count(xs []float64, ok func(float64) bool) int {
 
 func renderExpiry(b *strings.Builder, exp expiryStats) {
 	fmt.Fprintf(b, "## Expiry with %d reservations open\n\n", exp.Opened)
+	if exp.Err != "" {
+		fmt.Fprintf(b, "The measurement stopped: `%s`\n\n", exp.Err)
+	}
 	fmt.Fprintf(b, "| metric | value |\n|---|---|\n")
 	fmt.Fprintf(b, "| timeout_seconds | %d |\n| opened over HTTP in | %s |\n| relay had started every workflow after | %s |\n",
 		int(exp.Timeout.Seconds()), exp.OpenFor.Round(time.Millisecond), exp.RelayDrained.Round(time.Millisecond))
