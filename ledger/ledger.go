@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
 )
 
@@ -95,7 +94,7 @@ func Post(ctx context.Context, tx pgx.Tx, m Movement) (Posted, error) {
 	ids, buckets, amounts := m.columns()
 	// A failed movement (a duplicate, an overdraft) aborts tx: callers roll
 	// back, which is what every caller wants from a refused money movement.
-	rows, err := tx.Query(ctx, postSQL, string(m.Kind), m.Reference, m.Actor, memo, ids, buckets, amounts, nextSlot())
+	rows, err := tx.Query(ctx, postSQL, string(m.Kind), m.Reference, m.Actor, memo, ids, buckets, amounts, NextSlot())
 	if err != nil {
 		return Posted{}, postError(m, err)
 	}
@@ -139,16 +138,30 @@ func (m Movement) columns() (ids []uuid.UUID, buckets []string, amounts []int64)
 
 // postError maps what ledger_post refused to the ledger's errors.
 func postError(m Movement, err error) error {
-	var pgErr *pgconn.PgError
-	switch {
-	case db.IsUniqueViolation(err, "journal_transactions_kind_reference"):
-		return fmt.Errorf("%s %s: %w", m.Kind, m.Reference, ErrAlreadyPosted)
-	case db.IsCheckViolation(err):
-		return fmt.Errorf("%s %s: %w", m.Kind, m.Reference, ErrInsufficientFunds)
-	case errors.As(err, &pgErr) && pgErr.Code == "P0002":
-		return fmt.Errorf("%s: %w", pgErr.Message, ErrWalletNotFound)
+	if mapped := PostRefusal(err); mapped != nil {
+		return fmt.Errorf("%s %s: %w", m.Kind, m.Reference, mapped)
 	}
 	return fmt.Errorf("post %s %s: %w", m.Kind, m.Reference, err)
+}
+
+// PostRefusal is the ledger's error for what ledger_post refused (a
+// duplicate reference, a bucket that would go negative, an unknown wallet),
+// or nil for any other error. Code that calls ledger_post inside PostgreSQL
+// (billing's functions) maps its errors with it.
+func PostRefusal(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return nil
+	}
+	switch {
+	case pgErr.Code == "23505" && pgErr.ConstraintName == "journal_transactions_kind_reference":
+		return ErrAlreadyPosted
+	case pgErr.Code == "23514" && (pgErr.ConstraintName == "wallets_non_negative" || pgErr.ConstraintName == "wallet_slots_non_negative"):
+		return ErrInsufficientFunds
+	case pgErr.Code == "P0002":
+		return fmt.Errorf("%s: %w", pgErr.Message, ErrWalletNotFound)
+	}
+	return nil
 }
 
 func (m Movement) validate() error {

@@ -12,9 +12,9 @@ const SlotCount = 16
 
 var slotHint atomic.Uint32
 
-// nextSlot is where the next credit starts looking for a free slot:
-// consecutive settles of one process start at different slots.
-func nextSlot() int32 { return int32(slotHint.Add(1) % SlotCount) }
+// NextSlot is where the next credit starts looking for a free slot:
+// consecutive settles of one process start at different slots. Billing passes it to its functions (migration 00023).
+func NextSlot() int32 { return int32(slotHint.Add(1) % SlotCount) }
 
 // postSQL calls ledger_post (migration 00022): the balance changes and the
 // journal transaction of one movement in one statement.
