@@ -199,7 +199,7 @@ func (s *Service) Reserve(ctx context.Context, c Caller, req ReserveRequest) (Re
 
 func actor(c Caller) string { return "install:" + c.InstallID.String() }
 
-// refusal explains why ClaimReserveAllowance refused, in the reference's order.
+// refusal explains why billing_reserve refused the install's limits, in the reference's order.
 func refusal(ctx context.Context, q *dbgen.Queries, installID uuid.UUID, amount ledger.Credits) error {
 	r, err := q.GetReserveRefusal(ctx, installID)
 	if err != nil {
