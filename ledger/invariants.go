@@ -70,14 +70,21 @@ const maxViolations = 1000
 // (subject, detail) rows for its violations. Later issues add the
 // reservation and payout invariants here.
 var invariantChecks = []struct{ name, sql string }{
+	// Balances are read through wallet_balances: an app wallet's available
+	// credits are its row plus its slots (migration 00022).
 	{"zero_sum", `SELECT 'all wallets', 'sum of available + reserved is ' || sum(available + reserved)
-		FROM wallets HAVING sum(available + reserved) <> 0`},
+		FROM wallet_balances HAVING sum(available + reserved) <> 0`},
 	{"non_negative", `SELECT 'wallet ' || id, kind || ' wallet has available ' || available || ', reserved ' || reserved
 		FROM wallets WHERE kind <> 'treasury' AND (available < 0 OR reserved < 0) LIMIT $1`},
+	{"non_negative_slots", `SELECT 'wallet ' || wallet_id, 'slot ' || slot || ' has available ' || available
+		FROM wallet_slots WHERE available < 0 LIMIT $1`},
+	{"slots_of_app_wallets", `SELECT 'wallet ' || w.id, w.kind || ' wallet has ' || count(s.slot) || ' slots'
+		FROM wallets w LEFT JOIN wallet_slots s ON s.wallet_id = w.id
+		GROUP BY w.id, w.kind HAVING count(s.slot) <> CASE WHEN w.kind = 'app' THEN 16 ELSE 0 END LIMIT $1`},
 	{"wallet_matches_journal", `SELECT 'wallet ' || w.id,
 			'balances available ' || w.available || ', reserved ' || w.reserved ||
 			' but the journal sums to ' || COALESCE(j.available, 0) || ', ' || COALESCE(j.reserved, 0)
-		FROM wallets w LEFT JOIN (
+		FROM wallet_balances w LEFT JOIN (
 			SELECT wallet_id,
 			       sum(amount) FILTER (WHERE bucket = 'available') AS available,
 			       sum(amount) FILTER (WHERE bucket = 'reserved') AS reserved

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
 )
 
@@ -69,45 +68,100 @@ type Movement struct {
 // Posted is the journal transaction a movement became.
 type Posted struct {
 	TransactionID uuid.UUID
-	Wallets       map[uuid.UUID]dbgen.Wallet // balances after the movement
+	// Balances after the movement of the wallet rows it changed. An app
+	// wallet credited through a slot only is not in it: its balance is the
+	// row plus its slots (GetWallet).
+	Wallets map[uuid.UUID]dbgen.Wallet
 }
 
 // maxEntries bounds one transaction; no movement of the design needs more.
 const maxEntries = 8
 
 // Post writes m in tx: the balance change of every wallet it touches and its
-// journal entries, together. Wallet rows are updated in ascending id order so
-// concurrent movements lock in one order and cannot deadlock. The caller
-// commits; nothing is written if it rolls back.
+// journal entries, together, in one call of the database's ledger_post (one
+// round trip). Wallet rows are updated in ascending id order so concurrent
+// movements lock in one order and cannot deadlock; a credit to an app wallet
+// lands in one of its slots, locked last (see slots.go). The caller commits;
+// nothing is written if it rolls back.
 func Post(ctx context.Context, tx pgx.Tx, m Movement) (Posted, error) {
 	if err := m.validate(); err != nil {
 		return Posted{}, err
 	}
-	q := dbgen.New(tx)
 	memo, err := json.Marshal(m.Memo)
 	if err != nil || m.Memo == nil {
 		memo = []byte("{}")
 	}
+	ids, buckets, amounts := m.columns()
 	// A failed movement (a duplicate, an overdraft) aborts tx: callers roll
 	// back, which is what every caller wants from a refused money movement.
-	wallets, err := applyDeltas(ctx, q, m.Entries)
+	rows, err := tx.Query(ctx, postSQL, string(m.Kind), m.Reference, m.Actor, memo, ids, buckets, amounts, NextSlot())
 	if err != nil {
-		return Posted{}, err
+		return Posted{}, postError(m, err)
 	}
-	p := dbgen.InsertJournalTransactionParams{Kind: string(m.Kind), Reference: m.Reference, Actor: m.Actor, Memo: memo}
+	out := Posted{Wallets: map[uuid.UUID]dbgen.Wallet{}}
+	var r postedRow
+	_, err = pgx.ForEachRow(rows, []any{&out.TransactionID, &r.id, &r.kind, &r.owner, &r.available, &r.reserved,
+		&r.created, &r.updated}, func() error {
+		if r.id.Valid { // one row per wallet row updated; a NULL one when only slots were
+			out.Wallets[r.id.UUID] = r.wallet()
+		}
+		return nil
+	})
+	if err != nil {
+		return Posted{}, postError(m, err)
+	}
+	return out, nil
+}
+
+// postedRow is a wallet row as ledger_post returns it (NULLs when no wallet
+// row changed).
+type postedRow struct {
+	id, owner           uuid.NullUUID
+	kind                *string
+	available, reserved *int64
+	created, updated    *time.Time
+}
+
+func (r postedRow) wallet() dbgen.Wallet {
+	return dbgen.Wallet{ID: r.id.UUID, Kind: *r.kind, OwnerUserID: r.owner, Available: *r.available,
+		Reserved: *r.reserved, CreatedAt: *r.created, UpdatedAt: *r.updated}
+}
+
+func (m Movement) columns() (ids []uuid.UUID, buckets []string, amounts []int64) {
 	for _, e := range m.Entries {
-		p.WalletIds = append(p.WalletIds, e.Wallet)
-		p.Buckets = append(p.Buckets, string(e.Bucket))
-		p.Amounts = append(p.Amounts, int64(e.Amount))
+		ids = append(ids, e.Wallet)
+		buckets = append(buckets, string(e.Bucket))
+		amounts = append(amounts, int64(e.Amount))
 	}
-	row, err := q.InsertJournalTransaction(ctx, p)
-	if db.IsUniqueViolation(err, "journal_transactions_kind_reference") {
-		return Posted{}, fmt.Errorf("%s %s: %w", m.Kind, m.Reference, ErrAlreadyPosted)
+	return ids, buckets, amounts
+}
+
+// postError maps what ledger_post refused to the ledger's errors.
+func postError(m Movement, err error) error {
+	if mapped := PostRefusal(err); mapped != nil {
+		return fmt.Errorf("%s %s: %w", m.Kind, m.Reference, mapped)
 	}
-	if err != nil {
-		return Posted{}, fmt.Errorf("insert journal transaction: %w", err)
+	return fmt.Errorf("post %s %s: %w", m.Kind, m.Reference, err)
+}
+
+// PostRefusal is the ledger's error for what ledger_post refused (a
+// duplicate reference, a bucket that would go negative, an unknown wallet),
+// or nil for any other error. Code that calls ledger_post inside PostgreSQL
+// (billing's functions) maps its errors with it.
+func PostRefusal(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return nil
 	}
-	return Posted{TransactionID: row.ID, Wallets: wallets}, nil
+	switch {
+	case pgErr.Code == "23505" && pgErr.ConstraintName == "journal_transactions_kind_reference":
+		return ErrAlreadyPosted
+	case pgErr.Code == "23514" && (pgErr.ConstraintName == "wallets_non_negative" || pgErr.ConstraintName == "wallet_slots_non_negative"):
+		return ErrInsufficientFunds
+	case pgErr.Code == "P0002":
+		return fmt.Errorf("%s: %w", pgErr.Message, ErrWalletNotFound)
+	}
+	return nil
 }
 
 func (m Movement) validate() error {
@@ -128,40 +182,4 @@ func (m Movement) validate() error {
 		return fmt.Errorf("%w: entries sum to %s", ErrInvalidMovement, sum)
 	}
 	return nil
-}
-
-// applyDeltas updates each touched wallet once, in ascending id order.
-func applyDeltas(ctx context.Context, q *dbgen.Queries, entries []Entry) (map[uuid.UUID]dbgen.Wallet, error) {
-	type delta struct{ available, reserved int64 }
-	deltas := map[uuid.UUID]*delta{}
-	var ids []uuid.UUID
-	for _, e := range entries {
-		d, ok := deltas[e.Wallet]
-		if !ok {
-			d = &delta{}
-			deltas[e.Wallet] = d
-			ids = append(ids, e.Wallet)
-		}
-		if e.Bucket == Available {
-			d.available += int64(e.Amount)
-		} else {
-			d.reserved += int64(e.Amount)
-		}
-	}
-	slices.SortFunc(ids, func(a, b uuid.UUID) int { return strings.Compare(a.String(), b.String()) })
-	out := make(map[uuid.UUID]dbgen.Wallet, len(ids))
-	for _, id := range ids {
-		d := deltas[id]
-		w, err := q.ApplyWalletDelta(ctx, dbgen.ApplyWalletDeltaParams{ID: id, AvailableDelta: d.available, ReservedDelta: d.reserved})
-		switch {
-		case db.IsNotFound(err):
-			return nil, fmt.Errorf("wallet %s: %w", id, ErrWalletNotFound)
-		case db.IsCheckViolation(err):
-			return nil, fmt.Errorf("wallet %s: %w", id, ErrInsufficientFunds)
-		case err != nil:
-			return nil, fmt.Errorf("update wallet %s: %w", id, err)
-		}
-		out[id] = w
-	}
-	return out, nil
 }

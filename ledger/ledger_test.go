@@ -56,7 +56,7 @@ func post(t *testing.T, fn func(tx pgx.Tx) (ledger.Posted, error)) (ledger.Poste
 func balances(t *testing.T, wallet uuid.UUID) (ledger.Credits, ledger.Credits) {
 	t.Helper()
 	var a, r int64
-	if err := env.Pool.QueryRow(context.Background(), "SELECT available, reserved FROM wallets WHERE id = $1", wallet).Scan(&a, &r); err != nil {
+	if err := env.Pool.QueryRow(context.Background(), "SELECT available, reserved FROM wallet_balances WHERE id = $1", wallet).Scan(&a, &r); err != nil {
 		t.Fatal(err)
 	}
 	return ledger.Credits(a), ledger.Credits(r)

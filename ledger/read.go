@@ -23,7 +23,7 @@ type Wallet struct {
 	UpdatedAt   time.Time
 }
 
-func walletFrom(w dbgen.Wallet) Wallet {
+func walletFrom(w dbgen.WalletBalance) Wallet {
 	return Wallet{ID: w.ID, Kind: w.Kind, OwnerUserID: w.OwnerUserID.UUID, Available: Credits(w.Available),
 		Reserved: Credits(w.Reserved), CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt}
 }

@@ -21,6 +21,7 @@ type expiryStats struct {
 	RelayDrained     time.Duration // from the first reserve until every workflow was started
 	P50, P99, Max    time.Duration // closed_at - expires_at
 	Expired, Pending int
+	Err              string // why the measurement stopped, if it did
 }
 
 // measureExpiry opens n reservations with the given timeout and waits until

@@ -17,14 +17,23 @@ import (
 	"github.com/officex/officex/db"
 )
 
-// The three steps of one billing cycle, in micro-credits for the baseline.
+// The steps of one billing cycle, in micro-credits for the baseline: with a
+// sip, reserve 1 -> sip 0.5 -> final settle 0.25; without, reserve 1 -> final
+// settle 0.75. 0.25 is refunded either way.
 const (
 	reserveAmount = 1_000_000 // 1 credit
 	sipAmount     = 500_000   // 0.5
-	finalAmount   = 250_000   // 0.25, and 0.25 is refunded
+	finalAmount   = 250_000   // 0.25 after a sip
+	refundAmount  = 250_000
 )
 
-var routes = []string{"reserve", "sip", "settle"}
+// finalOf is what the final settle pays the app.
+func finalOf(sip bool) int64 {
+	if sip {
+		return finalAmount
+	}
+	return reserveAmount - refundAmount
+}
 
 // runStats are one run's cycles and per-step latencies.
 type runStats struct {
@@ -45,9 +54,11 @@ func (r runStats) pct(route string, p float64) time.Duration {
 	return l[min(len(l)-1, int(float64(len(l))*p))]
 }
 
+// scenarioResult is one load shape: a pair of API and baseline runs per
+// repetition, measured back to back so both see the same machine load.
 type scenarioResult struct {
-	Name          string
-	API, Baseline runStats
+	Shape         shape
+	API, Baseline []runStats
 }
 
 // drive runs cycle on `workers` goroutines for d and gathers the latencies.
@@ -94,17 +105,21 @@ func drive(ctx context.Context, workers int, d time.Duration, cycle func(ctx con
 	return st
 }
 
-// runHTTP drives reserve -> sip -> final settle over HTTP.
-func runHTTP(ctx context.Context, baseURL string, fx []installRef, workers int, d time.Duration) runStats {
+// runHTTP drives reserve -> (sip ->) final settle over HTTP.
+func runHTTP(ctx context.Context, baseURL string, fx []installRef, sip bool, workers int, d time.Duration) runStats {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers * 2}}
 	run := uuid.NewString()[:8]
 	return drive(ctx, workers, d, func(ctx context.Context, w, n int, record func(string, time.Duration)) error {
 		in := fx[(w+n*workers)%len(fx)]
 		job := fmt.Sprintf("b-%s-%d-%d", run, w, n)
+		final := float64(finalOf(sip)) / 1e6
 		steps := []struct{ route, path, body string }{
 			{"reserve", "/reserve", fmt.Sprintf(`{"amount": 1, "job_id": %q}`, job)},
 			{"sip", "/reservations/RESV%23" + job + "/settle", `{"amount": 0.5}`},
-			{"settle", "/settle", fmt.Sprintf(`{"reservation_id": "RESV#%s", "amount": 0.25, "final": true}`, job)},
+			{"settle", "/settle", fmt.Sprintf(`{"reservation_id": "RESV#%s", "amount": %g, "final": true}`, job, final)},
+		}
+		if !sip {
+			steps = append(steps[:1], steps[2])
 		}
 		for _, s := range steps {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+s.path, bytes.NewBufferString(s.body))
@@ -130,11 +145,12 @@ func runHTTP(ctx context.Context, baseURL string, fx []installRef, workers int, 
 // runBaseline performs the same ledger movements as bare SQL through pgx:
 // per step one transaction with the wallet updates and the journal rows, and
 // nothing else (no HTTP, auth, reservation row, limits, outbox or Temporal).
-func runBaseline(ctx context.Context, pool *pgxpool.Pool, fx []installRef, workers int, d time.Duration) runStats {
+func runBaseline(ctx context.Context, pool *pgxpool.Pool, fx []installRef, sip bool, workers int, d time.Duration) runStats {
 	run := uuid.NewString()[:8]
 	return drive(ctx, workers, d, func(ctx context.Context, w, n int, record func(string, time.Duration)) error {
 		in := fx[(w+n*workers)%len(fx)]
 		ref := fmt.Sprintf("base-%s-%d-%d", run, w, n)
+		final := finalOf(sip)
 		steps := []struct {
 			route string
 			kind  string
@@ -142,7 +158,10 @@ func runBaseline(ctx context.Context, pool *pgxpool.Pool, fx []installRef, worke
 		}{
 			{"reserve", "reserve", []move{{in.UserWallet, -reserveAmount, reserveAmount}}},
 			{"sip", "settle", []move{{in.UserWallet, 0, -sipAmount}, {in.AppWallet, sipAmount, 0}}},
-			{"settle", "settle", []move{{in.UserWallet, finalAmount, -(finalAmount + finalAmount)}, {in.AppWallet, finalAmount, 0}}},
+			{"settle", "settle", []move{{in.UserWallet, refundAmount, -(final + refundAmount)}, {in.AppWallet, final, 0}}},
+		}
+		if !sip {
+			steps = append(steps[:1], steps[2])
 		}
 		for i, s := range steps {
 			start := time.Now()

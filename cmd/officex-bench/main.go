@@ -1,9 +1,11 @@
 // Command officex-bench measures the billing hot path (make bench): it runs
 // the API, worker and outbox relay in-process on a throwaway database against
 // the Temporal dev server, drives reserve -> sip -> final settle over HTTP
-// with concurrent clients, and compares with a baseline of the same ledger
-// movements as bare SQL through pgx at the same concurrency. It then opens
-// 1,000 reservations and measures how late their timeouts are refunded.
+// with concurrent clients in several load shapes (many apps or one hot app,
+// with or without a sip), and compares each with a baseline of the same
+// ledger movements as bare SQL through pgx at the same concurrency, API and
+// baseline back to back, several times. It then opens 1,000 and 5,000
+// reservations and measures how late their timeouts are refunded.
 package main
 
 import (
@@ -22,7 +24,9 @@ func main() {
 	flag.DurationVar(&o.Duration, "d", 10*time.Second, "duration of each scenario")
 	flag.IntVar(&o.Users, "users", 64, "users, each with an install")
 	flag.IntVar(&o.Apps, "apps", 16, "apps in the spread scenario")
-	flag.IntVar(&o.Expiring, "expiring", 1000, "reservations opened for the expiry measurement")
+	flag.IntVar(&o.Runs, "runs", 3, "repetitions of each load shape (the report gives the range)")
+	flag.StringVar(&o.Shapes, "shapes", "", "comma-separated shape keys to run (default: all)")
+	flag.StringVar(&o.Expiring, "expiring", "1000,5000", "comma-separated counts of reservations opened for the expiry measurement (empty: skip)")
 	flag.DurationVar(&o.ExpiryTimeout, "expiry-timeout", 30*time.Second, "timeout of those reservations")
 	flag.StringVar(&o.Out, "out", "bench/results.md", "where to write the results")
 	flag.StringVar(&o.TopologyAPI, "topology-api", "", "measure a running topology through this API base URL "+
@@ -37,7 +41,7 @@ func main() {
 		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
 	if err := run(ctx, o, log); err != nil {
 		fmt.Fprintln(os.Stderr, "officex-bench:", err)
@@ -47,10 +51,10 @@ func main() {
 }
 
 type options struct {
-	Concurrency, Users, Apps, Expiring int
-	Duration, ExpiryTimeout            time.Duration
-	Out                                string
-	TopologyAPI                        string
+	Concurrency, Users, Apps, Runs int
+	Duration, ExpiryTimeout        time.Duration
+	Out, Shapes, Expiring          string
+	TopologyAPI                    string
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
@@ -65,33 +69,25 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		return err
 	}
 	defer st.close()
-	var results []scenarioResult
-	for _, sc := range []struct {
-		name string
-		apps int
-	}{{"spread: many users over many apps", o.Apps}, {"hot: many users of one app", 1}} {
-		fx, err := st.fixture(ctx, o.Users, sc.apps)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "scenario %q: API ...\n", sc.name)
-		api := runHTTP(ctx, st.baseURL, fx, o.Concurrency, o.Duration)
-		fmt.Fprintf(os.Stderr, "scenario %q: bare SQL baseline ...\n", sc.name)
-		base := runBaseline(ctx, st.pool, fx, o.Concurrency, o.Duration)
-		results = append(results, scenarioResult{Name: sc.name, API: api, Baseline: base})
-		if err := st.checkInvariants(ctx); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintln(os.Stderr, "expiry lateness ...")
-	exp, err := st.measureExpiry(ctx, o.Expiring, o.ExpiryTimeout)
+	m := describeMachine(ctx, st.pool)
+	results, err := runShapes(ctx, st, o)
 	if err != nil {
 		return err
 	}
-	if err := st.checkInvariants(ctx); err != nil {
-		return err
+	var exps []expiryStats
+	for _, n := range counts(o.Expiring) {
+		fmt.Fprintf(os.Stderr, "expiry lateness with %d ...\n", n)
+		exp, err := st.measureExpiry(ctx, n, o.ExpiryTimeout)
+		if err != nil { // reported: the load figures are still worth writing
+			exp.Err = err.Error()
+		}
+		if err := st.checkInvariants(ctx); err != nil {
+			return err
+		}
+		exps = append(exps, exp)
 	}
-	report := render(o, results, exp)
+	m.LoadAfter = loadAverage()
+	report := render(o, m, results, exps)
 	fmt.Print(report)
 	if o.Out != "" {
 		if err := os.WriteFile(o.Out, []byte(report), 0o644); err != nil {
@@ -99,4 +95,29 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// runShapes measures each load shape o.Runs times: per repetition the API and
+// then the baseline on the same fixture, so a ratio compares runs that saw
+// the same noise from the rest of the machine.
+func runShapes(ctx context.Context, st *stack, o options) ([]scenarioResult, error) {
+	var results []scenarioResult
+	for _, sh := range selectShapes(o) {
+		fx, err := st.fixture(ctx, sh.Users, sh.Apps)
+		if err != nil {
+			return nil, err
+		}
+		r := scenarioResult{Shape: sh}
+		for i := 0; i < o.Runs; i++ {
+			fmt.Fprintf(os.Stderr, "%s, run %d/%d: API ...\n", sh.Key, i+1, o.Runs)
+			r.API = append(r.API, runHTTP(ctx, st.baseURL, fx, sh.Sip, o.Concurrency, o.Duration))
+			fmt.Fprintf(os.Stderr, "%s, run %d/%d: bare SQL baseline ...\n", sh.Key, i+1, o.Runs)
+			r.Baseline = append(r.Baseline, runBaseline(ctx, st.pool, fx, sh.Sip, o.Concurrency, o.Duration))
+		}
+		results = append(results, r)
+		if err := st.checkInvariants(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return results, nil
 }

@@ -262,7 +262,7 @@ func TestCLI_LoginThenMeBalanceTransactionsAndVouchers(t *testing.T) {
 func walletAvailable(t *testing.T, wallet string) int64 {
 	t.Helper()
 	var micro int64
-	if err := env.Pool.QueryRow(context.Background(), "SELECT available FROM wallets WHERE id = $1", wallet).Scan(&micro); err != nil {
+	if err := env.Pool.QueryRow(context.Background(), "SELECT available FROM wallet_balances WHERE id = $1", wallet).Scan(&micro); err != nil {
 		t.Fatal(err)
 	}
 	return micro

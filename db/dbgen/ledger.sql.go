@@ -12,38 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const applyWalletDelta = `-- name: ApplyWalletDelta :one
-UPDATE wallets
-SET available = available + $1::bigint,
-    reserved = reserved + $2::bigint,
-    updated_at = now()
-WHERE id = $3
-RETURNING id, kind, owner_user_id, available, reserved, created_at, updated_at
-`
-
-type ApplyWalletDeltaParams struct {
-	AvailableDelta int64
-	ReservedDelta  int64
-	ID             uuid.UUID
-}
-
-// The only statement that changes a balance; the CHECK constraints refuse a
-// negative user or app bucket, so a concurrent overdraft fails here.
-func (q *Queries) ApplyWalletDelta(ctx context.Context, arg ApplyWalletDeltaParams) (Wallet, error) {
-	row := q.db.QueryRow(ctx, applyWalletDelta, arg.AvailableDelta, arg.ReservedDelta, arg.ID)
-	var i Wallet
-	err := row.Scan(
-		&i.ID,
-		&i.Kind,
-		&i.OwnerUserID,
-		&i.Available,
-		&i.Reserved,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const getJournalTransaction = `-- name: GetJournalTransaction :one
 SELECT id, kind, reference, actor, memo, created_at FROM journal_transactions WHERE id = $1
 `
@@ -103,7 +71,7 @@ SELECT
     COALESCE((SELECT sum(reserved) FROM wallets WHERE kind = 'app'), 0)::bigint AS payouts_held,
     COALESCE((SELECT sum(reserved) FROM wallets WHERE kind = 'user'), 0)::bigint AS reserved,
     COALESCE((SELECT sum(available) FROM wallets WHERE kind = 'user'), 0)::bigint AS user_available,
-    COALESCE((SELECT sum(available) FROM wallets WHERE kind = 'app'), 0)::bigint AS app_available
+    COALESCE((SELECT sum(available) FROM wallet_balances WHERE kind = 'app'), 0)::bigint AS app_available
 `
 
 type GetTreasuryReportRow struct {
@@ -148,12 +116,14 @@ func (q *Queries) GetTreasuryWalletID(ctx context.Context) (uuid.UUID, error) {
 }
 
 const getWallet = `-- name: GetWallet :one
-SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallets WHERE id = $1
+SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallet_balances WHERE id = $1
 `
 
-func (q *Queries) GetWallet(ctx context.Context, id uuid.UUID) (Wallet, error) {
+// Balances are written only by ledger_post (migration 00022); an app wallet's
+// available credits are its row plus its slots, which the view adds up.
+func (q *Queries) GetWallet(ctx context.Context, id uuid.UUID) (WalletBalance, error) {
 	row := q.db.QueryRow(ctx, getWallet, id)
-	var i Wallet
+	var i WalletBalance
 	err := row.Scan(
 		&i.ID,
 		&i.Kind,
@@ -163,51 +133,6 @@ func (q *Queries) GetWallet(ctx context.Context, id uuid.UUID) (Wallet, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
-	return i, err
-}
-
-const insertJournalTransaction = `-- name: InsertJournalTransaction :one
-WITH t AS (
-    INSERT INTO journal_transactions (kind, reference, actor, memo)
-    VALUES ($1, $2, $3, $4)
-    RETURNING id, created_at
-), e AS (
-    INSERT INTO journal_entries (transaction_id, wallet_id, bucket, amount)
-    SELECT t.id, unnest($5::uuid[]), unnest($6::text[]),
-           unnest($7::bigint[])
-    FROM t
-)
-SELECT id, created_at FROM t
-`
-
-type InsertJournalTransactionParams struct {
-	Kind      string
-	Reference string
-	Actor     string
-	Memo      []byte
-	WalletIds []uuid.UUID
-	Buckets   []string
-	Amounts   []int64
-}
-
-type InsertJournalTransactionRow struct {
-	ID        uuid.UUID
-	CreatedAt time.Time
-}
-
-// The transaction and its entries in one statement (one round trip).
-func (q *Queries) InsertJournalTransaction(ctx context.Context, arg InsertJournalTransactionParams) (InsertJournalTransactionRow, error) {
-	row := q.db.QueryRow(ctx, insertJournalTransaction,
-		arg.Kind,
-		arg.Reference,
-		arg.Actor,
-		arg.Memo,
-		arg.WalletIds,
-		arg.Buckets,
-		arg.Amounts,
-	)
-	var i InsertJournalTransactionRow
-	err := row.Scan(&i.ID, &i.CreatedAt)
 	return i, err
 }
 
@@ -351,7 +276,7 @@ func (q *Queries) ListWalletTransactions(ctx context.Context, arg ListWalletTran
 }
 
 const listWallets = `-- name: ListWallets :many
-SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallets
+SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallet_balances
 WHERE ($1::text IS NULL OR kind = $1)
   AND ($2::timestamptz IS NULL
        OR (created_at, id) < ($2::timestamptz, $3::uuid))
@@ -366,7 +291,7 @@ type ListWalletsParams struct {
 	RowLimit     int32
 }
 
-func (q *Queries) ListWallets(ctx context.Context, arg ListWalletsParams) ([]Wallet, error) {
+func (q *Queries) ListWallets(ctx context.Context, arg ListWalletsParams) ([]WalletBalance, error) {
 	rows, err := q.db.Query(ctx, listWallets,
 		arg.Kind,
 		arg.AfterCreated,
@@ -377,9 +302,9 @@ func (q *Queries) ListWallets(ctx context.Context, arg ListWalletsParams) ([]Wal
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Wallet{}
+	items := []WalletBalance{}
 	for rows.Next() {
-		var i Wallet
+		var i WalletBalance
 		if err := rows.Scan(
 			&i.ID,
 			&i.Kind,

@@ -471,6 +471,22 @@ type Wallet struct {
 	UpdatedAt   time.Time
 }
 
+type WalletBalance struct {
+	ID          uuid.UUID
+	Kind        string
+	OwnerUserID uuid.NullUUID
+	Available   int64
+	Reserved    int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type WalletSlot struct {
+	WalletID  uuid.UUID
+	Slot      int16
+	Available int64
+}
+
 type WebhookAttempt struct {
 	ID         int64
 	DeliveryID uuid.UUID

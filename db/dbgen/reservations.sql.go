@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const ackReservationEvent = `-- name: AckReservationEvent :one
@@ -25,40 +24,6 @@ type AckReservationEventParams struct {
 func (q *Queries) AckReservationEvent(ctx context.Context, arg AckReservationEventParams) (int64, error) {
 	row := q.db.QueryRow(ctx, ackReservationEvent, arg.ID, arg.AppID)
 	var id int64
-	err := row.Scan(&id)
-	return id, err
-}
-
-const claimReserveAllowance = `-- name: ClaimReserveAllowance :one
-UPDATE installs SET
-    hour_count  = CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count + 1 ELSE 1 END,
-    hour_start  = date_trunc('hour', now(), 'UTC'),
-    day_count   = CASE WHEN day_start = date_trunc('day', now(), 'UTC') THEN day_count + 1 ELSE 1 END,
-    day_start   = date_trunc('day', now(), 'UTC'),
-    month_count = CASE WHEN month_start = date_trunc('month', now(), 'UTC') THEN month_count + 1 ELSE 1 END,
-    month_start = date_trunc('month', now(), 'UTC'),
-    spend_committed = spend_committed + $1::bigint
-WHERE id = $2
-  AND status = 'active'
-  AND (allowed_until = -1 OR allowed_until > extract(epoch FROM now()))
-  AND (lifetime_spend_limit = -1 OR spend_committed + $1::bigint <= lifetime_spend_limit)
-  AND (CASE WHEN hour_start = date_trunc('hour', now(), 'UTC') THEN hour_count ELSE 0 END) < max_per_hour
-  AND (CASE WHEN day_start = date_trunc('day', now(), 'UTC') THEN day_count ELSE 0 END) < max_per_day
-  AND (CASE WHEN month_start = date_trunc('month', now(), 'UTC') THEN month_count ELSE 0 END) < max_per_month
-RETURNING id
-`
-
-type ClaimReserveAllowanceParams struct {
-	Amount int64
-	ID     uuid.UUID
-}
-
-// Counts one reservation in the install's UTC hour, day and month windows and
-// commits its amount against the lifetime limit, only when every limit
-// allows it. The row lock serialises reserves of one install.
-func (q *Queries) ClaimReserveAllowance(ctx context.Context, arg ClaimReserveAllowanceParams) (uuid.UUID, error) {
-	row := q.db.QueryRow(ctx, claimReserveAllowance, arg.Amount, arg.ID)
-	var id uuid.UUID
 	err := row.Scan(&id)
 	return id, err
 }
@@ -296,7 +261,7 @@ type GetReserveRefusalRow struct {
 	MonthEnds          time.Time
 }
 
-// Why ClaimReserveAllowance refused: the install's limits and current window counts.
+// Why billing_reserve (migration 00023) refused: the install's limits and current window counts.
 func (q *Queries) GetReserveRefusal(ctx context.Context, id uuid.UUID) (GetReserveRefusalRow, error) {
 	row := q.db.QueryRow(ctx, getReserveRefusal, id)
 	var i GetReserveRefusalRow
@@ -315,102 +280,6 @@ func (q *Queries) GetReserveRefusal(ctx context.Context, id uuid.UUID) (GetReser
 		&i.HourEnds,
 		&i.DayEnds,
 		&i.MonthEnds,
-	)
-	return i, err
-}
-
-const insertReservation = `-- name: InsertReservation :one
-WITH r AS (
-    INSERT INTO reservations (install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, metadata, expires_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-    RETURNING id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at
-), e AS (
-    INSERT INTO reservation_events (reservation_id, app_id, kind, amount) SELECT id, app_id, 'reserved', amount FROM r
-), o AS (
-    INSERT INTO outbox (kind, workflow_id, workflow_type, input, not_before, attributes)
-    SELECT 'reservation', 'reservation-' || r.id, 'ReservationWorkflow',
-           jsonb_build_object('ReservationID', r.id, 'ExpiresAt', r.expires_at),
-           LEAST(now() + $10::interval, r.expires_at - $10::interval),
-           jsonb_build_object(
-               'search', jsonb_build_object('OfficexUserId', r.user_id::text, 'OfficexAppId', r.app_id::text,
-                   'OfficexWalletId', r.user_wallet_id::text, 'OfficexAmountMicro', r.amount, 'OfficexStatus', 'reserved'),
-               'memo', jsonb_build_object('amount_credits', trim_scale(r.amount::numeric / 1000000)::text,
-                   'destination_type', 'ledger', 'summary', 'reservation of job ' || r.job_id))
-    FROM r
-)
-SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM r
-`
-
-type InsertReservationParams struct {
-	InstallID    uuid.UUID
-	AppID        uuid.UUID
-	UserID       uuid.UUID
-	UserWalletID uuid.UUID
-	AppWalletID  uuid.UUID
-	JobID        string
-	Amount       int64
-	Metadata     []byte
-	ExpiresAt    time.Time
-	Debounce     pgtype.Interval
-}
-
-type InsertReservationRow struct {
-	ID           uuid.UUID
-	InstallID    uuid.UUID
-	AppID        uuid.UUID
-	UserID       uuid.UUID
-	UserWalletID uuid.UUID
-	AppWalletID  uuid.UUID
-	JobID        string
-	Amount       int64
-	Settled      int64
-	Refunded     int64
-	Sips         int32
-	Status       string
-	Metadata     []byte
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	ClosedAt     *time.Time
-}
-
-// The reservation, its 'reserved' event and its outbox row (the start of its
-// ReservationWorkflow, as outbox.Enqueue would write it), in one statement.
-// The start waits a debounce (less when the reservation expires sooner):
-// most reservations close within it, delete the row and never cost Temporal
-// a start and a signal. Its attributes are the workflow's search attributes
-// and memo (workflows.Business): buyer, app, user wallet, amount, status
-// "reserved", and the job id in the memo.
-func (q *Queries) InsertReservation(ctx context.Context, arg InsertReservationParams) (InsertReservationRow, error) {
-	row := q.db.QueryRow(ctx, insertReservation,
-		arg.InstallID,
-		arg.AppID,
-		arg.UserID,
-		arg.UserWalletID,
-		arg.AppWalletID,
-		arg.JobID,
-		arg.Amount,
-		arg.Metadata,
-		arg.ExpiresAt,
-		arg.Debounce,
-	)
-	var i InsertReservationRow
-	err := row.Scan(
-		&i.ID,
-		&i.InstallID,
-		&i.AppID,
-		&i.UserID,
-		&i.UserWalletID,
-		&i.AppWalletID,
-		&i.JobID,
-		&i.Amount,
-		&i.Settled,
-		&i.Refunded,
-		&i.Sips,
-		&i.Status,
-		&i.Metadata,
-		&i.CreatedAt,
-		&i.ExpiresAt,
-		&i.ClosedAt,
 	)
 	return i, err
 }
@@ -598,99 +467,4 @@ func (q *Queries) ListWalletReservations(ctx context.Context, arg ListWalletRese
 		return nil, err
 	}
 	return items, nil
-}
-
-const updateReservationSettlement = `-- name: UpdateReservationSettlement :one
-WITH r AS (
-    UPDATE reservations AS rv SET settled = rv.settled + $1::bigint, refunded = rv.refunded + $2::bigint,
-        sips = rv.sips + ($1::bigint > 0)::int, status = $3::text,
-        closed_at = CASE WHEN $3::text IN ('completed', 'cancelled', 'expired') THEN now() ELSE NULL END
-    WHERE rv.id = $4::uuid
-    RETURNING rv.id, rv.install_id, rv.app_id, rv.user_id, rv.user_wallet_id, rv.app_wallet_id, rv.job_id, rv.amount, rv.settled, rv.refunded, rv.sips, rv.status, rv.metadata, rv.created_at, rv.expires_at, rv.closed_at
-), i AS (
-    UPDATE installs AS ins SET lifetime_spent = ins.lifetime_spent + $1::bigint,
-        spend_committed = ins.spend_committed - $2::bigint
-    FROM r WHERE ins.id = r.install_id
-), e AS (
-    INSERT INTO reservation_events (reservation_id, app_id, kind, amount)
-    SELECT r.id, r.app_id, $5::text, $6::bigint FROM r
-), d AS (
-    -- Closed before any relay took up its start: the start row goes and
-    -- Temporal never hears of this reservation. A row a relay has leased is
-    -- left alone (the relay may be starting the workflow right now; the
-    -- short lease transaction is all this waits for).
-    DELETE FROM outbox ob USING r
-    WHERE ob.workflow_id = 'reservation-' || r.id AND ob.workflow_type IS NOT NULL
-      AND ob.lease_until IS NULL AND r.status <> 'partial'
-    RETURNING ob.id
-), o AS (
-    -- Its workflow runs or is being started: the relay signals it to end,
-    -- after the start (rows of one workflow are relayed in order).
-    INSERT INTO outbox (kind, workflow_id, signal_name)
-    SELECT 'reservation', 'reservation-' || r.id, 'reservation_closed' FROM r
-    WHERE r.status <> 'partial' AND NOT EXISTS (SELECT 1 FROM d)
-)
-SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM r
-`
-
-type UpdateReservationSettlementParams struct {
-	Settle        int64
-	Refund        int64
-	Status        string
-	ReservationID uuid.UUID
-	Event         string
-	EventAmount   int64
-}
-
-type UpdateReservationSettlementRow struct {
-	ID           uuid.UUID
-	InstallID    uuid.UUID
-	AppID        uuid.UUID
-	UserID       uuid.UUID
-	UserWalletID uuid.UUID
-	AppWalletID  uuid.UUID
-	JobID        string
-	Amount       int64
-	Settled      int64
-	Refunded     int64
-	Sips         int32
-	Status       string
-	Metadata     []byte
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	ClosedAt     *time.Time
-}
-
-// A settle, cancel or expiry in one statement: the reservation's new state,
-// the install's spend, the vendor-inbox event and, when it closes, the
-// outbox change that spares or ends its workflow.
-func (q *Queries) UpdateReservationSettlement(ctx context.Context, arg UpdateReservationSettlementParams) (UpdateReservationSettlementRow, error) {
-	row := q.db.QueryRow(ctx, updateReservationSettlement,
-		arg.Settle,
-		arg.Refund,
-		arg.Status,
-		arg.ReservationID,
-		arg.Event,
-		arg.EventAmount,
-	)
-	var i UpdateReservationSettlementRow
-	err := row.Scan(
-		&i.ID,
-		&i.InstallID,
-		&i.AppID,
-		&i.UserID,
-		&i.UserWalletID,
-		&i.AppWalletID,
-		&i.JobID,
-		&i.Amount,
-		&i.Settled,
-		&i.Refunded,
-		&i.Sips,
-		&i.Status,
-		&i.Metadata,
-		&i.CreatedAt,
-		&i.ExpiresAt,
-		&i.ClosedAt,
-	)
-	return i, err
 }

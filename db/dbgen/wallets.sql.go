@@ -12,12 +12,12 @@ import (
 )
 
 const getUserWallet = `-- name: GetUserWallet :one
-SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallets WHERE owner_user_id = $1::uuid AND kind = 'user'
+SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallet_balances WHERE owner_user_id = $1::uuid AND kind = 'user'
 `
 
-func (q *Queries) GetUserWallet(ctx context.Context, userID uuid.UUID) (Wallet, error) {
+func (q *Queries) GetUserWallet(ctx context.Context, userID uuid.UUID) (WalletBalance, error) {
 	row := q.db.QueryRow(ctx, getUserWallet, userID)
-	var i Wallet
+	var i WalletBalance
 	err := row.Scan(
 		&i.ID,
 		&i.Kind,
@@ -69,18 +69,18 @@ func (q *Queries) InsertUserWallet(ctx context.Context, userID uuid.UUID) (Walle
 }
 
 const listWalletsOfUser = `-- name: ListWalletsOfUser :many
-SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallets WHERE owner_user_id = $1::uuid ORDER BY created_at, id
+SELECT id, kind, owner_user_id, available, reserved, created_at, updated_at FROM wallet_balances WHERE owner_user_id = $1::uuid ORDER BY created_at, id
 `
 
-func (q *Queries) ListWalletsOfUser(ctx context.Context, userID uuid.UUID) ([]Wallet, error) {
+func (q *Queries) ListWalletsOfUser(ctx context.Context, userID uuid.UUID) ([]WalletBalance, error) {
 	rows, err := q.db.Query(ctx, listWalletsOfUser, userID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Wallet{}
+	items := []WalletBalance{}
 	for rows.Next() {
-		var i Wallet
+		var i WalletBalance
 		if err := rows.Scan(
 			&i.ID,
 			&i.Kind,

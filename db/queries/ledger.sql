@@ -2,31 +2,9 @@
 SELECT id FROM wallets WHERE kind = 'treasury';
 
 -- name: GetWallet :one
-SELECT * FROM wallets WHERE id = $1;
-
--- name: ApplyWalletDelta :one
--- The only statement that changes a balance; the CHECK constraints refuse a
--- negative user or app bucket, so a concurrent overdraft fails here.
-UPDATE wallets
-SET available = available + sqlc.arg(available_delta)::bigint,
-    reserved = reserved + sqlc.arg(reserved_delta)::bigint,
-    updated_at = now()
-WHERE id = sqlc.arg(id)
-RETURNING *;
-
--- name: InsertJournalTransaction :one
--- The transaction and its entries in one statement (one round trip).
-WITH t AS (
-    INSERT INTO journal_transactions (kind, reference, actor, memo)
-    VALUES (sqlc.arg(kind), sqlc.arg(reference), sqlc.arg(actor), sqlc.arg(memo))
-    RETURNING id, created_at
-), e AS (
-    INSERT INTO journal_entries (transaction_id, wallet_id, bucket, amount)
-    SELECT t.id, unnest(sqlc.arg(wallet_ids)::uuid[]), unnest(sqlc.arg(buckets)::text[]),
-           unnest(sqlc.arg(amounts)::bigint[])
-    FROM t
-)
-SELECT id, created_at FROM t;
+-- Balances are written only by ledger_post (migration 00022); an app wallet's
+-- available credits are its row plus its slots, which the view adds up.
+SELECT * FROM wallet_balances WHERE id = $1;
 
 -- name: GetJournalTransactionByReference :one
 SELECT * FROM journal_transactions WHERE kind = $1 AND reference = $2;
@@ -52,7 +30,7 @@ SELECT * FROM journal_transactions WHERE id = $1;
 SELECT * FROM journal_entries WHERE transaction_id = $1 ORDER BY id;
 
 -- name: ListWallets :many
-SELECT * FROM wallets
+SELECT * FROM wallet_balances
 WHERE (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind))
   AND (sqlc.narg(after_created)::timestamptz IS NULL
        OR (created_at, id) < (sqlc.narg(after_created)::timestamptz, sqlc.narg(after_id)::uuid))
@@ -78,7 +56,7 @@ SELECT
     COALESCE((SELECT sum(reserved) FROM wallets WHERE kind = 'app'), 0)::bigint AS payouts_held,
     COALESCE((SELECT sum(reserved) FROM wallets WHERE kind = 'user'), 0)::bigint AS reserved,
     COALESCE((SELECT sum(available) FROM wallets WHERE kind = 'user'), 0)::bigint AS user_available,
-    COALESCE((SELECT sum(available) FROM wallets WHERE kind = 'app'), 0)::bigint AS app_available;
+    COALESCE((SELECT sum(available) FROM wallet_balances WHERE kind = 'app'), 0)::bigint AS app_available;
 
 -- name: ListTreasuryMonths :many
 -- The treasury's movements by UTC month since since, in micro-credits: the

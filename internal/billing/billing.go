@@ -24,7 +24,6 @@ import (
 	"github.com/officex/officex/db/dbgen"
 	"github.com/officex/officex/internal/apps"
 	"github.com/officex/officex/internal/auth"
-	"github.com/officex/officex/internal/chargebacks"
 	"github.com/officex/officex/ledger"
 )
 
@@ -179,47 +178,28 @@ func reservationFrom(r dbgen.Reservation) Reservation {
 }
 
 // Reserve locks amount of the user's credits for a job, within the install's
-// limits, in one transaction with its outbox row.
+// limits, with its outbox row: billing_reserve (migration 00023) in one
+// statement, one round trip.
 func (s *Service) Reserve(ctx context.Context, c Caller, req ReserveRequest) (Reservation, error) {
 	if err := req.validate(); err != nil {
 		return Reservation{}, err
 	}
-	var out Reservation
-	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbgen.New(tx)
-		// A user who owes credits from a refunded or disputed purchase
-		// can't spend until the hold is cleared.
-		if err := chargebacks.CheckCanSpend(ctx, q, c.UserID); err != nil {
-			return err
+	rows, err := s.pool.Query(ctx, reserveSQL, c.InstallID, c.AppID, c.UserID, c.UserWallet, c.AppWallet, req.JobID,
+		int64(req.Amount), req.Metadata, time.Now().Add(req.Timeout),
+		pgtype.Interval{Microseconds: StartDebounce.Microseconds(), Valid: true}, ledger.NextSlot())
+	row, err := oneReservation(rows, err)
+	if err != nil {
+		if isCode(err, "OXLIM") {
+			return Reservation{}, refusal(ctx, dbgen.New(s.pool), c.InstallID, req.Amount)
 		}
-		if _, err := q.ClaimReserveAllowance(ctx, dbgen.ClaimReserveAllowanceParams{ID: c.InstallID, Amount: int64(req.Amount)}); err != nil {
-			if db.IsNotFound(err) {
-				return refusal(ctx, q, c.InstallID, req.Amount)
-			}
-			return fmt.Errorf("claim allowance: %w", err)
-		}
-		row, err := q.InsertReservation(ctx, dbgen.InsertReservationParams{InstallID: c.InstallID, AppID: c.AppID,
-			UserID: c.UserID, UserWalletID: c.UserWallet, AppWalletID: c.AppWallet, JobID: req.JobID,
-			Amount: int64(req.Amount), Metadata: req.Metadata, ExpiresAt: time.Now().Add(req.Timeout),
-			Debounce: pgtype.Interval{Microseconds: StartDebounce.Microseconds(), Valid: true}})
-		if db.IsUniqueViolation(err, "reservations_job") {
-			return ErrDuplicateJob
-		}
-		if err != nil {
-			return fmt.Errorf("insert reservation: %w", err)
-		}
-		if _, err := ledger.Reserve(ctx, tx, c.UserWallet, req.Amount, "resv:"+row.ID.String(), actor(c)); err != nil {
-			return err
-		}
-		out = reservationFrom(dbgen.Reservation(row))
-		return nil
-	})
-	return out, err
+		return Reservation{}, billingError(err)
+	}
+	return reservationFrom(row), nil
 }
 
 func actor(c Caller) string { return "install:" + c.InstallID.String() }
 
-// refusal explains why ClaimReserveAllowance refused, in the reference's order.
+// refusal explains why billing_reserve refused the install's limits, in the reference's order.
 func refusal(ctx context.Context, q *dbgen.Queries, installID uuid.UUID, amount ledger.Credits) error {
 	r, err := q.GetReserveRefusal(ctx, installID)
 	if err != nil {
@@ -257,21 +237,19 @@ func (s *Service) Settle(ctx context.Context, c Caller, reservationID string, am
 	if amount < 0 || amount > ledger.MaxCredits || (!final && amount == 0) {
 		return Reservation{}, fmt.Errorf("%w: amount must be more than 0 (0 is allowed only with final: true)", ErrInvalid)
 	}
-	return s.withOpenReservation(ctx, c, reservationID, func(tx pgx.Tx, r Reservation) (Reservation, error) {
-		if !time.Now().Before(r.ExpiresAt) {
-			// Past its timeout the reservation belongs to its refund, even
-			// while the workflow that makes it is still on its way.
-			return Reservation{}, fmt.Errorf("%w: it timed out at %s", ErrReservationClosed, r.ExpiresAt.UTC().Format(time.RFC3339))
-		}
-		if amount > r.Remaining() {
-			return Reservation{}, fmt.Errorf("%w: amount %s is more than the %s still reserved", ErrInvalid, amount, r.Remaining())
-		}
-		status, refund := "partial", ledger.Credits(0)
-		if final {
-			status, refund = "completed", r.Remaining()-amount
-		}
-		return s.close(ctx, tx, r, amount, refund, status)
-	})
+	job, err := JobID(reservationID)
+	if err != nil {
+		return Reservation{}, err
+	}
+	rows, err := s.pool.Query(ctx, settleSQL, c.InstallID, job, int64(amount), final, ledger.NextSlot())
+	row, err := oneReservation(rows, err)
+	if isCode(err, "OXAMT") {
+		return Reservation{}, fmt.Errorf("%w: amount %s is more than the %s still reserved", ErrInvalid, amount, remainingOf(err))
+	}
+	if err != nil {
+		return Reservation{}, billingError(err)
+	}
+	return reservationFrom(row), nil
 }
 
 // Cancel refunds what is still reserved and closes the reservation; it
@@ -315,27 +293,15 @@ func (s *Service) withOpenReservation(ctx context.Context, c Caller, reservation
 // The caller holds the reservation's row lock.
 func (s *Service) close(ctx context.Context, tx pgx.Tx, r Reservation, settle, refund ledger.Credits, status string) (Reservation, error) {
 	// Locks are taken in one order everywhere: reservation, install, wallets
-	// (a reserve takes install then wallet), so billing never deadlocks. The
-	// reservation's update (which also counts the install's spend) therefore
-	// comes before the money moves.
+	// (a reserve takes install then wallet), app wallet slot last, so
+	// billing never deadlocks. billing_close does it in one round trip.
 	kind, amount := eventOf(status, settle, refund)
-	row, err := dbgen.New(tx).UpdateReservationSettlement(ctx, dbgen.UpdateReservationSettlementParams{ReservationID: r.ID,
-		Settle: int64(settle), Refund: int64(refund), Status: status, Event: kind, EventAmount: int64(amount)})
+	rows, err := tx.Query(ctx, closeSQL, r.ID, int64(settle), int64(refund), status, kind, int64(amount), ledger.NextSlot())
+	row, err := oneReservation(rows, err)
 	if err != nil {
-		return Reservation{}, fmt.Errorf("update reservation: %w", err)
+		return Reservation{}, billingError(err)
 	}
-	ref, who := "resv:"+r.ID.String(), "install:"+r.InstallID.String()
-	if settle > 0 {
-		if _, err := ledger.Settle(ctx, tx, r.UserWallet, r.AppWallet, settle, fmt.Sprintf("%s:settle:%d", ref, r.Sips+1), who); err != nil {
-			return Reservation{}, err
-		}
-	}
-	if refund > 0 {
-		if _, err := ledger.Refund(ctx, tx, r.UserWallet, refund, ref+":refund", who); err != nil {
-			return Reservation{}, err
-		}
-	}
-	return reservationFrom(dbgen.Reservation(row)), nil
+	return reservationFrom(row), nil
 }
 
 func eventOf(status string, settle, refund ledger.Credits) (string, ledger.Credits) {
