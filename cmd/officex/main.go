@@ -380,10 +380,6 @@ func (a *app) work(ctx context.Context) error {
 	relay := &outbox.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
 	relayDone := make(chan struct{})
 	go func() { relay.Run(ctx); close(relayDone) }()
-	// Mail written by requests (one-time codes, notices) gets its SendMailWorkflow here.
-	mailRelay := &mailout.Relay{Pool: a.pool, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Log: a.log}
-	mailRelayDone := make(chan struct{})
-	go func() { mailRelay.Run(ctx); close(mailRelayDone) }()
 	// Schedule rows whose Temporal Schedule lags (Temporal was down when
 	// they changed) are applied here until they are in step.
 	reconciler := &schedules.Reconciler{Schedules: a.schedules(), Log: a.log}
@@ -394,7 +390,6 @@ func (a *app) work(ctx context.Context) error {
 	go func() { accounts.PruneLoop(ctx, a.pool, a.log); close(pruneDone) }()
 	<-ctx.Done()
 	<-relayDone
-	<-mailRelayDone
 	<-reconcilerDone
 	<-pruneDone
 	w.Stop() // waits for running activities up to the worker's stop timeout
@@ -430,17 +425,26 @@ func (a *app) ensureSchedules(ctx context.Context) {
 }
 
 // runPayoutsDirect is "officex payouts run" on the server's environment: it
-// starts (or joins) the period's batch on the workers through Temporal and
-// waits for its summary.
+// asks for (or joins) the period's batch through the outbox, as the API does,
+// waits until a worker's relay started it, and waits for its summary.
 func runPayoutsDirect(ctx context.Context, cfg config.Config, log *slog.Logger, period string) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	tc, err := temporalclient.Dial(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	run, err := payouts.StartBatchRun(ctx, tc, cfg.TaskQueue, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
+	row, err := payouts.EnqueueBatchRun(ctx, pool, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
 	if err != nil {
 		return err
+	}
+	run, err := payouts.BatchRun(ctx, pool, tc, row, period)
+	if err != nil {
+		return fmt.Errorf("payout batch %s: no worker started it (is officex worker running?): %w", period, err)
 	}
 	fmt.Fprintf(os.Stderr, "payout batch %s running as workflow %s (watch it in the Temporal UI)\n", period, run.GetID())
 	var res workflows.PayoutBatchResult

@@ -200,12 +200,8 @@ func Start() (*Env, func(), error) {
 	}
 	env.worker = w
 	relayCtx, stopRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{}, 2)
+	relayDone := make(chan struct{}, 1)
 	env.startRelay()
-	go func() {
-		(&mailout.Relay{Pool: pool, Temporal: tc, TaskQueue: cfg.TaskQueue, Log: log}).Run(relayCtx)
-		relayDone <- struct{}{}
-	}()
 	go func() {
 		(&schedules.Reconciler{Schedules: env.Schedules(cfg.TaskQueue), Log: log}).Run(relayCtx)
 		relayDone <- struct{}{}
@@ -214,7 +210,6 @@ func Start() (*Env, func(), error) {
 	env.BaseURL = env.Server.URL + "/v1"
 	teardown := func() {
 		stopRelay()
-		<-relayDone
 		<-relayDone
 		env.stopRelay()
 		env.Server.Close()
