@@ -124,8 +124,13 @@ func TestWorkflows_RecordHistories(t *testing.T) {
 	t.Run("chat run", func(t *testing.T) {
 		s := newSchedStack(t, openaiserver.Say("Two new leads.", 5))
 		sch := s.create(map[string]any{"title": "Leads", "prompt": "List new leads", "interval_seconds": 3600})
-		run := s.trigger(sch["schedule_id"].(string))
-		saveHistory(t, run["run_id"].(string), "chat_run_"+prefix)
+		id := sch["schedule_id"].(string)
+		s.trigger(id)
+		actions := mustDescribe(t, id).Info.RecentActions // the trigger's action, the only one
+		if len(actions) != 1 || actions[0].StartWorkflowResult == nil {
+			t.Fatalf("schedule actions %+v, want the trigger's", actions)
+		}
+		saveHistory(t, actions[0].StartWorkflowResult.WorkflowID, "chat_run_"+prefix)
 	})
 
 	t.Run("reconcile, trigger, ping", func(t *testing.T) {
