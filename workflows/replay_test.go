@@ -26,7 +26,9 @@ type reconcileActs struct{}
 
 var _ ReconcileActivities = reconcileActs{}
 
-func (reconcileActs) CheckLedger(context.Context) (ReconcileResult, error) { return ReconcileResult{}, nil }
+func (reconcileActs) CheckLedger(context.Context) (ReconcileResult, error) {
+	return ReconcileResult{}, nil
+}
 
 // replayer has every workflow registered under its fixed name, as the
 // worker registers it, bound to fakes.
