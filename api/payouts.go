@@ -272,7 +272,7 @@ func (s *Server) adminRunBatch(w http.ResponseWriter, r *http.Request) error {
 	if !payouts.ValidPeriod(body.Period) {
 		return invalid("period must be YYYY-MM")
 	}
-	row, err := payouts.EnqueueBatchRun(r.Context(), s.pool, workflows.PayoutBatchInput{
+	row, err := payouts.EnqueueBatchRun(r.Context(), s.pool, s.cfg.TaskQueue, workflows.PayoutBatchInput{
 		Period: body.Period, Trigger: "admin", Poll: s.payoutPoll})
 	if err != nil {
 		return err

@@ -438,7 +438,7 @@ func runPayoutsDirect(ctx context.Context, cfg config.Config, log *slog.Logger, 
 		return err
 	}
 	defer tc.Close()
-	row, err := payouts.EnqueueBatchRun(ctx, pool, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
+	row, err := payouts.EnqueueBatchRun(ctx, pool, cfg.TaskQueue, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
 	if err != nil {
 		return err
 	}

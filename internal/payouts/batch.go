@@ -86,15 +86,18 @@ func (s *Service) GetBatch(ctx context.Context, period string) (Batch, error) {
 // outbox: the relay starts payout-batch-<YYYY-MM>, or joins the run of it
 // that is going (a scheduled and a manual run of a period are one run); a
 // finished period runs again (it pays only what is new). It returns the
-// outbox row, which BatchRun waits on.
-func EnqueueBatchRun(ctx context.Context, pool *pgxpool.Pool, in workflows.PayoutBatchInput) (int64, error) {
+// outbox row, which BatchRun waits on. The batch runs on queue ("" is the
+// relay's).
+func EnqueueBatchRun(ctx context.Context, pool *pgxpool.Pool, queue string, in workflows.PayoutBatchInput) (int64, error) {
 	if !ValidPeriod(in.Period) {
 		return 0, fmt.Errorf("%w: period must be YYYY-MM", ErrInvalid)
 	}
 	var row int64
 	err := db.InTx(ctx, pool, func(tx pgx.Tx) error {
 		var err error
-		row, err = outbox.EnqueueIn(ctx, dbgen.New(tx), BatchStart(in))
+		start := BatchStart(in)
+		start.TaskQueue = queue
+		row, err = outbox.EnqueueIn(ctx, dbgen.New(tx), start)
 		return err
 	})
 	if err != nil {
