@@ -203,14 +203,15 @@ func (s *Server) consoleBatches(w http.ResponseWriter, r *http.Request, page con
 	return console.Render(w, http.StatusOK, "batch", page)
 }
 
-// consoleRunBatch starts the period's batch (or joins the running one) and
-// shows its progress page; it does not wait for the batch.
+// consoleRunBatch asks for the period's batch through the outbox (the relay
+// starts it or joins the running one) and shows its progress page; it does
+// not wait for the batch.
 func (s *Server) consoleRunBatch(w http.ResponseWriter, r *http.Request, _ console.Page) error {
 	period := strings.TrimSpace(r.PostFormValue("period"))
 	if !payouts.ValidPeriod(period) {
 		return invalid("period must be YYYY-MM")
 	}
-	if _, err := payouts.StartBatchRun(r.Context(), s.temporal, s.cfg.TaskQueue, workflows.PayoutBatchInput{
+	if _, err := payouts.EnqueueBatchRun(r.Context(), s.pool, s.cfg.TaskQueue, workflows.PayoutBatchInput{
 		Period: period, Trigger: "admin", Poll: s.payoutPoll}); err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ func proxiedTemporal(t *testing.T) (*testenv.StallProxy, client.Client) {
 // TestOutbox_RequestsCommitWithTemporalStalled (issue 12 point 6): every
 // request that starts a workflow (install, rate-limit change, uninstall
 // with an open reservation, which locks the user's wallet, and a purchase)
+// or signals one (Stripe's webhook completing a 3-D Secure purchase)
 // commits and answers while the API's own Temporal connection is stalled:
 // none calls Temporal, let alone inside its transaction. The package's
 // relay then starts each workflow under its business id: the webhooks
@@ -61,6 +62,13 @@ func TestOutbox_RequestsCommitWithTemporalStalled(t *testing.T) {
 	c.Do(http.MethodPatch, "/users/me/installs/"+in.ID, map[string]any{"max_per_hour": 7}, u.Headers()).Expect(t, 200, "")
 	c.Do(http.MethodDelete, "/users/me/installs/"+in.ID, nil, u.Headers()).Expect(t, 200, "")
 	r := c.Post("/purchase-credits", purchase(20, "tok_visa", "outbox-stalled"), u.Headers()).Expect(t, 200, "")
+	pi := c.Post("/purchase-credits", purchase(20, "tok_threeDSecure2Required", "outbox-stalled-3ds"), u.Headers()).
+		Expect(t, 202, "").String("payment_intent_id")
+	event, err := env.Stripe.CompleteAction(pi, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendStripeEvent(t, c, event, env.StripeWebhookSecret).Expect(t, 200, "")
 	if !proxy.Stalled() {
 		t.Fatal("the proxy was resumed during the requests")
 	}
@@ -68,8 +76,12 @@ func TestOutbox_RequestsCommitWithTemporalStalled(t *testing.T) {
 	if r.Body["credits_added"] != 20.0 {
 		t.Fatalf("purchase answer %s: want it credited by the workflow the relay started", r.Raw)
 	}
-	if av, res := c.Balance(u); av != 30 || res != 0 {
-		t.Fatalf("balance %v/%v: want the cancelled reservation back and the purchase credited", av, res)
+	testenv.Eventually(t, 30*time.Second, "the 3-D Secure purchase credited through the relayed signal", func() bool {
+		_, status, _ := purchaseRow(t, u.ID, "outbox-stalled-3ds")
+		return status == "succeeded"
+	})
+	if av, res := c.Balance(u); av != 50 || res != 0 {
+		t.Fatalf("balance %v/%v: want the cancelled reservation back and both purchases credited", av, res)
 	}
 	purchaseID, _, _ := purchaseRow(t, u.ID, "outbox-stalled")
 	if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), workflows.CreditPurchaseWorkflowID(purchaseID), ""); err != nil {

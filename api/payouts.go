@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
-	"go.temporal.io/sdk/client"
 
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/ledger"
@@ -257,8 +256,9 @@ func (s *Server) adminRejectPayout(w http.ResponseWriter, r *http.Request) error
 const batchWait = 30 * time.Second
 
 // adminRunBatch starts the period's payout batch now: {period?} (default: the
-// month before this one). It answers the summary when the batch ends within
-// batchWait, else 202 with the workflow to watch in the Temporal UI.
+// month before this one). The start goes through the outbox (the request
+// calls no Temporal start itself); it answers the summary when the batch ends
+// within batchWait, else 202 with the workflow to watch in the Temporal UI.
 func (s *Server) adminRunBatch(w http.ResponseWriter, r *http.Request) error {
 	var body struct {
 		Period string `json:"period"`
@@ -272,26 +272,33 @@ func (s *Server) adminRunBatch(w http.ResponseWriter, r *http.Request) error {
 	if !payouts.ValidPeriod(body.Period) {
 		return invalid("period must be YYYY-MM")
 	}
-	run, err := payouts.StartBatchRun(r.Context(), s.temporal, s.cfg.TaskQueue, workflows.PayoutBatchInput{
+	row, err := payouts.EnqueueBatchRun(r.Context(), s.pool, s.cfg.TaskQueue, workflows.PayoutBatchInput{
 		Period: body.Period, Trigger: "admin", Poll: s.payoutPoll})
 	if err != nil {
 		return err
 	}
-	res, err := waitBatch(r, run)
+	id := workflows.PayoutBatchWorkflowID(body.Period)
+	res, err := s.waitBatch(r, row, body.Period)
 	if err != nil {
-		okStatus(w, http.StatusAccepted, map[string]any{"period": body.Period, "workflow_id": run.GetID(), "status": "running"})
+		okStatus(w, http.StatusAccepted, map[string]any{"period": body.Period, "workflow_id": id, "status": "running"})
 		return nil
 	}
-	ok(w, map[string]any{"period": res.Period, "workflow_id": run.GetID(), "status": "completed", "payouts": res.Payouts,
+	ok(w, map[string]any{"period": res.Period, "workflow_id": id, "status": "completed", "payouts": res.Payouts,
 		"completed": res.Completed, "failed": res.Failed, "total_credits": res.TotalCredits})
 	return nil
 }
 
-func waitBatch(r *http.Request, run client.WorkflowRun) (workflows.PayoutBatchResult, error) {
+// waitBatch waits up to batchWait for the relay to start (or join) the
+// batch of the outbox row and for that run to end.
+func (s *Server) waitBatch(r *http.Request, row int64, period string) (workflows.PayoutBatchResult, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), batchWait)
 	defer cancel()
 	var res workflows.PayoutBatchResult
-	err := run.Get(ctx, &res)
+	run, err := payouts.BatchRun(ctx, s.pool, s.temporal, row, period)
+	if err != nil {
+		return res, err
+	}
+	err = run.Get(ctx, &res)
 	return res, err
 }
 

@@ -7,9 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/officex/officex/db"
+	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/payouts"
 	"github.com/officex/officex/worker"
 	"github.com/officex/officex/workflows"
@@ -106,13 +110,31 @@ func TestPayoutBatchSchedule_TriggerJoinsTheManualRunOfItsPeriod(t *testing.T) {
 	}
 	t.Cleanup(w.Stop)
 
-	manual, err := payouts.StartBatchRun(ctx, env.Temporal, batchQueue, workflows.PayoutBatchInput{Period: period, Trigger: "admin"})
+	// The manual run's start, through the outbox as the API writes it, on
+	// the worker-less queue.
+	start := payouts.BatchStart(workflows.PayoutBatchInput{Period: period, Trigger: "admin"})
+	start.TaskQueue = batchQueue
+	var row int64
+	err := db.InTx(ctx, env.Pool, func(tx pgx.Tx) error {
+		var err error
+		row, err = outbox.EnqueueIn(ctx, dbgen.New(tx), start)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual, err := payouts.BatchRun(ctx, env.Pool, env.Temporal, row, period)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		_ = env.Temporal.TerminateWorkflow(context.Background(), manual.GetID(), "", "test cleanup")
 	})
+	desc, err := env.Temporal.DescribeWorkflowExecution(ctx, manual.GetID(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manualRunID := desc.WorkflowExecutionInfo.Execution.RunId
 
 	scheds := testSchedules(t, prefix, triggerQueue)
 	batchSched := scheds[1]
@@ -144,17 +166,17 @@ func TestPayoutBatchSchedule_TriggerJoinsTheManualRunOfItsPeriod(t *testing.T) {
 	if err := env.Temporal.GetWorkflow(ctx, triggerID, "").Get(ctx, &joined); err != nil {
 		t.Fatalf("trigger %s: %v", triggerID, err)
 	}
-	if joined.WorkflowID != workflows.PayoutBatchWorkflowID(period) || joined.RunID != manual.GetRunID() {
-		t.Fatalf("the scheduled run started %+v, want the manual run %s/%s", joined, manual.GetID(), manual.GetRunID())
+	if joined.WorkflowID != workflows.PayoutBatchWorkflowID(period) || joined.RunID != manualRunID {
+		t.Fatalf("the scheduled run started %+v, want the manual run %s/%s", joined, manual.GetID(), manualRunID)
 	}
 
 	// Still the one run, and running: nothing was started beside it.
-	desc, err := env.Temporal.DescribeWorkflowExecution(ctx, workflows.PayoutBatchWorkflowID(period), "")
+	desc, err = env.Temporal.DescribeWorkflowExecution(ctx, workflows.PayoutBatchWorkflowID(period), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info := desc.WorkflowExecutionInfo; info.Execution.RunId != manual.GetRunID() ||
+	if info := desc.WorkflowExecutionInfo; info.Execution.RunId != manualRunID ||
 		info.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		t.Fatalf("payout-batch-%s is run %s (%v), want the manual run %s running", period, info.Execution.RunId, info.Status, manual.GetRunID())
+		t.Fatalf("payout-batch-%s is run %s (%v), want the manual run %s running", period, info.Execution.RunId, info.Status, manualRunID)
 	}
 }

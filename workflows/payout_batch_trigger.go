@@ -35,7 +35,7 @@ type PayoutBatchRun struct {
 type PayoutBatchTriggerActivities interface {
 	// StartPeriodPayoutBatch starts the period's PayoutBatchWorkflow under
 	// PayoutBatchWorkflowID(in.Period), or joins the one running: the same
-	// start as a manual run (payouts.StartBatchRun).
+	// start as a manual run (payouts.BatchStart through the outbox).
 	StartPeriodPayoutBatch(ctx context.Context, in PayoutBatchInput) (PayoutBatchRun, error)
 }
 

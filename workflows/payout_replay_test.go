@@ -22,6 +22,9 @@ func TestPayout_RecordedHistoriesReplay(t *testing.T) {
 	seen := map[string]bool{}
 	for _, f := range files {
 		name := filepath.Base(f)
+		if strings.HasPrefix(name, "payout_batch_trigger_") {
+			continue // another workflow (TestRecordedHistoriesReplay runs it)
+		}
 		batch := strings.HasPrefix(name, "payout_batch_")
 		for _, v := range []string{"v0", "v1"} {
 			if strings.Contains(name, "_"+v) {

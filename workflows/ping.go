@@ -1,6 +1,3 @@
-// Package workflows holds OfficeX's Temporal workflow definitions: their IDs,
-// inputs and results, signal and update names. Deterministic code only: no
-// clock, no I/O, no ranging over maps for output; side effects are activities.
 package workflows
 
 import (

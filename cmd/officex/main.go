@@ -104,17 +104,26 @@ func reconcile(ctx context.Context, cfg config.Config) error {
 }
 
 // runPayoutsDirect is "officex payouts run" on the server's environment: it
-// starts (or joins) the period's batch on the workers through Temporal and
-// waits for its summary.
+// asks for (or joins) the period's batch through the outbox, as the API does,
+// waits until a worker's relay started it, and waits for its summary.
 func runPayoutsDirect(ctx context.Context, cfg config.Config, log *slog.Logger, period string) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	tc, err := temporalclient.Dial(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	run, err := payouts.StartBatchRun(ctx, tc, cfg.TaskQueue, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
+	row, err := payouts.EnqueueBatchRun(ctx, pool, cfg.TaskQueue, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
 	if err != nil {
 		return err
+	}
+	run, err := payouts.BatchRun(ctx, pool, tc, row, period)
+	if err != nil {
+		return fmt.Errorf("payout batch %s: no worker started it (is officex worker running?): %w", period, err)
 	}
 	fmt.Fprintf(os.Stderr, "payout batch %s running as workflow %s (watch it in the Temporal UI)\n", period, run.GetID())
 	var res workflows.PayoutBatchResult

@@ -12,36 +12,6 @@ import (
 	"github.com/google/uuid"
 )
 
-const claimMailOutbox = `-- name: ClaimMailOutbox :many
-SELECT id, message_id FROM mail_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED
-`
-
-type ClaimMailOutboxRow struct {
-	ID        int64
-	MessageID uuid.UUID
-}
-
-// The oldest mail outbox rows no other relay holds.
-func (q *Queries) ClaimMailOutbox(ctx context.Context, rowLimit int32) ([]ClaimMailOutboxRow, error) {
-	rows, err := q.db.Query(ctx, claimMailOutbox, rowLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ClaimMailOutboxRow{}
-	for rows.Next() {
-		var i ClaimMailOutboxRow
-		if err := rows.Scan(&i.ID, &i.MessageID); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const countMailTo = `-- name: CountMailTo :one
 SELECT count(*)::int FROM mail_messages WHERE recipient = $1
 `
@@ -52,15 +22,6 @@ func (q *Queries) CountMailTo(ctx context.Context, recipient string) (int32, err
 	var column_1 int32
 	err := row.Scan(&column_1)
 	return column_1, err
-}
-
-const deleteMailOutbox = `-- name: DeleteMailOutbox :exec
-DELETE FROM mail_outbox WHERE id = ANY($1::bigint[])
-`
-
-func (q *Queries) DeleteMailOutbox(ctx context.Context, ids []int64) error {
-	_, err := q.db.Exec(ctx, deleteMailOutbox, ids)
-	return err
 }
 
 const getMailMessage = `-- name: GetMailMessage :one
@@ -86,14 +47,9 @@ func (q *Queries) GetMailMessage(ctx context.Context, id uuid.UUID) (MailMessage
 }
 
 const insertMailMessage = `-- name: InsertMailMessage :one
-WITH m AS (
-    INSERT INTO mail_messages (recipient, subject, body_sealed, expires_at)
-    VALUES ($1, $2, $3, $4)
-    RETURNING id
-), o AS (
-    INSERT INTO mail_outbox (message_id) SELECT id FROM m
-)
-SELECT id FROM m
+INSERT INTO mail_messages (recipient, subject, body_sealed, expires_at)
+VALUES ($1, $2, $3, $4)
+RETURNING id
 `
 
 type InsertMailMessageParams struct {
@@ -103,7 +59,8 @@ type InsertMailMessageParams struct {
 	ExpiresAt  *time.Time
 }
 
-// A message and its outbox row, in the caller's transaction.
+// A message, in the caller's transaction (mailout enqueues its workflow start
+// in the outbox in the same transaction).
 func (q *Queries) InsertMailMessage(ctx context.Context, arg InsertMailMessageParams) (uuid.UUID, error) {
 	row := q.db.QueryRow(ctx, insertMailMessage,
 		arg.Recipient,

@@ -229,12 +229,6 @@ type MailMessage struct {
 	SentAt     *time.Time
 }
 
-type MailOutbox struct {
-	ID        int64
-	MessageID uuid.UUID
-	CreatedAt time.Time
-}
-
 type MasterKey struct {
 	ID        uuid.UUID
 	UserID    uuid.UUID
@@ -276,6 +270,7 @@ type Outbox struct {
 	LeaseUntil   *time.Time
 	Attempts     int32
 	CreatedAt    time.Time
+	JoinRunning  bool
 }
 
 type PaymentHold struct {

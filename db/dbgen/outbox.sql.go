@@ -32,10 +32,12 @@ func (q *Queries) DeleteOutboxRow(ctx context.Context, id int64) error {
 	return err
 }
 
-const insertOutboxRow = `-- name: InsertOutboxRow :exec
-INSERT INTO outbox (kind, workflow_id, workflow_type, signal_name, task_queue, input, allow_rerun, not_before, attributes)
+const insertOutboxRow = `-- name: InsertOutboxRow :one
+INSERT INTO outbox (kind, workflow_id, workflow_type, signal_name, task_queue, input, allow_rerun, join_running, not_before, attributes)
 VALUES ($1, $2, $3, $4, $5,
-        $6, $7, COALESCE($8::timestamptz, now()), $9)
+        $6, $7, $8, COALESCE($9::timestamptz, now()),
+        $10)
+RETURNING id
 `
 
 type InsertOutboxRowParams struct {
@@ -46,12 +48,13 @@ type InsertOutboxRowParams struct {
 	TaskQueue    string
 	Input        []byte
 	AllowRerun   bool
+	JoinRunning  bool
 	NotBefore    *time.Time
 	Attributes   []byte
 }
 
-func (q *Queries) InsertOutboxRow(ctx context.Context, arg InsertOutboxRowParams) error {
-	_, err := q.db.Exec(ctx, insertOutboxRow,
+func (q *Queries) InsertOutboxRow(ctx context.Context, arg InsertOutboxRowParams) (int64, error) {
+	row := q.db.QueryRow(ctx, insertOutboxRow,
 		arg.Kind,
 		arg.WorkflowID,
 		arg.WorkflowType,
@@ -59,10 +62,13 @@ func (q *Queries) InsertOutboxRow(ctx context.Context, arg InsertOutboxRowParams
 		arg.TaskQueue,
 		arg.Input,
 		arg.AllowRerun,
+		arg.JoinRunning,
 		arg.NotBefore,
 		arg.Attributes,
 	)
-	return err
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const leaseOutboxRows = `-- name: LeaseOutboxRows :many
@@ -76,7 +82,8 @@ WHERE o.id IN (
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
-RETURNING o.id, o.kind, o.workflow_id, o.workflow_type, o.signal_name, o.task_queue, o.input, o.allow_rerun, o.attempts, o.attributes
+RETURNING o.id, o.kind, o.workflow_id, o.workflow_type, o.signal_name, o.task_queue, o.input, o.allow_rerun, o.join_running, o.attempts,
+          o.attributes
 `
 
 type LeaseOutboxRowsParams struct {
@@ -93,6 +100,7 @@ type LeaseOutboxRowsRow struct {
 	TaskQueue    string
 	Input        []byte
 	AllowRerun   bool
+	JoinRunning  bool
 	Attempts     int32
 	Attributes   []byte
 }
@@ -119,6 +127,7 @@ func (q *Queries) LeaseOutboxRows(ctx context.Context, arg LeaseOutboxRowsParams
 			&i.TaskQueue,
 			&i.Input,
 			&i.AllowRerun,
+			&i.JoinRunning,
 			&i.Attempts,
 			&i.Attributes,
 		); err != nil {
@@ -133,7 +142,7 @@ func (q *Queries) LeaseOutboxRows(ctx context.Context, arg LeaseOutboxRowsParams
 }
 
 const listOutboxRowsOfWorkflow = `-- name: ListOutboxRowsOfWorkflow :many
-SELECT id, kind, workflow_id, workflow_type, signal_name, task_queue, input, allow_rerun, attributes, not_before, lease_until, attempts, created_at FROM outbox WHERE workflow_id = $1 ORDER BY id LIMIT 100
+SELECT id, kind, workflow_id, workflow_type, signal_name, task_queue, input, allow_rerun, attributes, not_before, lease_until, attempts, created_at, join_running FROM outbox WHERE workflow_id = $1 ORDER BY id LIMIT 100
 `
 
 func (q *Queries) ListOutboxRowsOfWorkflow(ctx context.Context, workflowID string) ([]Outbox, error) {
@@ -159,6 +168,7 @@ func (q *Queries) ListOutboxRowsOfWorkflow(ctx context.Context, workflowID strin
 			&i.LeaseUntil,
 			&i.Attempts,
 			&i.CreatedAt,
+			&i.JoinRunning,
 		); err != nil {
 			return nil, err
 		}
@@ -168,6 +178,18 @@ func (q *Queries) ListOutboxRowsOfWorkflow(ctx context.Context, workflowID strin
 		return nil, err
 	}
 	return items, nil
+}
+
+const outboxRowExists = `-- name: OutboxRowExists :one
+SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1)
+`
+
+// Whether a row still waits to be relayed (a request that waits for its start).
+func (q *Queries) OutboxRowExists(ctx context.Context, id int64) (bool, error) {
+	row := q.db.QueryRow(ctx, outboxRowExists, id)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
 }
 
 const retryOutboxRowAfter = `-- name: RetryOutboxRowAfter :exec

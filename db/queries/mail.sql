@@ -1,13 +1,9 @@
 -- name: InsertMailMessage :one
--- A message and its outbox row, in the caller's transaction.
-WITH m AS (
-    INSERT INTO mail_messages (recipient, subject, body_sealed, expires_at)
-    VALUES (sqlc.arg(recipient), sqlc.arg(subject), sqlc.arg(body_sealed), sqlc.narg(expires_at))
-    RETURNING id
-), o AS (
-    INSERT INTO mail_outbox (message_id) SELECT id FROM m
-)
-SELECT id FROM m;
+-- A message, in the caller's transaction (mailout enqueues its workflow start
+-- in the outbox in the same transaction).
+INSERT INTO mail_messages (recipient, subject, body_sealed, expires_at)
+VALUES (sqlc.arg(recipient), sqlc.arg(subject), sqlc.arg(body_sealed), sqlc.narg(expires_at))
+RETURNING id;
 
 -- name: GetMailMessage :one
 SELECT * FROM mail_messages WHERE id = $1;
@@ -21,13 +17,6 @@ UPDATE mail_messages SET status = 'expired', body_sealed = NULL WHERE id = $1 AN
 
 -- name: RecordMailFailure :exec
 UPDATE mail_messages SET attempts = attempts + 1, last_error = sqlc.arg(last_error) WHERE id = sqlc.arg(id) AND status = 'pending';
-
--- name: ClaimMailOutbox :many
--- The oldest mail outbox rows no other relay holds.
-SELECT id, message_id FROM mail_outbox ORDER BY id LIMIT sqlc.arg(row_limit) FOR UPDATE SKIP LOCKED;
-
--- name: DeleteMailOutbox :exec
-DELETE FROM mail_outbox WHERE id = ANY(sqlc.arg(ids)::bigint[]);
 
 -- name: CountMailTo :one
 -- Messages written for a recipient (tests and operators; never an API answer).

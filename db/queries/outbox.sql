@@ -1,7 +1,9 @@
--- name: InsertOutboxRow :exec
-INSERT INTO outbox (kind, workflow_id, workflow_type, signal_name, task_queue, input, allow_rerun, not_before, attributes)
+-- name: InsertOutboxRow :one
+INSERT INTO outbox (kind, workflow_id, workflow_type, signal_name, task_queue, input, allow_rerun, join_running, not_before, attributes)
 VALUES (sqlc.arg(kind), sqlc.arg(workflow_id), sqlc.narg(workflow_type), sqlc.narg(signal_name), sqlc.arg(task_queue),
-        sqlc.narg(input), sqlc.arg(allow_rerun), COALESCE(sqlc.narg(not_before)::timestamptz, now()), sqlc.narg(attributes));
+        sqlc.narg(input), sqlc.arg(allow_rerun), sqlc.arg(join_running), COALESCE(sqlc.narg(not_before)::timestamptz, now()),
+        sqlc.narg(attributes))
+RETURNING id;
 
 -- name: LeaseOutboxRows :many
 -- Leases the oldest due rows no relay holds (or whose lease has passed), in a
@@ -18,10 +20,15 @@ WHERE o.id IN (
     LIMIT sqlc.arg(row_limit)
     FOR UPDATE SKIP LOCKED
 )
-RETURNING o.id, o.kind, o.workflow_id, o.workflow_type, o.signal_name, o.task_queue, o.input, o.allow_rerun, o.attempts, o.attributes;
+RETURNING o.id, o.kind, o.workflow_id, o.workflow_type, o.signal_name, o.task_queue, o.input, o.allow_rerun, o.join_running, o.attempts,
+          o.attributes;
 
 -- name: DeleteOutboxRow :exec
 DELETE FROM outbox WHERE id = $1;
+
+-- name: OutboxRowExists :one
+-- Whether a row still waits to be relayed (a request that waits for its start).
+SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1);
 
 -- name: ListOutboxRowsOfWorkflow :many
 SELECT * FROM outbox WHERE workflow_id = $1 ORDER BY id LIMIT 100;

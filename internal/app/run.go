@@ -11,7 +11,6 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/officex/officex/internal/accounts"
-	"github.com/officex/officex/internal/mailout"
 	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/internal/schedules"
 	"github.com/officex/officex/internal/vouchers"
@@ -157,13 +156,12 @@ type Loop struct {
 const LoopOutbox = "outbox relay"
 
 // Loops are the worker process's loops beside the worker: the outbox relay
-// (requests' workflows), the mail relay (requests' mail), the schedule
+// (the workflows requests asked for, mail included), the schedule
 // reconciler (rows whose Temporal Schedule lags because Temporal was down
 // when they changed) and the pruning of sign-in counters no limit reads.
 func (a *App) Loops() []Loop {
 	return []Loop{
 		{LoopOutbox, a.OutboxRelay(a.Temporal).Run},
-		{"mail relay", a.MailRelay(a.Temporal).Run},
 		{"schedule reconciler", (&schedules.Reconciler{Schedules: a.Schedules(), Log: a.Log}).Run},
 		{"sign-in counter pruning", func(ctx context.Context) { accounts.PruneLoop(ctx, a.Pool, a.Log) }},
 	}
@@ -172,11 +170,6 @@ func (a *App) Loops() []Loop {
 // OutboxRelay starts the workflows requests wrote to the outbox, on tc.
 func (a *App) OutboxRelay(tc client.Client) *outbox.Relay {
 	return &outbox.Relay{Pool: a.Pool, Temporal: tc, TaskQueue: a.Config.TaskQueue, Log: a.Log}
-}
-
-// MailRelay starts a SendMailWorkflow for each mail requests queued, on tc.
-func (a *App) MailRelay(tc client.Client) *mailout.Relay {
-	return &mailout.Relay{Pool: a.Pool, Temporal: tc, TaskQueue: a.Config.TaskQueue, Log: a.Log}
 }
 
 // RunLoops runs loops until ctx ends and they all return.

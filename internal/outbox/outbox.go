@@ -46,6 +46,10 @@ type Start struct {
 	// AllowRerun starts the workflow again when a closed run of the id
 	// exists (a webhook redelivery); while a run is going the relay retries.
 	AllowRerun bool
+	// JoinRunning makes the start join the run of the id that is going
+	// instead of waiting for it, and start a new run once the last one
+	// closed (a period's payout batch, started by hand or by its Schedule).
+	JoinRunning bool
 	// SearchAttributes (string values: Keyword, int64 values: Int) and Memo
 	// are set on the started workflow so an operator finds it in the
 	// Temporal UI by business key. Both are readable there: never a secret.
@@ -74,30 +78,38 @@ var ErrInvalid = errors.New("invalid outbox row")
 
 // Enqueue writes s in tx; the relay starts the workflow after tx commits.
 func Enqueue(ctx context.Context, tx pgx.Tx, s Start) error {
+	_, err := EnqueueIn(ctx, dbgen.New(tx), s)
+	return err
+}
+
+// EnqueueIn is Enqueue for a caller that holds its transaction as queries
+// (q must be bound to that transaction); it returns the row's id, which
+// WaitRelayed waits on.
+func EnqueueIn(ctx context.Context, q *dbgen.Queries, s Start) (int64, error) {
 	if s.Kind == "" || s.WorkflowID == "" || s.WorkflowType == "" {
-		return fmt.Errorf("%w: a start needs a kind, a workflow id and a workflow type", ErrInvalid)
+		return 0, fmt.Errorf("%w: a start needs a kind, a workflow id and a workflow type", ErrInvalid)
 	}
 	raw, err := encode(s.Input)
 	if err != nil {
-		return fmt.Errorf("outbox start %s: %w", s.WorkflowID, err)
+		return 0, fmt.Errorf("outbox start %s: %w", s.WorkflowID, err)
 	}
 	var attrs []byte
 	if len(s.SearchAttributes) > 0 || len(s.Memo) > 0 {
 		if attrs, err = encode(attributes{Search: s.SearchAttributes, Memo: s.Memo}); err != nil {
-			return fmt.Errorf("outbox start %s attributes: %w", s.WorkflowID, err)
+			return 0, fmt.Errorf("outbox start %s attributes: %w", s.WorkflowID, err)
 		}
 	}
 	var notBefore *time.Time
 	if !s.NotBefore.IsZero() {
 		notBefore = &s.NotBefore
 	}
-	err = dbgen.New(tx).InsertOutboxRow(ctx, dbgen.InsertOutboxRowParams{Kind: s.Kind, WorkflowID: s.WorkflowID,
-		WorkflowType: &s.WorkflowType, TaskQueue: s.TaskQueue, Input: raw, AllowRerun: s.AllowRerun, NotBefore: notBefore,
-		Attributes: attrs})
+	id, err := q.InsertOutboxRow(ctx, dbgen.InsertOutboxRowParams{Kind: s.Kind, WorkflowID: s.WorkflowID,
+		WorkflowType: &s.WorkflowType, TaskQueue: s.TaskQueue, Input: raw, AllowRerun: s.AllowRerun, JoinRunning: s.JoinRunning,
+		NotBefore: notBefore, Attributes: attrs})
 	if err != nil {
-		return fmt.Errorf("outbox start %s: %w", s.WorkflowID, err)
+		return 0, fmt.Errorf("outbox start %s: %w", s.WorkflowID, err)
 	}
-	return nil
+	return id, nil
 }
 
 // EnqueueSignal writes s in tx; the relay sends it after tx commits.
@@ -109,7 +121,7 @@ func EnqueueSignal(ctx context.Context, tx pgx.Tx, s Signal) error {
 	if err != nil {
 		return fmt.Errorf("outbox signal %s: %w", s.WorkflowID, err)
 	}
-	err = dbgen.New(tx).InsertOutboxRow(ctx, dbgen.InsertOutboxRowParams{Kind: s.Kind, WorkflowID: s.WorkflowID,
+	_, err = dbgen.New(tx).InsertOutboxRow(ctx, dbgen.InsertOutboxRowParams{Kind: s.Kind, WorkflowID: s.WorkflowID,
 		SignalName: &s.SignalName, Input: raw})
 	if err != nil {
 		return fmt.Errorf("outbox signal %s: %w", s.WorkflowID, err)
@@ -129,6 +141,30 @@ func encode(v any) ([]byte, error) {
 		return nil, fmt.Errorf("%w: input of %d bytes, at most %d (ids only)", ErrInvalid, len(raw), MaxInputBytes)
 	}
 	return raw, nil
+}
+
+// waitPoll spaces WaitRelayed's looks at the row.
+const waitPoll = 20 * time.Millisecond
+
+// WaitRelayed waits until the row id (from EnqueueIn, committed) has been
+// relayed, i.e. Temporal accepted its start, or ctx ends. A request that
+// answers with the workflow's outcome waits here without holding anything
+// but a pooled connection for a moment at a time.
+func WaitRelayed(ctx context.Context, q dbgen.DBTX, id int64) error {
+	for {
+		waiting, err := dbgen.New(q).OutboxRowExists(ctx, id)
+		if err != nil {
+			return fmt.Errorf("outbox row %d: %w", id, err)
+		}
+		if !waiting {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("outbox row %d not relayed yet: %w", id, ctx.Err())
+		case <-time.After(waitPoll):
+		}
+	}
 }
 
 // Pending reports whether an outbox row of workflowID waits to be relayed.

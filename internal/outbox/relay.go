@@ -181,16 +181,19 @@ func (r *Relay) call(ctx context.Context, row dbgen.LeaseOutboxRowsRow) error {
 	if queue == "" {
 		queue = r.TaskQueue
 	}
-	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
-	if row.AllowRerun {
+	reuse, conflict := enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	if row.AllowRerun || row.JoinRunning {
 		reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+	}
+	if row.JoinRunning {
+		conflict = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING // the run going is the one asked for
 	}
 	search, memo, err := decodeAttributes(row.Attributes)
 	if err != nil {
 		return fmt.Errorf("outbox row %d attributes: %w", row.ID, err)
 	}
 	_, err = r.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: row.WorkflowID, TaskQueue: queue,
-		WorkflowIDReusePolicy: reuse, WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy: reuse, WorkflowIDConflictPolicy: conflict,
 		WorkflowExecutionErrorWhenAlreadyStarted: true, TypedSearchAttributes: search, Memo: memo},
 		deref(row.WorkflowType), args...)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted

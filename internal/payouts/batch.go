@@ -7,11 +7,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	enumspb "go.temporal.io/api/enums/v1"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
 	"github.com/officex/officex/db"
 	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/outbox"
 	"github.com/officex/officex/ledger"
 	"github.com/officex/officex/workflows"
 )
@@ -81,21 +82,45 @@ func (s *Service) GetBatch(ctx context.Context, period string) (Batch, error) {
 	return batchFrom(b), nil
 }
 
-// StartBatchRun starts the period's PayoutBatchWorkflow, or joins the run
-// that is going; a finished period can run again (it pays only what is new).
-func StartBatchRun(ctx context.Context, tc client.Client, queue string, in workflows.PayoutBatchInput) (client.WorkflowRun, error) {
+// EnqueueBatchRun asks for the period's PayoutBatchWorkflow through the
+// outbox: the relay starts payout-batch-<YYYY-MM>, or joins the run of it
+// that is going (a scheduled and a manual run of a period are one run); a
+// finished period runs again (it pays only what is new). It returns the
+// outbox row, which BatchRun waits on. The batch runs on queue ("" is the
+// relay's).
+func EnqueueBatchRun(ctx context.Context, pool *pgxpool.Pool, queue string, in workflows.PayoutBatchInput) (int64, error) {
 	if !ValidPeriod(in.Period) {
-		return nil, fmt.Errorf("%w: period must be YYYY-MM", ErrInvalid)
+		return 0, fmt.Errorf("%w: period must be YYYY-MM", ErrInvalid)
 	}
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.PayoutBatchWorkflowID(in.Period), TaskQueue: queue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, workflows.PayoutBatchWorkflowName, in)
+	var row int64
+	err := db.InTx(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		start := BatchStart(in)
+		start.TaskQueue = queue
+		row, err = outbox.EnqueueIn(ctx, dbgen.New(tx), start)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("start payout batch %s: %w", in.Period, err)
+		return 0, fmt.Errorf("enqueue payout batch %s: %w", in.Period, err)
 	}
-	return run, nil
+	return row, nil
+}
+
+// BatchStart is the outbox start of the period's batch (on the relay's task
+// queue): it joins the run going and starts anew once the last run closed.
+func BatchStart(in workflows.PayoutBatchInput) outbox.Start {
+	return outbox.Start{Kind: "payout-batch", JoinRunning: true,
+		WorkflowID: workflows.PayoutBatchWorkflowID(in.Period), WorkflowType: workflows.PayoutBatchWorkflowName, Input: in}
+}
+
+// BatchRun waits until the relay has started (or joined) the batch run of
+// the outbox row from EnqueueBatchRun, then returns that run: the period's
+// current run, which Get follows through continue-as-new to the summary.
+func BatchRun(ctx context.Context, pool *pgxpool.Pool, tc client.Client, row int64, period string) (client.WorkflowRun, error) {
+	if err := outbox.WaitRelayed(ctx, pool, row); err != nil {
+		return nil, err
+	}
+	return tc.GetWorkflow(ctx, workflows.PayoutBatchWorkflowID(period), ""), nil
 }
 
 // BatchProgress is how many of a period's batch payouts are in each status.

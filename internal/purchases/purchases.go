@@ -247,16 +247,44 @@ type PaymentEvent struct {
 	Outcome     workflows.PaymentOutcome
 }
 
+// maxOutcomeMessage bounds Stripe's message in the signal (outbox rows
+// carry at most outbox.MaxInputBytes).
+const maxOutcomeMessage = 500
+
 // PaymentOutcome forwards Stripe's verdict on a payment intent to its
-// purchase's workflow. A success reported for a purchase we already failed is
-// credited here (the money was taken), once, with an audit entry. Unknown
-// intents are ignored (false).
+// purchase's workflow: the signal is written to the outbox in the
+// transaction that locks the purchase and decides that its workflow still
+// waits for it, and the relay sends it after the commit. A success reported
+// for a purchase we already failed is credited here (the money was taken),
+// once, with an audit entry. Unknown intents are ignored (false).
 func (s *Service) PaymentOutcome(ctx context.Context, ev PaymentEvent) (bool, error) {
 	row, found, err := s.purchaseOf(ctx, ev)
 	if err != nil || !found {
 		return false, err
 	}
-	if row.Status == "failed" && ev.Outcome.Succeeded {
+	if r := []rune(ev.Outcome.Message); len(r) > maxOutcomeMessage {
+		ev.Outcome.Message = string(r[:maxOutcomeMessage])
+	}
+	late := false
+	err = db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
+		locked, err := dbgen.New(tx).GetCreditPurchaseForUpdate(ctx, row.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case locked.Status == "failed" && ev.Outcome.Succeeded:
+			late = true
+			return nil
+		case locked.Status != "requires_action" && locked.Status != "processing":
+			return nil // already decided; a replayed webhook changes nothing
+		}
+		return outbox.EnqueueSignal(ctx, tx, outbox.Signal{Kind: "purchase", WorkflowID: workflows.CreditPurchaseWorkflowID(row.ID.String()),
+			SignalName: workflows.PaymentOutcomeSignal, Input: ev.Outcome})
+	})
+	if err != nil {
+		return false, fmt.Errorf("payment outcome of purchase %s: %w", row.ID, err)
+	}
+	if late {
 		if ev.AmountCents != row.AmountCents {
 			return false, fmt.Errorf("purchase %s: Stripe reports %d cents paid by %s, the purchase is %d cents",
 				row.ID, ev.AmountCents, ev.PaymentIntentID, row.AmountCents)
@@ -264,14 +292,6 @@ func (s *Service) PaymentOutcome(ctx context.Context, ev PaymentEvent) (bool, er
 		if _, err := CreditPaid(ctx, s.pool, row.ID, ev.PaymentIntentID, "stripe_webhook"); err != nil {
 			return false, fmt.Errorf("credit late payment of %s: %w", row.ID, err)
 		}
-		return true, nil
-	}
-	if row.Status != "requires_action" && row.Status != "processing" {
-		return true, nil // already decided; a replayed webhook changes nothing
-	}
-	err = s.temporal.SignalWorkflow(ctx, workflows.CreditPurchaseWorkflowID(row.ID.String()), "", workflows.PaymentOutcomeSignal, ev.Outcome)
-	if err != nil {
-		return false, fmt.Errorf("signal purchase %s: %w", row.ID, err)
 	}
 	return true, nil
 }
