@@ -83,7 +83,9 @@ func (w Reservation) wait(ctx workflow.Context, in ReservationInput) (Reservatio
 		return ReservationResult{Status: "closed"}, nil
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		// One short transaction; an attempt lost with a killed worker is
+		// retried after this, so it bounds how late the refund can be.
+		StartToCloseTimeout: 10 * time.Second,
 		// Money must come back: retry until it does, backing off to a minute.
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	})
