@@ -27,6 +27,7 @@ TEMPORAL_ADDR := 127.0.0.1:7233
 STRIPE_MOCK_URL := http://127.0.0.1:12111
 
 ENCRYPTION_KEY_FILE := .data/encryption.key
+ADMIN_SECRET_FILE := .data/admin.secret
 
 # officex version prints it: the tag or commit this tree is at.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -46,17 +47,25 @@ tools:
 # local Ollama: OPENAI_API_KEY=local OPENAI_BASE_URL=http://127.0.0.1:11434/v1
 # OPENAI_MODEL=llama3.1 make dev (without OPENAI_API_KEY the chat listener, on
 # :8081, answers 503).
-dev: tools $(ENCRYPTION_KEY_FILE)
+dev: tools $(ENCRYPTION_KEY_FILE) $(ADMIN_SECRET_FILE)
 	@export OFFICEX_TESTING_MODE="$${OFFICEX_TESTING_MODE:-true}" \
 		OFFICEX_ALLOW_PRIVATE_URLS="$${OFFICEX_ALLOW_PRIVATE_URLS:-true}" \
 		OFFICEX_ENCRYPTION_KEY="$${OFFICEX_ENCRYPTION_KEY:-$$(cat $(ENCRYPTION_KEY_FILE))}" \
+		OFFICEX_ADMIN_SECRET="$${OFFICEX_ADMIN_SECRET:-$$(cat $(ADMIN_SECRET_FILE))}" \
 		TEMPORAL_ADDRESS="$${TEMPORAL_ADDRESS:-$(TEMPORAL_ADDR)}" && \
+	echo "make: finance console at http://localhost:8080/admin/console (admin secret in $(ADMIN_SECRET_FILE) unless OFFICEX_ADMIN_SECRET is set)" && \
 	$(GO_BUILD) -o bin/officex ./cmd/officex && $(STACK_SH) dev bin/officex dev
 
 # A local key for secrets that must be shown again; never used outside dev.
 $(ENCRYPTION_KEY_FILE):
 	@mkdir -p $(dir $@)
 	@umask 077 && head -c 32 /dev/urandom | base64 > $@
+	@echo "make: generated $@"
+
+# A local admin secret (finance console, admin routes); never used outside dev.
+$(ADMIN_SECRET_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=' > $@
 	@echo "make: generated $@"
 
 # Generated code must match the queries and the spec, vet must be clean, then the tests run
