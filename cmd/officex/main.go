@@ -107,16 +107,17 @@ func reconcile(ctx context.Context, cfg config.Config) error {
 // asks for (or joins) the period's batch through the outbox, as the API does,
 // waits until a worker's relay started it, and waits for its summary.
 func runPayoutsDirect(ctx context.Context, cfg config.Config, log *slog.Logger, period string) error {
-	pool, err := db.Open(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	// Temporal first: without the codec key nothing may start, whatever the database says.
 	tc, err := temporalclient.Dial(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
+	pool, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
 	row, err := payouts.EnqueueBatchRun(ctx, pool, cfg.TaskQueue, workflows.PayoutBatchInput{Period: period, Trigger: "cli"})
 	if err != nil {
 		return err
