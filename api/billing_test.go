@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/officex/officex/db/dbgen"
+	"github.com/officex/officex/internal/billing"
 	"github.com/officex/officex/internal/testenv"
 	"github.com/officex/officex/workflows"
 )
@@ -368,6 +369,33 @@ func TestReservation_WorkerDownWhileExpiringRefundsOnceOnRestart(t *testing.T) {
 	if err := env.Pool.QueryRow(context.Background(), `SELECT count(*) FROM journal_transactions t JOIN reservations r
 		ON t.reference = 'resv:' || r.id || ':refund' WHERE r.install_id = $1`, in.ID).Scan(&refunds); err != nil || refunds != 3 {
 		t.Fatalf("%d refunds (%v), want exactly 3", refunds, err)
+	}
+}
+
+// With the relay paused, Temporal never hears of the reservation: the
+// worker's expiry sweeper refunds it soon after its timeout, once, and the
+// start that was waiting in the outbox goes with it.
+func TestReservation_SweeperRefundsWhenNoWorkflowRuns(t *testing.T) {
+	c := env.Client(t)
+	_, _, in := billingSetup(t, c, "10", nil)
+	env.StopRelay(t)
+	c.Post("/reserve", map[string]any{"amount": 3, "job_id": "swept", "timeout_seconds": 1}, in.Headers()).Expect(t, 200, "")
+	id := reservationUUID(t, c, in, "RESV%23swept")
+	waitReservation(t, c, in, "RESV%23swept", "expired", billing.SweepGrace+15*time.Second)
+	if av, res := c.Balance(in.User); av != 10 || res != 0 {
+		t.Fatalf("balance %v/%v after the sweep", av, res)
+	}
+	var refunds, waiting int
+	if err := env.Pool.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM journal_transactions WHERE reference = 'resv:' || $1::uuid || ':refund'),
+		(SELECT count(*) FROM outbox WHERE workflow_id = 'reservation-' || $1::uuid)`, id).Scan(&refunds, &waiting); err != nil {
+		t.Fatal(err)
+	}
+	if refunds != 1 || waiting != 0 {
+		t.Fatalf("%d refunds and %d outbox rows; want 1 and 0", refunds, waiting)
+	}
+	if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), workflows.ReservationWorkflowID(id), ""); err == nil {
+		t.Fatal("a ReservationWorkflow ran: the refund was not the sweeper's")
 	}
 }
 

@@ -152,19 +152,31 @@ type Loop struct {
 	Run  func(ctx context.Context) // returns when ctx ends
 }
 
-// LoopOutbox names the outbox relay's loop (tests pause it).
-const LoopOutbox = "outbox relay"
+// Loop names tests refer to: the outbox relay (tests pause it) and the
+// expiry sweeper (the test harness runs it with its worker, since a worker
+// process that is down sweeps nothing).
+const (
+	LoopOutbox  = "outbox relay"
+	LoopSweeper = "expiry sweeper"
+)
 
 // Loops are the worker process's loops beside the worker: the outbox relay
-// (the workflows requests asked for, mail included), the schedule
+// (the workflows requests asked for, mail included), the expiry sweeper
+// (reservations their workflow has not refunded soon after the timeout), the schedule
 // reconciler (rows whose Temporal Schedule lags because Temporal was down
 // when they changed) and the pruning of sign-in counters no limit reads.
 func (a *App) Loops() []Loop {
 	return []Loop{
 		{LoopOutbox, a.OutboxRelay(a.Temporal).Run},
+		{LoopSweeper, a.Sweeper()},
 		{"schedule reconciler", (&schedules.Reconciler{Schedules: a.Schedules(), Log: a.Log}).Run},
 		{"sign-in counter pruning", func(ctx context.Context) { accounts.PruneLoop(ctx, a.Pool, a.Log) }},
 	}
+}
+
+// Sweeper is the expiry sweeper's loop.
+func (a *App) Sweeper() func(context.Context) {
+	return func(ctx context.Context) { a.Billing().SweepLoop(ctx, a.Log) }
 }
 
 // OutboxRelay starts the workflows requests wrote to the outbox, on tc.

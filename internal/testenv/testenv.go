@@ -79,6 +79,8 @@ type Env struct {
 	// API's requests, the database collectors and the Temporal SDK's series.
 	Metrics *metrics.Metrics
 	worker  sdkworker.Worker
+	// stopSweeper stops the expiry sweeper that runs with worker.
+	stopSweeper func()
 	// workerMu guards worker across StopWorker and its restart.
 	workerMu *sync.Mutex
 	// relay is the package's outbox relay (StopRelay pauses it).
@@ -263,11 +265,12 @@ func newEnv(ctx context.Context, a *app.App, smtpBox *SMTPServer) (*Env, error) 
 }
 
 // runLoops runs the App's loops but the outbox relay (startRelay runs that
-// one, so StopRelay can pause it) until the returned function is called.
+// one, so StopRelay can pause it) and the expiry sweeper (it runs with the
+// worker) until the returned function is called.
 func (e *Env) runLoops() (stop func()) {
 	var loops []app.Loop
 	for _, l := range e.app().Loops() {
-		if l.Name != app.LoopOutbox {
+		if l.Name != app.LoopOutbox && l.Name != app.LoopSweeper {
 			loops = append(loops, l)
 		}
 	}
@@ -485,6 +488,10 @@ func (e *Env) startWorker() error {
 		return err
 	}
 	e.worker = w
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.app().Sweeper()(ctx); close(done) }()
+	e.stopSweeper = func() { cancel(); <-done }
 	return nil
 }
 
@@ -492,6 +499,7 @@ func (e *Env) stopWorker() {
 	e.workerMu.Lock()
 	defer e.workerMu.Unlock()
 	if e.worker != nil {
+		e.stopSweeper()
 		e.worker.Stop()
 		e.worker = nil
 	}
