@@ -39,6 +39,8 @@ func TestBilling_SixteenClientsSettleIntoOneAppWallet(t *testing.T) {
 		c.Fund(u.WalletID, "100000")
 		installs = append(installs, c.Install(u, a.ID, limits))
 	}
+	// The goroutines' client reports failed requests with t.Errorf, never t.Fatal.
+	cc := c.Concurrent()
 	var settled, taken atomic.Int64
 	var cycles atomic.Int32
 	deadline := time.Now().Add(run)
@@ -50,11 +52,11 @@ func TestBilling_SixteenClientsSettleIntoOneAppWallet(t *testing.T) {
 			for i := 0; time.Now().Before(deadline); i++ {
 				job := "hot-" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
 				amount := 1 + rand.Int64N(1_000_000) // 0.000001 to 1 of the 1 reserved
-				if r := c.Post("/reserve", map[string]any{"amount": 1, "job_id": job}, in.Headers()); r.Status != 200 {
+				if r := cc.Post("/reserve", map[string]any{"amount": 1, "job_id": job}, in.Headers()); r.Status != 200 {
 					t.Errorf("reserve: %s", r.Raw)
 					return
 				}
-				r := c.Post("/settle", map[string]any{"reservation_id": "RESV#" + job, "amount": micro(amount), "final": true}, in.Headers())
+				r := cc.Post("/settle", map[string]any{"reservation_id": "RESV#" + job, "amount": micro(amount), "final": true}, in.Headers())
 				if r.Status != 200 {
 					t.Errorf("settle: %s", r.Raw)
 					return
@@ -71,7 +73,7 @@ func TestBilling_SixteenClientsSettleIntoOneAppWallet(t *testing.T) {
 		defer wg.Done()
 		for time.Now().Before(deadline.Add(-run / 2)) {
 			amount := 1 + rand.Int64N(500_000)
-			r := c.Post("/admin/wallets/"+a.WalletID+"/adjust", map[string]any{"amount": "-" + micro(amount), "reason": "hot wallet test"}, testenv.AdminHeaders())
+			r := cc.Post("/admin/wallets/"+a.WalletID+"/adjust", map[string]any{"amount": "-" + micro(amount), "reason": "hot wallet test"}, testenv.AdminHeaders())
 			switch {
 			case r.Status == 200:
 				taken.Add(amount)
