@@ -311,20 +311,23 @@ func TestReservation_TimeoutRefundsTheRemainderAndTellsTheUser(t *testing.T) {
 	c := env.Client(t)
 	vendor, a, in := billingSetup(t, c, "10", nil)
 	c.Post("/reserve", map[string]any{"amount": 4, "job_id": "slow", "timeout_seconds": 1}, in.Headers()).Expect(t, 200, "")
-	c.Post("/settle", map[string]any{"reservation_id": "RESV#slow", "amount": 1}, in.Headers()).Expect(t, 200, "")
+	c.Post("/settle", map[string]any{"reservation_id": "RESV#slow", "amount": 1.25}, in.Headers()).Expect(t, 200, "")
 	got := waitReservation(t, c, in, "RESV%23slow", "expired", 10*time.Second)
-	if got["settled"] != 1.0 || got["refunded"] != 3.0 {
+	if got["settled"] != 1.25 || got["refunded"] != 2.75 {
 		t.Fatalf("expired reservation %v", got)
 	}
-	if av, res := c.Balance(in.User); av != 9 || res != 0 {
+	if av, res := c.Balance(in.User); av != 8.75 || res != 0 {
 		t.Fatalf("balance %v/%v", av, res)
 	}
 	msgs := c.Get("/users/me/inbox", in.User.Headers()).Expect(t, 200, "").Body["messages"].([]any)
-	if len(msgs) != 1 || msgs[0].(map[string]any)["title"] != "Reservation expired" {
+	// The message is written by billing_expire in SQL: the credits must
+	// read as ledger.Credits prints them.
+	want := "Reservation RESV#slow timed out unsettled; 2.75 credits went back to your wallet."
+	if len(msgs) != 1 || msgs[0].(map[string]any)["title"] != "Reservation expired" || msgs[0].(map[string]any)["text"] != want {
 		t.Fatalf("user inbox %v", msgs)
 	}
 	events := c.Get("/users/me/apps/"+a.ID+"/inbox", vendor.Headers()).Expect(t, 200, "").Body["reservations"].([]any)
-	if len(events) != 3 || events[0].(map[string]any)["event"] != "expired" || events[0].(map[string]any)["amount"] != 3.0 {
+	if len(events) != 3 || events[0].(map[string]any)["event"] != "expired" || events[0].(map[string]any)["amount"] != 2.75 {
 		t.Fatalf("vendor inbox %v", events)
 	}
 	c.Post("/settle", map[string]any{"reservation_id": "RESV#slow", "amount": 1}, in.Headers()).Expect(t, 409, "RESERVATION_CLOSED")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"sort"
 	"sync"
@@ -19,14 +20,18 @@ type expiryStats struct {
 	Timeout          time.Duration
 	OpenFor          time.Duration // time to open them all over HTTP
 	RelayDrained     time.Duration // from the first reserve until every workflow was started
+	Spread           time.Duration // between the first and the last timeout
 	P50, P99, Max    time.Duration // closed_at - expires_at
 	Expired, Pending int
-	Err              string // why the measurement stopped, if it did
+	Err              string     // why the measurement stopped, if it did
+	Profile          *dbProfile // PostgreSQL from the timeout until every one was refunded (-dbprofile)
 }
 
-// measureExpiry opens n reservations with the given timeout and waits until
-// every one has been refunded by its ReservationWorkflow.
-func (s *stack) measureExpiry(ctx context.Context, n int, timeout time.Duration) (expiryStats, error) {
+// measureExpiry opens n reservations that all time out together, about
+// timeout after the first is opened (each asks for the whole seconds left
+// until then, so their timeouts fall within one second), and waits until
+// every one has been refunded, by its ReservationWorkflow or the sweeper.
+func (s *stack) measureExpiry(ctx context.Context, n int, timeout time.Duration, profile bool) (expiryStats, error) {
 	fx, err := s.fixture(ctx, 32, 4)
 	if err != nil {
 		return expiryStats{}, err
@@ -34,31 +39,34 @@ func (s *stack) measureExpiry(ctx context.Context, n int, timeout time.Duration)
 	st := expiryStats{Opened: n, Timeout: timeout}
 	run := uuid.NewString()[:8]
 	start := time.Now()
-	if err := openReservations(ctx, s.baseURL, fx, n, run, timeout); err != nil {
+	if err := openReservations(ctx, s.baseURL, fx, n, run, start.Add(timeout)); err != nil {
 		return st, err
 	}
 	st.OpenFor = time.Since(start)
-	for { // the relay has started every workflow once the outbox is empty
-		var left int
-		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE kind = 'reservation'").Scan(&left); err != nil {
-			return st, err
-		}
-		if left == 0 {
-			st.RelayDrained = time.Since(start)
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	drained := make(chan error, 1)
+	go func() { drained <- s.waitRelayDrained(ctx, start, &st) }()
+	if err := s.pool.QueryRow(ctx, `SELECT max(expires_at) - min(expires_at) FROM reservations WHERE job_id LIKE $1`,
+		"exp-"+run+"-%").Scan(&st.Spread); err != nil {
+		return st, err
 	}
-	deadline := time.Now().Add(timeout + 2*time.Minute)
-	for time.Now().Before(deadline) {
-		if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'expired'), count(*) FILTER (WHERE status = 'reserved')
-			FROM reservations WHERE job_id LIKE $1`, "exp-"+run+"-%").Scan(&st.Expired, &st.Pending); err != nil {
+	if !profile {
+		if err := s.waitExpired(ctx, run, timeout, &st); err != nil {
 			return st, err
 		}
-		if st.Pending == 0 {
-			break
+	} else {
+		time.Sleep(time.Until(start.Add(timeout)))
+		var waitErr error
+		p, err := profileDB(ctx, s.pool.Config().ConnString(), func() { waitErr = s.waitExpired(ctx, run, timeout, &st) })
+		if err != nil {
+			return st, err
 		}
-		time.Sleep(200 * time.Millisecond)
+		if waitErr != nil {
+			return st, waitErr
+		}
+		st.Profile = &p
+	}
+	if err := <-drained; err != nil {
+		return st, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT closed_at - expires_at FROM reservations WHERE job_id LIKE $1 AND status = 'expired'`, "exp-"+run+"-%")
 	if err != nil {
@@ -80,7 +88,9 @@ func (s *stack) measureExpiry(ctx context.Context, n int, timeout time.Duration)
 	return st, nil
 }
 
-func openReservations(ctx context.Context, baseURL string, fx []installRef, n int, run string, timeout time.Duration) error {
+// openReservations opens n reservations over HTTP, 16 at a time, each timing
+// out at the first whole second after at.
+func openReservations(ctx context.Context, baseURL string, fx []installRef, n int, run string, at time.Time) error {
 	client := &http.Client{Timeout: 30 * time.Second}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -92,7 +102,8 @@ func openReservations(ctx context.Context, baseURL string, fx []installRef, n in
 			defer wg.Done()
 			for i := range jobs {
 				in := fx[i%len(fx)]
-				body := fmt.Sprintf(`{"amount": 1, "job_id": "exp-%s-%d", "timeout_seconds": %d}`, run, i, int(timeout.Seconds()))
+				secs := max(1, int(math.Ceil(time.Until(at).Seconds())))
+				body := fmt.Sprintf(`{"amount": 1, "job_id": "exp-%s-%d", "timeout_seconds": %d}`, run, i, secs)
 				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+"/reserve", bytes.NewBufferString(body))
 				req.Header.Set("x-officex-install-id", in.InstallID)
 				req.Header.Set("x-officex-install-secret", in.Secret)
@@ -118,4 +129,37 @@ func openReservations(ctx context.Context, baseURL string, fx []installRef, n in
 	close(jobs)
 	wg.Wait()
 	return firstErr
+}
+
+// waitExpired polls until none of the run's reservations is open, for at
+// most two minutes past the timeout.
+func (s *stack) waitExpired(ctx context.Context, run string, timeout time.Duration, st *expiryStats) error {
+	deadline := time.Now().Add(timeout + 2*time.Minute)
+	for time.Now().Before(deadline) {
+		if err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 'expired'), count(*) FILTER (WHERE status = 'reserved')
+			FROM reservations WHERE job_id LIKE $1`, "exp-"+run+"-%").Scan(&st.Expired, &st.Pending); err != nil {
+			return err
+		}
+		if st.Pending == 0 {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return nil
+}
+
+// waitRelayDrained polls until the relay has started every workflow (the
+// outbox holds no reservation row) and records when, from start.
+func (s *stack) waitRelayDrained(ctx context.Context, start time.Time, st *expiryStats) error {
+	for { // the relay has started every workflow once the outbox is empty
+		var left int
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE kind = 'reservation'").Scan(&left); err != nil {
+			return err
+		}
+		if left == 0 {
+			st.RelayDrained = time.Since(start)
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -59,6 +59,8 @@ func (r runStats) pct(route string, p float64) time.Duration {
 type scenarioResult struct {
 	Shape         shape
 	API, Baseline []runStats
+	// APIProfile and BaseProfile: PostgreSQL during the last run of each (-dbprofile).
+	APIProfile, BaseProfile *dbProfile
 }
 
 // drive runs cycle on `workers` goroutines for d and gathers the latencies.

@@ -32,6 +32,8 @@ func main() {
 	flag.StringVar(&o.TopologyAPI, "topology-api", "", "measure a running topology through this API base URL "+
 		"(e.g. http://127.0.0.1:18080/v1; make bench TOPOLOGY=1) instead of an in-process stack; "+
 		"DATABASE_URL, TEMPORAL_ADDRESS and the keys come from the environment as for officex serve")
+	flag.BoolVar(&o.DBProfile, "dbprofile", false, "profile PostgreSQL during the last API and baseline run of each shape: "+
+		"wait events sampled from pg_stat_activity, and pg_stat_statements where it is loaded")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -55,6 +57,7 @@ type options struct {
 	Duration, ExpiryTimeout        time.Duration
 	Out, Shapes, Expiring          string
 	TopologyAPI                    string
+	DBProfile                      bool
 }
 
 func run(ctx context.Context, o options, log *slog.Logger) error {
@@ -77,7 +80,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	var exps []expiryStats
 	for _, n := range counts(o.Expiring) {
 		fmt.Fprintf(os.Stderr, "expiry lateness with %d ...\n", n)
-		exp, err := st.measureExpiry(ctx, n, o.ExpiryTimeout)
+		exp, err := st.measureExpiry(ctx, n, o.ExpiryTimeout, o.DBProfile)
 		if err != nil { // reported: the load figures are still worth writing
 			exp.Err = err.Error()
 		}
@@ -109,10 +112,23 @@ func runShapes(ctx context.Context, st *stack, o options) ([]scenarioResult, err
 		}
 		r := scenarioResult{Shape: sh}
 		for i := 0; i < o.Runs; i++ {
+			// The last run of each is profiled when asked: the sampling
+			// costs a little, and the ratio of that run says so.
+			profile := o.DBProfile && i == o.Runs-1
 			fmt.Fprintf(os.Stderr, "%s, run %d/%d: API ...\n", sh.Key, i+1, o.Runs)
-			r.API = append(r.API, runHTTP(ctx, st.baseURL, fx, sh.Sip, o.Concurrency, o.Duration))
+			err := st.measure(ctx, profile, &r.APIProfile, func() {
+				r.API = append(r.API, runHTTP(ctx, st.baseURL, fx, sh.Sip, o.Concurrency, o.Duration))
+			})
+			if err != nil {
+				return nil, err
+			}
 			fmt.Fprintf(os.Stderr, "%s, run %d/%d: bare SQL baseline ...\n", sh.Key, i+1, o.Runs)
-			r.Baseline = append(r.Baseline, runBaseline(ctx, st.pool, fx, sh.Sip, o.Concurrency, o.Duration))
+			err = st.measure(ctx, profile, &r.BaseProfile, func() {
+				r.Baseline = append(r.Baseline, runBaseline(ctx, st.pool, fx, sh.Sip, o.Concurrency, o.Duration))
+			})
+			if err != nil {
+				return nil, err
+			}
 		}
 		results = append(results, r)
 		if err := st.checkInvariants(ctx); err != nil {
@@ -120,4 +136,18 @@ func runShapes(ctx context.Context, st *stack, o options) ([]scenarioResult, err
 		}
 	}
 	return results, nil
+}
+
+// measure runs f, under profileDB into *into when profile is set.
+func (s *stack) measure(ctx context.Context, profile bool, into **dbProfile, f func()) error {
+	if !profile {
+		f()
+		return nil
+	}
+	p, err := profileDB(ctx, s.pool.Config().ConnString(), f)
+	if err != nil {
+		return err
+	}
+	*into = &p
+	return nil
 }

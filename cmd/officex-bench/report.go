@@ -98,6 +98,11 @@ func renderShape(b *strings.Builder, r scenarioResult) {
 			count(each(r.API, pctMS("reserve", 0.99)), func(x float64) bool { return x < 25 }), len(ratio),
 			count(each(r.API, pctMS("settle", 0.99)), func(x float64) bool { return x < 50 }), len(ratio))
 	}
+	if r.APIProfile != nil {
+		fmt.Fprintf(b, "### Where PostgreSQL's time went (last run of each, -dbprofile)\n\n")
+		r.APIProfile.render(b, "API", r.API[len(r.API)-1].Cycles)
+		r.BaseProfile.render(b, "Baseline", r.Baseline[len(r.Baseline)-1].Cycles)
+	}
 }
 
 func count(xs []float64, ok func(float64) bool) int {
@@ -116,8 +121,11 @@ func renderExpiry(b *strings.Builder, exp expiryStats) {
 		fmt.Fprintf(b, "The measurement stopped: `%s`\n\n", exp.Err)
 	}
 	fmt.Fprintf(b, "| metric | value |\n|---|---|\n")
-	fmt.Fprintf(b, "| timeout_seconds | %d |\n| opened over HTTP in | %s |\n| relay had started every workflow after | %s |\n",
-		int(exp.Timeout.Seconds()), exp.OpenFor.Round(time.Millisecond), exp.RelayDrained.Round(time.Millisecond))
+	fmt.Fprintf(b, "| all time out about | %s after the first is opened |\n| opened over HTTP in | %s |\n| timeouts spread over | %s |\n| relay had started every workflow after | %s |\n",
+		exp.Timeout, exp.OpenFor.Round(time.Millisecond), exp.Spread.Round(time.Millisecond), exp.RelayDrained.Round(time.Millisecond))
 	fmt.Fprintf(b, "| refunded late by p50 / p99 / max (ms) | %s / %s / %s |\n| expired / still open | %d / %d |\n\n",
 		ms(exp.P50), ms(exp.P99), ms(exp.Max), exp.Expired, exp.Pending)
+	if exp.Profile != nil {
+		exp.Profile.render(b, "PostgreSQL from the timeout until the last refund (-dbprofile)", 0)
+	}
 }

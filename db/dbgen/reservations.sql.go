@@ -376,40 +376,6 @@ func (q *Queries) ListOpenReservationIDsOfInstall(ctx context.Context, installID
 	return items, nil
 }
 
-const listOverdueReservations = `-- name: ListOverdueReservations :many
-SELECT id FROM reservations
-WHERE status IN ('reserved', 'partial') AND expires_at < now() - make_interval(secs => $1::int)
-ORDER BY expires_at
-LIMIT $2
-`
-
-type ListOverdueReservationsParams struct {
-	GraceSeconds int32
-	RowLimit     int32
-}
-
-// Open reservations more than grace_seconds past their timeout, oldest
-// first: the expiry sweeper refunds them when their workflow has not.
-func (q *Queries) ListOverdueReservations(ctx context.Context, arg ListOverdueReservationsParams) ([]uuid.UUID, error) {
-	rows, err := q.db.Query(ctx, listOverdueReservations, arg.GraceSeconds, arg.RowLimit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []uuid.UUID{}
-	for rows.Next() {
-		var id uuid.UUID
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listReservationEvents = `-- name: ListReservationEvents :many
 SELECT id, reservation_id, app_id, kind, amount, created_at, acked_at FROM reservation_events WHERE reservation_id = $1 ORDER BY id LIMIT 1000
 `

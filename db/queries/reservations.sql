@@ -71,11 +71,3 @@ LIMIT sqlc.arg(row_limit);
 
 -- name: AckReservationEvent :one
 UPDATE reservation_events SET acked_at = COALESCE(acked_at, now()) WHERE id = $1 AND app_id = $2 RETURNING id;
-
--- name: ListOverdueReservations :many
--- Open reservations more than grace_seconds past their timeout, oldest
--- first: the expiry sweeper refunds them when their workflow has not.
-SELECT id FROM reservations
-WHERE status IN ('reserved', 'partial') AND expires_at < now() - make_interval(secs => sqlc.arg(grace_seconds)::int)
-ORDER BY expires_at
-LIMIT sqlc.arg(row_limit);

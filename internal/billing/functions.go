@@ -22,6 +22,11 @@ const (
 	reserveSQL = `SELECT * FROM billing_reserve($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	settleSQL  = `SELECT * FROM billing_settle($1, $2, $3, $4, $5)`
 	closeSQL   = `SELECT * FROM billing_close($1, $2, $3, $4, $5, $6, $7)`
+	// expireSQL (migration 00025): the expiry of one reservation, as its
+	// workflow's activity and the sweeper make it.
+	expireSQL = `SELECT billing_expire($1, $2, $3)`
+	// expireOverdueSQL (migration 00025): a batch of the sweeper's.
+	expireOverdueSQL = `SELECT billing_expire_overdue($1, $2, $3)`
 )
 
 // oneReservation reads the reservation a billing function returns.

@@ -14,41 +14,17 @@ import (
 )
 
 // Expire refunds what is still reserved of a reservation whose timeout has
-// passed and tells the user through the inbox. Idempotent: a closed
-// reservation is left alone, so a retry never refunds twice.
+// passed and tells the user through the inbox, in one round trip
+// (billing_expire, migration 00025). Idempotent: a closed reservation is
+// left alone, so a retry never refunds twice. It answers the status the
+// reservation ended with.
 func (s *Service) Expire(ctx context.Context, id uuid.UUID) (string, error) {
-	status := ""
-	err := db.InTx(ctx, s.pool, func(tx pgx.Tx) error {
-		q := dbgen.New(tx)
-		row, err := q.GetReservationForUpdate(ctx, id)
-		if err != nil {
-			return fmt.Errorf("lock reservation %s: %w", id, err)
-		}
-		r := reservationFrom(row)
-		if !r.Open() {
-			status = r.Status
-			return nil
-		}
-		refund := r.Remaining()
-		if _, err := s.close(ctx, tx, r, 0, refund, "expired"); err != nil {
-			return err
-		}
-		status = "expired"
-		return s.tellUser(ctx, q, r, refund)
-	})
-	return status, err
-}
-
-// tellUser leaves the user an inbox message from the app about an expiry;
-// its id makes it once per reservation.
-func (s *Service) tellUser(ctx context.Context, q *dbgen.Queries, r Reservation, refund ledger.Credits) error {
-	_, err := q.InsertInboxMessage(ctx, dbgen.InsertInboxMessageParams{UserID: r.UserID, AppID: r.AppID, InstallID: uuid.NullUUID{UUID: r.InstallID, Valid: true},
-		ExternalID: "officex:reservation-expired:" + r.ID.String(), Title: "Reservation expired",
-		Body: fmt.Sprintf("Reservation %s timed out unsettled; %s credits went back to your wallet.", r.PublicID(), refund)})
-	if db.IsNotFound(err) { // already told
-		return nil
+	var status *string
+	err := s.pool.QueryRow(ctx, expireSQL, id, false, ledger.NextSlot()).Scan(&status)
+	if err != nil {
+		return "", fmt.Errorf("expire reservation %s: %w", id, billingError(err))
 	}
-	return err
+	return *status, nil
 }
 
 // CancelOpenForInstall cancels every open reservation of an install inside

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// dbProfile is what PostgreSQL did during one measurement (-dbprofile): what
+// its active backends were waiting on, sampled from pg_stat_activity, and,
+// where pg_stat_statements is loaded (shared_preload_libraries, track = all
+// to see inside the billing functions), the statements that took the time.
+// It answers issue 13's "what bounds it" with measurements.
+type dbProfile struct {
+	Samples    int            // pg_stat_activity samples taken
+	Waits      map[string]int // backend-samples per wait ("CPU" when active and not waiting)
+	Statements []stmtStat     // by total time, most first
+	TopLevelMS float64        // execution time of the statements clients sent
+	StmtNote   string         // why there are no statements, when there are none
+}
+
+type stmtStat struct {
+	Query    string
+	TopLevel bool
+	Calls    int64
+	TotalMS  float64
+	MeanMS   float64
+	Rows     int64
+}
+
+// sampleEvery is how often the backends are looked at; one small query.
+const sampleEvery = 20 * time.Millisecond
+
+// profileDB runs measure while it samples the database's backends on a
+// connection of its own (not the pool under test), and reads
+// pg_stat_statements after, reset before.
+func profileDB(ctx context.Context, connString string, measure func()) (dbProfile, error) {
+	conn, err := pgx.Connect(ctx, connString)
+	if err != nil {
+		return dbProfile{}, fmt.Errorf("profile connection: %w", err)
+	}
+	defer conn.Close(ctx)
+	p := dbProfile{Waits: map[string]int{}}
+	_, err = conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+	if err == nil {
+		_, err = conn.Exec(ctx, "SELECT pg_stat_statements_reset()")
+	}
+	if err != nil {
+		p.StmtNote = "pg_stat_statements is not loaded (shared_preload_libraries): " + err.Error()
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(sampleEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p.sample(ctx, conn)
+			}
+		}
+	}()
+	measure()
+	close(stop)
+	wg.Wait()
+
+	if p.StmtNote == "" {
+		if err := p.readStatements(ctx, conn); err != nil {
+			p.StmtNote = err.Error()
+		}
+	}
+	return p, nil
+}
+
+func (p *dbProfile) sample(ctx context.Context, conn *pgx.Conn) {
+	rows, err := conn.Query(ctx, `
+		SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU'), count(*)::int
+		FROM pg_stat_activity
+		WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+		GROUP BY 1`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	p.Samples++
+	for rows.Next() {
+		var wait string
+		var n int
+		if rows.Scan(&wait, &n) == nil {
+			p.Waits[wait] += n
+		}
+	}
+}
+
+func (p *dbProfile) readStatements(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `
+		SELECT query, toplevel, calls, total_exec_time, mean_exec_time, rows
+		FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+		WHERE d.datname = current_database()
+		ORDER BY total_exec_time DESC`)
+	if err != nil {
+		return fmt.Errorf("read pg_stat_statements: %w", err)
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (stmtStat, error) {
+		var s stmtStat
+		err := r.Scan(&s.Query, &s.TopLevel, &s.Calls, &s.TotalMS, &s.MeanMS, &s.Rows)
+		return s, err
+	})
+	if err != nil {
+		return fmt.Errorf("read pg_stat_statements: %w", err)
+	}
+	for _, s := range all {
+		if s.TopLevel {
+			p.TopLevelMS += s.TotalMS
+		}
+	}
+	p.Statements = all[:min(len(all), 14)]
+	return nil
+}
+
+// render writes the profile of one run: waits as shares of the sampled
+// active backends, and the statements.
+func (p dbProfile) render(b *strings.Builder, title string, cycles int) {
+	fmt.Fprintf(b, "**%s**: %d samples of the active backends every %s", title, p.Samples, sampleEvery)
+	total := 0
+	for _, n := range p.Waits {
+		total += n
+	}
+	if p.Samples > 0 {
+		fmt.Fprintf(b, ", %.1f active on average", float64(total)/float64(p.Samples))
+	}
+	if cycles > 0 && p.TopLevelMS > 0 {
+		fmt.Fprintf(b, "; statements sent by clients ran %.2f ms per cycle", p.TopLevelMS/float64(cycles))
+	}
+	b.WriteString(".\n\n| waiting on | share of active backend-samples |\n|---|---|\n")
+	keys := make([]string, 0, len(p.Waits))
+	for k := range p.Waits {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return p.Waits[keys[i]] > p.Waits[keys[j]] })
+	for _, k := range keys[:min(len(keys), 8)] {
+		fmt.Fprintf(b, "| %s | %.1f%% |\n", k, 100*float64(p.Waits[k])/float64(max(total, 1)))
+	}
+	b.WriteString("\n")
+	if p.StmtNote != "" {
+		fmt.Fprintf(b, "Statements: %s\n\n", p.StmtNote)
+		return
+	}
+	b.WriteString("| statement | level | calls | total ms | mean ms | rows |\n|---|---|---|---|---|---|\n")
+	for _, s := range p.Statements {
+		level := "nested"
+		if s.TopLevel {
+			level = "client"
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %d | %.0f | %.3f | %d |\n", oneLine(s.Query, 90), level, s.Calls, s.TotalMS, s.MeanMS, s.Rows)
+	}
+	b.WriteString("\n")
+}
+
+// oneLine squeezes a statement's whitespace and cuts it to n runes.
+func oneLine(q string, n int) string {
+	q = strings.Join(strings.Fields(q), " ")
+	q = strings.ReplaceAll(q, "|", "\\|")
+	if r := []rune(q); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return q
+}
