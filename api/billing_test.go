@@ -529,24 +529,35 @@ func TestReservationWorkflow_LongLivedIsStartedThenEndsWhenSettled(t *testing.T)
 }
 
 // TestReservationWorkflow_ShortLivedNeverReachesTemporal: closed within the
-// debounce, a reservation lives its whole life in the database: the settle's
-// transaction deletes the outbox row that would have started its workflow,
-// so no relay can ever start it.
+// debounce, a reservation lives its whole life in its own row: its start
+// waits on the row (workflow_due_at), never in the outbox, and the settle's
+// update clears it, so no relay can ever start its workflow.
 func TestReservationWorkflow_ShortLivedNeverReachesTemporal(t *testing.T) {
 	c := env.Client(t)
 	_, _, in := billingSetup(t, c, "10", nil)
 	c.Post("/reserve", map[string]any{"amount": 1, "job_id": "quick", "timeout_seconds": 600}, in.Headers()).Expect(t, 200, "")
-	wfID := workflows.ReservationWorkflowID(reservationUUID(t, c, in, "RESV%23quick"))
-	if rows := outboxRows(t, wfID); len(rows) != 1 || rows[0].WorkflowType == nil {
-		t.Fatalf("outbox rows of an open reservation: %+v; want its start", rows)
+	id := reservationUUID(t, c, in, "RESV%23quick")
+	wfID := workflows.ReservationWorkflowID(id)
+	if due := startDue(t, id); due == nil || len(outboxRows(t, wfID)) != 0 {
+		t.Fatalf("open reservation: start due %v, outbox %+v; want a start due on the row and none queued", due, outboxRows(t, wfID))
 	}
 	c.Post("/settle", map[string]any{"reservation_id": "RESV#quick", "amount": 1, "final": true}, in.Headers()).Expect(t, 200, "")
-	if rows := outboxRows(t, wfID); len(rows) != 0 {
-		t.Fatalf("outbox rows left after the settle: %+v", rows)
+	if due := startDue(t, id); due != nil || len(outboxRows(t, wfID)) != 0 {
+		t.Fatalf("after the settle: start due %v, outbox %+v; want neither", due, outboxRows(t, wfID))
 	}
 	if _, err := env.Temporal.DescribeWorkflowExecution(t.Context(), wfID, ""); err == nil {
 		t.Fatal("a reservation closed within the debounce got a workflow")
 	}
+}
+
+// startDue is when the reservation's workflow start is due, nil when none waits on it.
+func startDue(t *testing.T, id string) *time.Time {
+	t.Helper()
+	var due *time.Time
+	if err := env.Pool.QueryRow(t.Context(), `SELECT workflow_due_at FROM reservations WHERE id = $1`, id).Scan(&due); err != nil {
+		t.Fatal(err)
+	}
+	return due
 }
 
 func outboxRows(t *testing.T, workflowID string) []dbgen.Outbox {

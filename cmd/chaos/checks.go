@@ -186,7 +186,8 @@ func (r *runner) lateCause(ctx context.Context, grace string) string {
 	var late, outage, open, queued int
 	err := r.stack.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE expires_at BETWEEN $2 AND $3),
 			count(*) FILTER (WHERE closed_at IS NULL),
-			count(*) FILTER (WHERE closed_at IS NULL AND EXISTS (SELECT 1 FROM outbox o WHERE o.workflow_id = 'reservation-' || r.id))
+			count(*) FILTER (WHERE closed_at IS NULL AND (r.workflow_due_at IS NOT NULL
+				OR EXISTS (SELECT 1 FROM outbox o WHERE o.workflow_id = 'reservation-' || r.id)))
 		FROM reservations r
 		WHERE (status IN ('reserved', 'partial') AND now() > expires_at + $1::interval) OR closed_at > expires_at + $1::interval`,
 		grace, from, until).Scan(&late, &outage, &open, &queued)
@@ -194,7 +195,7 @@ func (r *runner) lateCause(ctx context.Context, grace string) string {
 		return err.Error()
 	}
 	return fmt.Sprintf("%d past their timeout + grace, %d of them due in the %s before the Temporal outage or during it; "+
-		"%d of them still open (%d with an outbox row waiting)", late, outage, r.o.ExpiryGrace, open, queued)
+		"%d of them still open (%d with their workflow's start waiting)", late, outage, r.o.ExpiryGrace, open, queued)
 }
 
 // checkPurchases: a succeeded purchase has exactly one purchase journal

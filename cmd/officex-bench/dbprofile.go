@@ -22,6 +22,22 @@ type dbProfile struct {
 	Statements []stmtStat     // by total time, most first
 	TopLevelMS float64        // execution time of the statements clients sent
 	StmtNote   string         // why there are no statements, when there are none
+	// WAL written meanwhile (pg_stat_wal, the whole cluster): with a commit
+	// per request, flushing it is what the backends wait on most.
+	WAL walStat
+	// WALByTable: the bytes of WAL records on this database's tables (an
+	// index counts with its table), read with pg_walinspect where it can be
+	// created; cluster-wide figures include whatever else runs.
+	WALByTable map[string]int64
+	WALNote    string
+}
+
+type walStat struct{ Records, FPI, Bytes int64 }
+
+func readWAL(ctx context.Context, conn *pgx.Conn) (walStat, error) {
+	var w walStat
+	err := conn.QueryRow(ctx, "SELECT wal_records, wal_fpi, wal_bytes::bigint FROM pg_stat_wal").Scan(&w.Records, &w.FPI, &w.Bytes)
+	return w, err
 }
 
 type stmtStat struct {
@@ -54,6 +70,14 @@ func profileDB(ctx context.Context, connString string, measure func()) (dbProfil
 		p.StmtNote = "pg_stat_statements is not loaded (shared_preload_libraries): " + err.Error()
 	}
 
+	walBefore, err := readWAL(ctx, conn)
+	if err != nil {
+		return dbProfile{}, fmt.Errorf("read pg_stat_wal: %w", err)
+	}
+	var lsnBefore string
+	if err := conn.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsnBefore); err != nil {
+		return dbProfile{}, err
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -73,6 +97,14 @@ func profileDB(ctx context.Context, connString string, measure func()) (dbProfil
 	measure()
 	close(stop)
 	wg.Wait()
+	walAfter, err := readWAL(ctx, conn)
+	if err != nil {
+		return dbProfile{}, fmt.Errorf("read pg_stat_wal: %w", err)
+	}
+	p.WAL = walStat{walAfter.Records - walBefore.Records, walAfter.FPI - walBefore.FPI, walAfter.Bytes - walBefore.Bytes}
+	if err := p.readWALByTable(ctx, conn, lsnBefore); err != nil {
+		p.WALNote = err.Error()
+	}
 
 	if p.StmtNote == "" {
 		if err := p.readStatements(ctx, conn); err != nil {
@@ -80,6 +112,40 @@ func profileDB(ctx context.Context, connString string, measure func()) (dbProfil
 		}
 	}
 	return p, nil
+}
+
+// readWALByTable sums the WAL records since lsn that touch this database's
+// relations, per table.
+func (p *dbProfile) readWALByTable(ctx context.Context, conn *pgx.Conn, lsn string) error {
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_walinspect"); err != nil {
+		return fmt.Errorf("pg_walinspect: %w", err)
+	}
+	rows, err := conn.Query(ctx, `
+		WITH recs AS (
+			SELECT (regexp_match(block_ref, 'rel \d+/(\d+)/(\d+)'))[1:2] AS rel, record_length + fpi_length AS len
+			FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn())
+		), names AS (
+			SELECT pg_relation_filenode(c.oid)::text AS node, coalesce(t.relname, c.relname) AS tbl
+			FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid LEFT JOIN pg_class t ON t.oid = i.indrelid
+			WHERE c.relkind IN ('r', 'i', 't')
+		)
+		SELECT coalesce(n.tbl, 'other ' || r.rel[2]), sum(r.len)::bigint
+		FROM recs r LEFT JOIN names n ON n.node = r.rel[2]
+		WHERE r.rel[1] = (SELECT oid::text FROM pg_database WHERE datname = current_database())
+		GROUP BY 1`, lsn)
+	if err != nil {
+		return fmt.Errorf("pg_walinspect: %w", err)
+	}
+	p.WALByTable = map[string]int64{}
+	for rows.Next() {
+		var tbl string
+		var n int64
+		if err := rows.Scan(&tbl, &n); err != nil {
+			return err
+		}
+		p.WALByTable[tbl] = n
+	}
+	return rows.Err()
 }
 
 func (p *dbProfile) sample(ctx context.Context, conn *pgx.Conn) {
@@ -142,6 +208,12 @@ func (p dbProfile) render(b *strings.Builder, title string, cycles int) {
 	if cycles > 0 && p.TopLevelMS > 0 {
 		fmt.Fprintf(b, "; statements sent by clients ran %.2f ms per cycle", p.TopLevelMS/float64(cycles))
 	}
+	if cycles > 0 {
+		fmt.Fprintf(b, "; WAL per cycle: %.0f bytes in %.1f records (%.2f full-page images)",
+			float64(p.WAL.Bytes)/float64(cycles), float64(p.WAL.Records)/float64(cycles), float64(p.WAL.FPI)/float64(cycles))
+	} else {
+		fmt.Fprintf(b, "; WAL: %d bytes in %d records (%d full-page images)", p.WAL.Bytes, p.WAL.Records, p.WAL.FPI)
+	}
 	b.WriteString(".\n\n| waiting on | share of active backend-samples |\n|---|---|\n")
 	keys := make([]string, 0, len(p.Waits))
 	for k := range p.Waits {
@@ -152,6 +224,7 @@ func (p dbProfile) render(b *strings.Builder, title string, cycles int) {
 		fmt.Fprintf(b, "| %s | %.1f%% |\n", k, 100*float64(p.Waits[k])/float64(max(total, 1)))
 	}
 	b.WriteString("\n")
+	p.renderWAL(b, cycles)
 	if p.StmtNote != "" {
 		fmt.Fprintf(b, "Statements: %s\n\n", p.StmtNote)
 		return
@@ -175,4 +248,32 @@ func oneLine(q string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return q
+}
+
+// renderWAL writes the WAL on this database's tables per cycle, most first.
+func (p dbProfile) renderWAL(b *strings.Builder, cycles int) {
+	if p.WALNote != "" {
+		fmt.Fprintf(b, "WAL by table: %s\n\n", p.WALNote)
+		return
+	}
+	if len(p.WALByTable) == 0 {
+		return
+	}
+	per, unit := float64(max(cycles, 1)), "per cycle"
+	if cycles == 0 {
+		unit = "in all"
+	}
+	var total int64
+	keys := make([]string, 0, len(p.WALByTable))
+	for k, n := range p.WALByTable {
+		keys = append(keys, k)
+		total += n
+	}
+	sort.Slice(keys, func(i, j int) bool { return p.WALByTable[keys[i]] > p.WALByTable[keys[j]] })
+	fmt.Fprintf(b, "WAL on this database's tables (pg_walinspect, indexes with their table, commits not included): %.0f bytes %s.\n\n", float64(total)/per, unit)
+	b.WriteString("| table | WAL bytes | share |\n|---|---|---|\n")
+	for _, k := range keys[:min(len(keys), 12)] {
+		fmt.Fprintf(b, "| %s | %.0f | %.1f%% |\n", k, float64(p.WALByTable[k])/per, 100*float64(p.WALByTable[k])/float64(max(total, 1)))
+	}
+	b.WriteString("\n")
 }

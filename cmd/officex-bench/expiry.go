@@ -148,12 +148,14 @@ func (s *stack) waitExpired(ctx context.Context, run string, timeout time.Durati
 	return nil
 }
 
-// waitRelayDrained polls until the relay has started every workflow (the
-// outbox holds no reservation row) and records when, from start.
+// waitRelayDrained polls until the relay has started every workflow (no
+// start is waiting on a reservation or in the outbox) and records when,
+// from start.
 func (s *stack) waitRelayDrained(ctx context.Context, start time.Time, st *expiryStats) error {
 	for { // the relay has started every workflow once the outbox is empty
 		var left int
-		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM outbox WHERE kind = 'reservation'").Scan(&left); err != nil {
+		if err := s.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox WHERE kind = 'reservation')
+			+ (SELECT count(*) FROM reservations WHERE workflow_due_at IS NOT NULL)`).Scan(&left); err != nil {
 			return err
 		}
 		if left == 0 {

@@ -376,22 +376,23 @@ type Ref struct {
 }
 
 type Reservation struct {
-	ID           uuid.UUID
-	InstallID    uuid.UUID
-	AppID        uuid.UUID
-	UserID       uuid.UUID
-	UserWalletID uuid.UUID
-	AppWalletID  uuid.UUID
-	JobID        string
-	Amount       int64
-	Settled      int64
-	Refunded     int64
-	Sips         int32
-	Status       string
-	Metadata     []byte
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	ClosedAt     *time.Time
+	ID            uuid.UUID
+	InstallID     uuid.UUID
+	AppID         uuid.UUID
+	UserID        uuid.UUID
+	UserWalletID  uuid.UUID
+	AppWalletID   uuid.UUID
+	JobID         string
+	Amount        int64
+	Settled       int64
+	Refunded      int64
+	Sips          int32
+	Status        string
+	Metadata      []byte
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	ClosedAt      *time.Time
+	WorkflowDueAt *time.Time
 }
 
 type ReservationEvent struct {

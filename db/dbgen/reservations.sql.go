@@ -111,7 +111,7 @@ func (q *Queries) GetInstallUsage(ctx context.Context, id uuid.UUID) (GetInstall
 }
 
 const getReservation = `-- name: GetReservation :one
-SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM reservations WHERE id = $1
+SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at, workflow_due_at FROM reservations WHERE id = $1
 `
 
 func (q *Queries) GetReservation(ctx context.Context, id uuid.UUID) (Reservation, error) {
@@ -134,12 +134,13 @@ func (q *Queries) GetReservation(ctx context.Context, id uuid.UUID) (Reservation
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.ClosedAt,
+		&i.WorkflowDueAt,
 	)
 	return i, err
 }
 
 const getReservationByJob = `-- name: GetReservationByJob :one
-SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM reservations WHERE install_id = $1 AND job_id = $2
+SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at, workflow_due_at FROM reservations WHERE install_id = $1 AND job_id = $2
 `
 
 type GetReservationByJobParams struct {
@@ -167,12 +168,13 @@ func (q *Queries) GetReservationByJob(ctx context.Context, arg GetReservationByJ
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.ClosedAt,
+		&i.WorkflowDueAt,
 	)
 	return i, err
 }
 
 const getReservationByJobForUpdate = `-- name: GetReservationByJobForUpdate :one
-SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM reservations WHERE install_id = $1 AND job_id = $2 FOR UPDATE
+SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at, workflow_due_at FROM reservations WHERE install_id = $1 AND job_id = $2 FOR UPDATE
 `
 
 type GetReservationByJobForUpdateParams struct {
@@ -200,12 +202,13 @@ func (q *Queries) GetReservationByJobForUpdate(ctx context.Context, arg GetReser
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.ClosedAt,
+		&i.WorkflowDueAt,
 	)
 	return i, err
 }
 
 const getReservationForUpdate = `-- name: GetReservationForUpdate :one
-SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM reservations WHERE id = $1 FOR UPDATE
+SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at, workflow_due_at FROM reservations WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetReservationForUpdate(ctx context.Context, id uuid.UUID) (Reservation, error) {
@@ -228,6 +231,7 @@ func (q *Queries) GetReservationForUpdate(ctx context.Context, id uuid.UUID) (Re
 		&i.CreatedAt,
 		&i.ExpiresAt,
 		&i.ClosedAt,
+		&i.WorkflowDueAt,
 	)
 	return i, err
 }
@@ -409,7 +413,7 @@ func (q *Queries) ListReservationEvents(ctx context.Context, reservationID uuid.
 }
 
 const listWalletReservations = `-- name: ListWalletReservations :many
-SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at FROM reservations
+SELECT id, install_id, app_id, user_id, user_wallet_id, app_wallet_id, job_id, amount, settled, refunded, sips, status, metadata, created_at, expires_at, closed_at, workflow_due_at FROM reservations
 WHERE CASE WHEN $1::bool THEN app_wallet_id ELSE user_wallet_id END = $2
   AND ($3::timestamptz IS NULL
        OR (created_at, id) < ($3::timestamptz, $4::uuid))
@@ -458,6 +462,7 @@ func (q *Queries) ListWalletReservations(ctx context.Context, arg ListWalletRese
 			&i.CreatedAt,
 			&i.ExpiresAt,
 			&i.ClosedAt,
+			&i.WorkflowDueAt,
 		); err != nil {
 			return nil, err
 		}

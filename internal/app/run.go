@@ -181,7 +181,8 @@ func (a *App) Sweeper() func(context.Context) {
 
 // OutboxRelay starts the workflows requests wrote to the outbox, on tc.
 func (a *App) OutboxRelay(tc client.Client) *outbox.Relay {
-	return &outbox.Relay{Pool: a.Pool, Temporal: tc, TaskQueue: a.Config.TaskQueue, Log: a.Log}
+	return &outbox.Relay{Pool: a.Pool, Temporal: tc, TaskQueue: a.Config.TaskQueue, Log: a.Log,
+		Promote: a.Billing().PromoteStarts}
 }
 
 // RunLoops runs loops until ctx ends and they all return.

@@ -27,10 +27,10 @@ import (
 	"github.com/officex/officex/ledger"
 )
 
-// StartDebounce lets a reservation live this long before the outbox relay
-// starts its ReservationWorkflow (sooner when it expires sooner): most close
-// within it, delete their outbox row and never cost Temporal a start and a
-// signal.
+// StartDebounce lets a reservation live this long before its
+// ReservationWorkflow's start is due (sooner when it expires sooner): most
+// close within it and never cost the outbox a row or Temporal a start and a
+// signal (migration 00026; PromoteStarts queues the ones still open).
 const StartDebounce = 2 * time.Second
 
 // Errors of billing, mapped to the reference's codes by the API.
@@ -178,8 +178,8 @@ func reservationFrom(r dbgen.Reservation) Reservation {
 }
 
 // Reserve locks amount of the user's credits for a job, within the install's
-// limits, with its outbox row: billing_reserve (migration 00023) in one
-// statement, one round trip.
+// limits, its workflow's start due after StartDebounce: billing_reserve
+// (migrations 00023, 00026) in one statement, one round trip.
 func (s *Service) Reserve(ctx context.Context, c Caller, req ReserveRequest) (Reservation, error) {
 	if err := req.validate(); err != nil {
 		return Reservation{}, err

@@ -50,6 +50,11 @@ type Relay struct {
 	Temporal  client.Client
 	TaskQueue string // of start rows that name none
 	Log       *slog.Logger
+	// Promote, when set, runs before every lease: it writes the outbox rows
+	// of work that came due elsewhere (billing.Service.PromoteStarts: the
+	// starts of reservations still open after their debounce), so a relay
+	// that stops also stops those.
+	Promote func(ctx context.Context) error
 }
 
 // Run relays until ctx ends. It keeps up to RelayConcurrency calls going
@@ -93,6 +98,11 @@ func pause(ctx context.Context, d time.Duration) {
 }
 
 func (r *Relay) lease(ctx context.Context, n int) ([]dbgen.LeaseOutboxRowsRow, error) {
+	if r.Promote != nil {
+		if err := r.Promote(ctx); err != nil {
+			return nil, err
+		}
+	}
 	rows, err := dbgen.New(r.Pool).LeaseOutboxRows(ctx, dbgen.LeaseOutboxRowsParams{Lease: interval(RelayLease), RowLimit: int32(n)})
 	if err != nil {
 		return nil, fmt.Errorf("lease outbox rows: %w", err)
