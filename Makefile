@@ -90,13 +90,17 @@ browser-deps:
 # baseline in the same run, and expiry lateness; results in bench/results.md.
 # TOPOLOGY=1: the same load through the proxy of a running `make topology`
 # (two serve, two worker, Temporal's services on PostgreSQL); results in
-# bench/results-topology.md.
+# bench/results-topology.md. BENCH_FLAGS: flags of cmd/officex-bench; the default
+# -dbprofile adds, for the last run of each shape and for the expiries, what
+# PostgreSQL waited on, its WAL per table and, where pg_stat_statements is
+# loaded, its statements (see README "Benchmark").
+BENCH_FLAGS ?= -dbprofile
 bench: export TEMPORAL_ADDRESS := $(TEMPORAL_ADDR)
 bench: tools
 ifeq ($(TOPOLOGY),1)
 	scripts/topology.sh run go run ./cmd/officex-bench -topology-api http://127.0.0.1:18080/v1 -out bench/results-topology.md
 else
-	$(STACK_SH) test go run ./cmd/officex-bench -out bench/results.md
+	$(STACK_SH) test go run ./cmd/officex-bench -out bench/results.md $(BENCH_FLAGS)
 endif
 
 topology: tools

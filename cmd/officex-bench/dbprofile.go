@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +32,18 @@ type dbProfile struct {
 	// created; cluster-wide figures include whatever else runs.
 	WALByTable map[string]int64
 	WALNote    string
+	// CPU of this process meanwhile (API, worker, relay and load generator
+	// in one), against the wall time: whether the Go side bounds the run.
+	ProcCPU, Wall time.Duration
+}
+
+// processCPU is the user and system CPU this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 type walStat struct{ Records, FPI, Bytes int64 }
@@ -94,7 +108,9 @@ func profileDB(ctx context.Context, connString string, measure func()) (dbProfil
 			}
 		}
 	}()
+	cpu0, wall0 := processCPU(), time.Now()
 	measure()
+	p.ProcCPU, p.Wall = processCPU()-cpu0, time.Since(wall0)
 	close(stop)
 	wg.Wait()
 	walAfter, err := readWAL(ctx, conn)
@@ -213,6 +229,9 @@ func (p dbProfile) render(b *strings.Builder, title string, cycles int) {
 			float64(p.WAL.Bytes)/float64(cycles), float64(p.WAL.Records)/float64(cycles), float64(p.WAL.FPI)/float64(cycles))
 	} else {
 		fmt.Fprintf(b, "; WAL: %d bytes in %d records (%d full-page images)", p.WAL.Bytes, p.WAL.Records, p.WAL.FPI)
+	}
+	if p.Wall > 0 {
+		fmt.Fprintf(b, "; this process (API, worker, relay, load generator) used %.2f of the %d CPUs", p.ProcCPU.Seconds()/p.Wall.Seconds(), runtime.NumCPU())
 	}
 	b.WriteString(".\n\n| waiting on | share of active backend-samples |\n|---|---|\n")
 	keys := make([]string, 0, len(p.Waits))
