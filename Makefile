@@ -4,7 +4,7 @@
 #   make test       every test against real PostgreSQL, Temporal and stripe-mock
 #   make bench      the billing benchmark against its bare-SQL baseline
 #   make chaos      the billing load under kills and a Temporal outage (CHAOS_DURATION, default 3m)
-#                   (TOPOLOGY=1 for make bench: through a running `make topology`)
+#                   (TOPOLOGY=1 for make bench and make chaos: against a running `make topology`)
 #   make generate   regenerate db/dbgen (sqlc) and the SDK's client from api/openapi.yaml (oapi-codegen)
 #   make build      build bin/officex
 #   make tools      install the pinned tools (scripts/tools.sh) into the tools cache
@@ -111,12 +111,21 @@ topology: tools
 # worker processes, one SIGKILLed every 10 s, Temporal stopped once for 20 s;
 # fails when a money check fails. Figures in bench/chaos.md. Not part of make
 # test; CI runs it for 60 s.
+# TOPOLOGY=1: the same against a running `make topology`: load through its
+# proxy, the officex processes in its slots (its own are stopped for the run
+# and started again after), Temporal's frontend and history stopped for the
+# outage, a database and a namespace of the run's own; bench/chaos-topology.md.
 # CHAOS_FLAGS adds flags of cmd/chaos (e.g. -expiry-grace 60s, -keep-logs).
 CHAOS_DURATION ?= 3m
 CHAOS_FLAGS ?=
 chaos: tools
 	go build -o bin/chaos ./cmd/chaos
+ifeq ($(TOPOLOGY),1)
+	scripts/topology.sh run bin/chaos -topology scripts/topology.sh -duration $(CHAOS_DURATION) \
+		-temporal "$$($(TOOLS_SH) path temporal)" -out bench/chaos-topology.md $(CHAOS_FLAGS)
+else
 	bin/chaos -duration $(CHAOS_DURATION) -temporal "$$($(TOOLS_SH) path temporal)" -out bench/chaos.md $(CHAOS_FLAGS)
+endif
 
 generate:
 	@$(TOOLS_SH) install sqlc

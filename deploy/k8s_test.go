@@ -62,6 +62,11 @@ type k8sContainer struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+		ReadOnly  bool   `yaml:"readOnly"`
+	} `yaml:"volumeMounts"`
 	ReadinessProbe *k8sProbe `yaml:"readinessProbe"`
 	LivenessProbe  *k8sProbe `yaml:"livenessProbe"`
 	Resources      struct {
@@ -79,6 +84,13 @@ type k8sPodTemplate struct {
 			RunAsNonRoot bool `yaml:"runAsNonRoot"`
 			RunAsUser    int  `yaml:"runAsUser"`
 		} `yaml:"securityContext"`
+		Volumes []struct {
+			Name   string `yaml:"name"`
+			Secret *struct {
+				SecretName string `yaml:"secretName"`
+				Optional   bool   `yaml:"optional"`
+			} `yaml:"secret"`
+		} `yaml:"volumes"`
 		Containers []k8sContainer `yaml:"containers"`
 	} `yaml:"spec"`
 }
@@ -404,6 +416,63 @@ func TestK8s_ManifestsDecodeStrictlyAndHangTogether(t *testing.T) {
 	checkPod(t, "officex-migrate", job.Job.Spec.Template, "migrate", secretName)
 	if rp := job.Job.Spec.Template.Spec.RestartPolicy; rp != "Never" && rp != "OnFailure" {
 		t.Errorf("officex-migrate: restartPolicy %q, want Never or OnFailure (a Job's pods must end)", rp)
+	}
+}
+
+// temporalTLSSecret is the Secret with Temporal Cloud's mTLS client
+// certificate that the pods dialling Temporal mount, if it exists.
+const temporalTLSSecret = "officex-temporal-tls"
+
+// temporalTLSPath is a TEMPORAL_TLS_* file setting in secret.example.yaml,
+// commented out or not (Temporal Cloud is the commented alternative).
+var temporalTLSPath = regexp.MustCompile(`(?m)^\s*#?\s*(TEMPORAL_TLS_(?:CERT|KEY|CA)):\s*(\S+)\s*$`)
+
+// The API and worker pods mount the optional Secret with the client
+// certificate read-only, where secret.example.yaml tells TEMPORAL_TLS_CERT
+// and TEMPORAL_TLS_KEY to look; the pods start without it.
+func TestK8s_TemporalClientCertificateIsWhereTheSecretSaysAndOptional(t *testing.T) {
+	example := readFile(t, filepath.Join(k8sDir, "secret.example.yaml"))
+	paths := map[string]string{}
+	for _, m := range temporalTLSPath.FindAllStringSubmatch(example, -1) {
+		paths[m[1]] = m[2]
+	}
+	if paths["TEMPORAL_TLS_CERT"] == "" || paths["TEMPORAL_TLS_KEY"] == "" {
+		t.Fatalf("secret.example.yaml documents no TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY paths (found %v)", paths)
+	}
+	for _, o := range k8sManifests(t) {
+		if o.Deployment == nil {
+			continue
+		}
+		pod := o.Deployment.Spec.Template
+		volume := ""
+		for _, v := range pod.Spec.Volumes {
+			if v.Secret != nil && v.Secret.SecretName == temporalTLSSecret {
+				volume = v.Name
+				if !v.Secret.Optional {
+					t.Errorf("%s: the Secret %s is not optional: pods would not start without Temporal Cloud", o.Metadata.Name, temporalTLSSecret)
+				}
+			}
+		}
+		if volume == "" {
+			t.Errorf("%s: no volume from the Secret %s", o.Metadata.Name, temporalTLSSecret)
+			continue
+		}
+		for _, c := range pod.Spec.Containers {
+			mounted := ""
+			for _, m := range c.VolumeMounts {
+				if m.Name == volume {
+					mounted = m.MountPath
+					if !m.ReadOnly {
+						t.Errorf("%s: %s mounted writable", o.Metadata.Name, volume)
+					}
+				}
+			}
+			for name, path := range paths {
+				if mounted == "" || filepath.Dir(path) != filepath.Clean(mounted) {
+					t.Errorf("%s: %s=%s, but the certificate Secret is mounted at %q", o.Metadata.Name, name, path, mounted)
+				}
+			}
+		}
 	}
 }
 

@@ -84,10 +84,13 @@ start_background() {
 	# would make the child a process-group leader and setsid would fork, so $!
 	# would not be the server's PID.
 	case $- in *m*) job_control=1 && set +m ;; esac
+	# Descriptors 3-9 are closed: a server must not keep what the caller holds
+	# open, e.g. `flock measure.lock make topology`'s lock, held by every
+	# process it started for as long as they ran.
 	if command -v setsid >/dev/null 2>&1; then
-		setsid "$@" >"$STACK_LOGS/$name.log" 2>&1 </dev/null &
+		setsid "$@" >"$STACK_LOGS/$name.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	else
-		"$@" >"$STACK_LOGS/$name.log" 2>&1 </dev/null &
+		"$@" >"$STACK_LOGS/$name.log" 2>&1 </dev/null 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	fi
 	STACK_LAST_PID=$!
 	[ -n "$job_control" ] && set -m

@@ -13,6 +13,12 @@
 #                                publish and install an app, reserve and settle (curl and jq)
 #   scripts/topology.sh run CMD  run CMD with the environment the officex processes have
 #                                (make bench TOPOLOGY=1 runs the benchmark so)
+#   scripts/topology.sh stop NAME...   stop those of the processes `up` started (names as
+#                                in status: temporal-history, officex-serve-1, ...)
+#   scripts/topology.sh start NAME...  start them again as `up` does, and wait until they answer
+#   scripts/topology.sh exec NAME      run officex process NAME in the foreground, as `up`
+#                                would start it (make chaos TOPOLOGY=1 supervises its own so)
+#   scripts/topology.sh procs    the officex processes and the proxy: NAME MODE URL per line
 #
 # Temporal is configured by deploy/temporal/officex.yaml, the file
 # docker-compose.yml mounts, with the settings of deploy/temporal/topology.env:
@@ -42,6 +48,8 @@ TOPO_TEMPORAL_CONFIG=$TOPO_DIR/deploy/temporal
 # well inside PostgreSQL's default max_connections of 100 (see topology.env).
 TOPO_DATABASE_URL=${TOPO_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/officex_topo?sslmode=disable&pool_max_conns=5}
 TOPO_PROXY_PORT=${TOPO_PROXY_PORT:-18080}
+# The officex processes' namespace (make chaos TOPOLOGY=1 gives its own a namespace of their own).
+TOPO_TEMPORAL_NAMESPACE=${TOPO_TEMPORAL_NAMESPACE:-default}
 TOPO_SERVE_PORTS=(18081 18082) # chat stream on port+10, /metrics on port+1000
 TOPO_WORKER_METRICS_PORTS=(19181 19182)
 # Start order; `down` stops in reverse.
@@ -74,6 +82,8 @@ topo_start() {
 		return 0
 	fi
 	mkdir -p "$TOPO_PIDS"
+	# A restart keeps the last run's log beside the new one.
+	[ -s "$STACK_LOGS/$name.log" ] && mv -f "$STACK_LOGS/$name.log" "$STACK_LOGS/$name.prev.log"
 	start_background "$name" "$@"
 	echo "$STACK_LAST_PID $1" >"$TOPO_PIDS/$name.pid"
 }
@@ -100,12 +110,28 @@ topo_temporal_answers() {
 	"$(tool_path temporal)" operator cluster health --address "$TOPO_TEMPORAL_ADDRESS" >/dev/null 2>&1
 }
 
+# topo_temporal_args: the server's arguments before its command.
+topo_temporal_args=(--allow-no-auth --root / --config "$TOPO_TEMPORAL_CONFIG" --env officex)
+
+# topo_start_temporal SERVICE: start one of Temporal's services (history,
+# matching, frontend, worker) unless it runs.
+topo_start_temporal() {
+	topo_start "temporal-$1" "$(tool_path temporal-server)" "${topo_temporal_args[@]}" start --service "$1"
+}
+
+# topo_temporal_port SERVICE: the gRPC port SERVICE listens on (topology.env).
+topo_temporal_port() {
+	local var
+	var=TEMPORAL_$(tr '[:lower:]' '[:upper:]' <<<"$1")_PORT
+	echo "${!var}"
+}
+
 # topo_temporal: migrate Temporal's databases, then its four services.
 topo_temporal() {
 	local server svc
 	server=$(tool_path temporal-server)
 	TEMPORAL_SQL_TOOL=$(tool_path temporal-sql-tool) sh "$TOPO_TEMPORAL_CONFIG/setup.sh" || return 1
-	local args=(--allow-no-auth --root / --config "$TOPO_TEMPORAL_CONFIG" --env officex)
+	local args=("${topo_temporal_args[@]}")
 	"$server" "${args[@]}" render-config >/dev/null 2>"$STACK_LOGS/temporal-config.log" || {
 		topo_log "deploy/temporal/officex.yaml does not load; see $STACK_LOGS/temporal-config.log"
 		return 1
@@ -116,9 +142,24 @@ topo_temporal() {
 		return 1
 	fi
 	for svc in "${TOPO_TEMPORAL_SERVICES[@]}"; do
-		topo_start "temporal-$svc" "$server" "${args[@]}" start --service "$svc"
+		topo_start_temporal "$svc"
+		# The first service writes the cluster's metadata on a new database;
+		# services started beside it raced to insert the same row and one died
+		# (matching, on a fresh machine). The others start once it listens.
+		if [ "$svc" = "${TOPO_TEMPORAL_SERVICES[0]}" ]; then
+			# shellcheck disable=SC2317 # called by wait_until
+			first_listens() { port_open "$(topo_temporal_port "$svc")"; }
+			wait_until "temporal-$svc" "$(topo_pid "temporal-$svc")" first_listens || return 1
+		fi
 	done
 	wait_until temporal-frontend "$(topo_pid temporal-frontend)" topo_temporal_answers || return 1
+	for svc in "${TOPO_TEMPORAL_SERVICES[@]}"; do
+		topo_running "temporal-$svc" || {
+			topo_log "temporal-$svc exited; last lines of $STACK_LOGS/temporal-$svc.log:"
+			tail -n 5 "$STACK_LOGS/temporal-$svc.log" >&2
+			return 1
+		}
+	done
 	TEMPORAL_CLI=$(tool_path temporal) TEMPORAL_ADDRESS=$TOPO_TEMPORAL_ADDRESS sh "$TOPO_TEMPORAL_CONFIG/namespace.sh"
 }
 
@@ -142,7 +183,7 @@ topo_stripe_env() {
 }
 
 topo_officex_env() {
-	export DATABASE_URL=$TOPO_DATABASE_URL TEMPORAL_ADDRESS=$TOPO_TEMPORAL_ADDRESS TEMPORAL_NAMESPACE=default \
+	export DATABASE_URL=$TOPO_DATABASE_URL TEMPORAL_ADDRESS=$TOPO_TEMPORAL_ADDRESS TEMPORAL_NAMESPACE=$TOPO_TEMPORAL_NAMESPACE \
 		OFFICEX_TESTING_MODE=${OFFICEX_TESTING_MODE:-true} OFFICEX_ALLOW_PRIVATE_URLS=${OFFICEX_ALLOW_PRIVATE_URLS:-true} \
 		OFFICEX_UPLOAD_DIR=$TOPO_DATA/uploads OFFICEX_TRUSTED_PROXY_HEADER=X-Forwarded-For
 	OFFICEX_ENCRYPTION_KEY=$(topo_secret encryption.key sh -c 'head -c 32 /dev/urandom | base64')
@@ -153,39 +194,78 @@ topo_officex_env() {
 
 topo_ready() { curl -fs -o /dev/null --max-time 3 "http://127.0.0.1:$1/readyz"; }
 
+# topo_officex_proc NAME: what officex process NAME (officex-serve-N or
+# officex-worker-N) runs: TOPO_MODE, its listen settings TOPO_PROC_ENV and
+# TOPO_PROC_PORT (the API port of a serve, the metrics port of a worker).
+topo_officex_proc() {
+	local i=${1##*-}
+	case $1 in
+	officex-serve-[0-9]*)
+		TOPO_PROC_PORT=${TOPO_SERVE_PORTS[$((i - 1))]:-}
+		TOPO_MODE=serve
+		TOPO_PROC_ENV=(OFFICEX_HTTP_ADDR=127.0.0.1:$TOPO_PROC_PORT OFFICEX_CHAT_ADDR=127.0.0.1:$((TOPO_PROC_PORT + 10))
+			OFFICEX_METRICS_ADDR=127.0.0.1:$((TOPO_PROC_PORT + 1000)))
+		;;
+	officex-worker-[0-9]*)
+		TOPO_PROC_PORT=${TOPO_WORKER_METRICS_PORTS[$((i - 1))]:-}
+		TOPO_MODE=worker
+		TOPO_PROC_ENV=(OFFICEX_METRICS_ADDR=127.0.0.1:$TOPO_PROC_PORT)
+		;;
+	esac
+	[ -n "${TOPO_PROC_PORT:-}" ] || {
+		topo_log "no officex process $1 (officex-serve-1..${#TOPO_SERVE_PORTS[@]}, officex-worker-1..${#TOPO_WORKER_METRICS_PORTS[@]})"
+		return 1
+	}
+}
+
+# topo_start_officex NAME: start officex process NAME in the background (the
+# environment of topo_officex_env, set by the caller).
+topo_start_officex() {
+	topo_officex_proc "$1" || return 1
+	(
+		export "${TOPO_PROC_ENV[@]}"
+		topo_start "$1" "$TOPO_BIN/officex" "$TOPO_MODE"
+	)
+}
+
+# topo_wait_officex NAME: wait until officex process NAME answers (a serve's
+# /readyz; a worker's metrics listener).
+topo_wait_officex() {
+	topo_officex_proc "$1" || return 1
+	local port=$TOPO_PROC_PORT
+	# shellcheck disable=SC2317 # called by wait_until
+	check() { if [ "$TOPO_MODE" = serve ]; then topo_ready "$port"; else port_open "$port"; fi; }
+	wait_until "$1" "$(topo_pid "$1")" check
+}
+
 # topo_officex: migrate, then two API processes, two workers and the proxy.
 topo_officex() {
-	local i port backends=()
+	local i name port backends=()
 	topo_officex_env
 	"$TOPO_BIN/officex" migrate >"$STACK_LOGS/officex-migrate.log" 2>&1 || {
 		topo_log "officex migrate failed; see $STACK_LOGS/officex-migrate.log"
 		return 1
 	}
-	for i in "${!TOPO_WORKER_METRICS_PORTS[@]}"; do
-		OFFICEX_METRICS_ADDR=127.0.0.1:${TOPO_WORKER_METRICS_PORTS[$i]} \
-			topo_start "officex-worker-$((i + 1))" "$TOPO_BIN/officex" worker
+	for name in $(topo_officex_names); do
+		topo_start_officex "$name" || return 1
 	done
-	for i in "${!TOPO_SERVE_PORTS[@]}"; do
-		port=${TOPO_SERVE_PORTS[$i]}
-		OFFICEX_HTTP_ADDR=127.0.0.1:$port OFFICEX_CHAT_ADDR=127.0.0.1:$((port + 10)) OFFICEX_METRICS_ADDR=127.0.0.1:$((port + 1000)) \
-			topo_start "officex-serve-$((i + 1))" "$TOPO_BIN/officex" serve
+	for name in $(topo_officex_names); do
+		topo_wait_officex "$name" || return 1
+	done
+	for port in "${TOPO_SERVE_PORTS[@]}"; do
 		backends+=(-backend "http://127.0.0.1:$port")
 	done
-	for i in "${!TOPO_SERVE_PORTS[@]}"; do
-		# shellcheck disable=SC2317 # called by wait_until
-		check() { topo_ready "$port"; }
-		port=${TOPO_SERVE_PORTS[$i]}
-		wait_until "officex-serve-$((i + 1))" "$(topo_pid "officex-serve-$((i + 1))")" check || return 1
-	done
-	for i in "${!TOPO_WORKER_METRICS_PORTS[@]}"; do
-		port=${TOPO_WORKER_METRICS_PORTS[$i]}
-		check() { port_open "$port"; }
-		wait_until "officex-worker-$((i + 1))" "$(topo_pid "officex-worker-$((i + 1))")" check || return 1
-	done
 	topo_start officex-proxy "$TOPO_BIN/officex-proxy" -listen "127.0.0.1:$TOPO_PROXY_PORT" "${backends[@]}"
-	check() { topo_ready "$port"; } # ready once it has found a ready backend
-	port=$TOPO_PROXY_PORT
+	# shellcheck disable=SC2317 # called by wait_until
+	check() { topo_ready "$TOPO_PROXY_PORT"; } # ready once it has found a ready backend
 	wait_until officex-proxy "$(topo_pid officex-proxy)" check || return 1
+}
+
+# topo_officex_names: the officex processes, workers first (start order).
+topo_officex_names() {
+	local i
+	for i in "${!TOPO_WORKER_METRICS_PORTS[@]}"; do echo "officex-worker-$((i + 1))"; done
+	for i in "${!TOPO_SERVE_PORTS[@]}"; do echo "officex-serve-$((i + 1))"; done
 }
 
 topo_up() {
@@ -204,8 +284,7 @@ topo_names() {
 	local svc i
 	for svc in "${TOPO_TEMPORAL_SERVICES[@]}"; do echo "temporal-$svc"; done
 	echo stripe-mock
-	for i in "${!TOPO_WORKER_METRICS_PORTS[@]}"; do echo "officex-worker-$((i + 1))"; done
-	for i in "${!TOPO_SERVE_PORTS[@]}"; do echo "officex-serve-$((i + 1))"; done
+	topo_officex_names
 	echo officex-proxy
 }
 
@@ -224,10 +303,12 @@ topo_status() {
 	return $state
 }
 
-# topo_down: TERM what `up` started, newest first, KILL after 15 s.
-topo_down() {
-	local name pid deadline stopped=()
-	while read -r name; do
+# topo_stop NAME...: TERM those of the named processes `up` started, in the
+# order given, KILL after 15 s.
+topo_stop() {
+	local name pid deadline
+	TOPO_STOPPED=()
+	for name in "$@"; do
 		topo_running "$name" || {
 			rm -f "$TOPO_PIDS/$name.pid"
 			continue
@@ -238,9 +319,81 @@ topo_down() {
 		while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.2; done
 		kill -KILL "$pid" 2>/dev/null
 		rm -f "$TOPO_PIDS/$name.pid"
-		stopped+=("$name")
-	done < <(topo_names | tac)
-	topo_log "down: stopped ${stopped[*]:-nothing (nothing was running)}"
+		TOPO_STOPPED+=("$name")
+	done
+}
+
+# topo_down: stop what `up` started, newest first.
+topo_down() {
+	# shellcheck disable=SC2046 # one name a word
+	topo_stop $(topo_names | tac)
+	topo_log "down: stopped ${TOPO_STOPPED[*]:-nothing (nothing was running)}"
+}
+
+# topo_start_named NAME...: start the named processes as `up` does (Temporal's
+# services, the officex processes), each unless it runs, then wait until they
+# answer. Temporal's databases and the officex schema are taken as migrated.
+topo_start_named() {
+	local name svc
+	mkdir -p "$TOPO_DATA" "$STACK_LOGS"
+	topo_officex_env
+	topo_stripe_env
+	for name in "$@"; do
+		case $name in
+		temporal-*)
+			svc=${name#temporal-}
+			[[ " ${TOPO_TEMPORAL_SERVICES[*]} " == *" $svc "* ]] || {
+				topo_log "no Temporal service $svc (${TOPO_TEMPORAL_SERVICES[*]})"
+				return 1
+			}
+			topo_start_temporal "$svc"
+			;;
+		officex-serve-* | officex-worker-*) topo_start_officex "$name" || return 1 ;;
+		*)
+			topo_log "start: $name is not a process start knows (temporal-SERVICE, officex-serve-N, officex-worker-N)"
+			return 1
+			;;
+		esac
+	done
+	for name in "$@"; do
+		case $name in
+		temporal-*)
+			# shellcheck disable=SC2317 # called by wait_until
+			listens() { port_open "$(topo_temporal_port "${name#temporal-}")"; }
+			wait_until "$name" "$(topo_pid "$name")" listens || return 1
+			if [ "$name" = temporal-frontend ]; then
+				wait_until temporal-frontend "$(topo_pid temporal-frontend)" topo_temporal_answers || return 1
+			fi
+			;;
+		officex-*) topo_wait_officex "$name" || return 1 ;;
+		esac
+	done
+	topo_log "started $*"
+}
+
+# topo_exec NAME: officex process NAME in the foreground, configured as
+# topo_start_officex would start it.
+topo_exec() {
+	topo_officex_proc "$1" || exit 2
+	[ -x "$TOPO_BIN/officex" ] || {
+		topo_log "missing $TOPO_BIN/officex: scripts/topology.sh up builds it"
+		exit 1
+	}
+	topo_officex_env
+	topo_stripe_env
+	export "${TOPO_PROC_ENV[@]}"
+	exec "$TOPO_BIN/officex" "$TOPO_MODE"
+}
+
+# topo_procs: NAME MODE URL of each officex process and of the proxy (a
+# serve's and the proxy's API base, a worker's metrics listener).
+topo_procs() {
+	local name
+	for name in $(topo_officex_names); do
+		topo_officex_proc "$name"
+		echo "$name $TOPO_MODE http://127.0.0.1:$TOPO_PROC_PORT"
+	done
+	echo "officex-proxy proxy http://127.0.0.1:$TOPO_PROXY_PORT"
 }
 
 # topo_call METHOD PATH JSON [HEADER...]: one API call through the proxy;
@@ -315,6 +468,17 @@ up)
 	;;
 status) topo_status ;;
 down) topo_down ;;
+stop)
+	shift
+	topo_stop "$@"
+	topo_log "stopped ${TOPO_STOPPED[*]:-nothing (none of them was running)}"
+	;;
+start)
+	shift
+	topo_start_named "$@" || exit 1
+	;;
+exec) topo_exec "${2:-}" ;;
+procs) topo_procs ;;
 run)
 	shift
 	topo_running officex-proxy || {
@@ -326,7 +490,7 @@ run)
 	exec "$@"
 	;;
 *)
-	echo "usage: scripts/topology.sh up|status|down|run COMMAND..." >&2
+	echo "usage: scripts/topology.sh up|status|smoke|down|run COMMAND...|stop NAME...|start NAME...|exec NAME|procs" >&2
 	exit 2
 	;;
 esac

@@ -17,6 +17,13 @@
 // kind, recovery time after each kill), writes them to -out and exits 1 when a
 // check fails. It never touches the shared stack (Temporal on 7233, the
 // officex database); every process it started is killed on exit, Ctrl-C too.
+//
+// With -topology scripts/topology.sh (make chaos TOPOLOGY=1, run through
+// `scripts/topology.sh run`) the same load and checks run against the
+// production topology of make topology instead: the load goes through its
+// proxy, the officex processes take the topology's slots as the script starts
+// them, and the outage stops Temporal's frontend and history services of its
+// PostgreSQL-backed cluster (see topology.go).
 package main
 
 import (
@@ -43,6 +50,7 @@ type options struct {
 	Out         string
 	Temporal    string // the pinned temporal CLI
 	Officex     string // where bin/officex is built
+	Topology    string // scripts/topology.sh: run against the topology (topology.go); "": a dev server of its own
 	Build       bool
 	DatabaseURL string // an admin connection to the PostgreSQL server; the run's database is created beside it
 	Concurrency int
@@ -63,7 +71,12 @@ func main() {
 	flag.IntVar(&o.Concurrency, "c", 4, "concurrent billing clients")
 	flag.DurationVar(&o.ExpiryGrace, "expiry-grace", 30*time.Second, "how long past its timeout a reservation may stay open")
 	flag.BoolVar(&o.KeepLogs, "keep-logs", false, "keep the processes' logs even when every check passes")
+	flag.StringVar(&o.Topology, "topology", "", "run against the topology of this script (scripts/topology.sh; "+
+		"make chaos TOPOLOGY=1) instead of a Temporal dev server of its own; -officex defaults to the topology's binary")
 	flag.Parse()
+	if o.Topology != "" && !flagSet("officex") {
+		o.Officex = topologyOfficex
+	}
 	if o.Duration < minDuration {
 		fmt.Fprintf(os.Stderr, "chaos: -duration must be at least %s (a Temporal outage of %s and kills every %s)\n", minDuration, temporalOutage, killEvery)
 		os.Exit(2)
@@ -80,6 +93,15 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Fprintln(os.Stderr, "chaos: every check held")
+}
+
+// topologyOfficex is where scripts/topology.sh builds officex and runs it from.
+const topologyOfficex = ".data/topology/bin/officex"
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func envOr(name, def string) string {

@@ -43,10 +43,11 @@ func freePort() (int, error) {
 // proc is one supervised officex process (serve or worker). It is restarted
 // whenever it exits until the run ends, as an orchestrator would.
 type proc struct {
-	name, bin, mode string // mode: serve or worker
-	env             []string
-	logPath         string
-	healthURL       string // serve: /healthz; worker: ready when it logs workerReadyLine
+	name, mode string   // mode: serve or worker
+	command    []string // what runs it: officex and its mode, or scripts/topology.sh exec NAME
+	env        []string
+	logPath    string
+	healthURL  string // serve: /healthz; worker: ready when it logs workerReadyLine
 
 	mu      sync.Mutex
 	current *procRun
@@ -65,8 +66,8 @@ type procRun struct {
 	killed bool // by the chaos loop or the end of the run
 }
 
-func newProc(name, bin, mode, logPath, healthURL string, env []string) *proc {
-	return &proc{name: name, bin: bin, mode: mode, env: env, logPath: logPath, healthURL: healthURL, changed: make(chan struct{})}
+func newProc(name, mode string, command []string, logPath, healthURL string, env []string) *proc {
+	return &proc{name: name, mode: mode, command: command, env: env, logPath: logPath, healthURL: healthURL, changed: make(chan struct{})}
 }
 
 // supervise runs the process until ctx ends, restarting it whenever it
@@ -120,7 +121,7 @@ func (p *proc) start(ctx context.Context) (*procRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(p.bin, p.mode)
+	cmd := exec.Command(p.command[0], p.command[1:]...)
 	cmd.Env = p.env
 	cmd.Stdout = logFile
 	cmd.SysProcAttr = childAttrs()
@@ -131,7 +132,7 @@ func (p *proc) start(ctx context.Context) (*procRun, error) {
 	}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s %s: %w", p.bin, p.mode, err)
+		return nil, fmt.Errorf("start %s: %w", strings.Join(p.command, " "), err)
 	}
 	p.mu.Lock()
 	p.gen++

@@ -18,10 +18,19 @@ func (r *runner) render(checks []check) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fmt.Fprintf(&b, "# make chaos: %s\n\n", time.Now().UTC().Format(time.RFC3339))
-	fmt.Fprintf(&b, "%s of load on two `officex serve` and two `officex worker` processes (one database, one Temporal dev server "+
-		"on a sqlite file, the Stripe simulator), %d billing clients, %d purchase clients, a payout wave every %s, %d CPUs. "+
-		"One officex process SIGKILLed every %s and restarted; the Temporal dev server stopped once for %s.\n\n",
-		r.o.Duration, r.o.Concurrency, purchaseClients, payoutWave, runtime.NumCPU(), killEvery, temporalOutage)
+	if r.o.Topology != "" {
+		fmt.Fprintf(&b, "%s of load through `officex-proxy` on the topology of `make topology` (two `officex serve` and two `officex worker` "+
+			"processes in its slots, started by `scripts/topology.sh exec`; Temporal's frontend, history, matching and worker services on PostgreSQL, "+
+			"namespace %s; a database of the run's own; the Stripe simulator), %d billing clients, %d purchase clients, a payout wave every %s, %d CPUs. "+
+			"One officex process SIGKILLed every %s and restarted; %s stopped once for %s.\n\n",
+			r.o.Duration, r.stack.namespace, r.o.Concurrency, purchaseClients, payoutWave, runtime.NumCPU(), killEvery, r.stack.temporal.what(), temporalOutage)
+	} else {
+		fmt.Fprintf(&b, "%s of load on two `officex serve` and two `officex worker` processes (one database, one Temporal dev server "+
+			"on a sqlite file, the Stripe simulator), %d billing clients, %d purchase clients, a payout wave every %s, %d CPUs. "+
+			"One officex process SIGKILLed every %s and restarted; the Temporal dev server stopped once for %s.\n\n",
+			r.o.Duration, r.o.Concurrency, purchaseClients, payoutWave, runtime.NumCPU(), killEvery, temporalOutage)
+	}
+	fmt.Fprintf(&b, "Machine load average: %s at the start of the load, %s at the end.\n\n", r.loadBefore, r.loadAfter)
 	r.renderChecks(&b, checks)
 	r.renderRequests(&b)
 	r.renderFaults(&b)
@@ -53,7 +62,11 @@ func (r *runner) renderRequests(b *strings.Builder) {
 		fmt.Fprintf(b, "| %s | %d | %d | %s | %s |\n", route, answered, ok, ms(s.percentile(route, 0.5)), ms(s.percentile(route, 0.99)))
 	}
 	s.mu.Lock()
-	fmt.Fprintf(b, "\n%d answers in all: serve-1 %d, serve-2 %d.\n\n", total, s.byServer[0], s.byServer[1])
+	if r.stack.proxyURL != "" {
+		fmt.Fprintf(b, "\n%d answers in all, through the proxy.\n\n", total)
+	} else {
+		fmt.Fprintf(b, "\n%d answers in all: serve-1 %d, serve-2 %d.\n\n", total, s.byServer[0], s.byServer[1])
+	}
 	s.mu.Unlock()
 	fmt.Fprintf(b, "### Errors by kind\n\n| route: kind | count |\n|---|---|\n")
 	for _, k := range s.errorKinds() {
@@ -104,8 +117,8 @@ func (r *runner) renderFaults(b *strings.Builder) {
 		if o.drainedOK {
 			drained = secs(o.Drained)
 		}
-		fmt.Fprintf(b, "Temporal dev server stopped at %s, down for %s (healthy %s after its restart); %d outbox rows waited for it, relayed %s after it was back.\n\n",
-			secs(o.StoppedAt), secs(o.Down), secs(o.Healthy), o.OutboxBefore, drained)
+		fmt.Fprintf(b, "%s stopped at %s, down for %s (healthy %s after the restart); %d outbox rows waited for it, relayed %s after it was back.\n\n",
+			upperFirst(r.stack.temporal.what()), secs(o.StoppedAt), secs(o.Down), secs(o.Healthy), o.OutboxBefore, drained)
 	}
 }
 
@@ -127,6 +140,13 @@ func (r *runner) renderMoney(b *strings.Builder) {
 		r.payouts.Requested, r.payouts.Approved, r.payouts.BatchRuns, r.payouts.WaveErrors)
 	fmt.Fprintf(b, "| payouts in the database | %d completed, %d failed, %d unfinished; %d transfers in the simulator |\n",
 		a.payouts.Completed, a.payouts.Failed, a.payouts.Unfinished, a.payouts.Transfers)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func sortedKeys(m map[string]int) []string {

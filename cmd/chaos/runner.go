@@ -29,6 +29,9 @@ type runner struct {
 	payouts  payoutCounts
 	after    after         // what the drain after the load found
 	rr       atomic.Uint64 // spreads requests over the servers
+	// loadBefore and loadAfter are the machine's load averages (1, 5, 15
+	// min) when the load began and ended: the machine is shared.
+	loadBefore, loadAfter string
 }
 
 // killRecord is one SIGKILL and how long the process took to be ready again.
@@ -115,6 +118,7 @@ func (r *runner) drive(ctx context.Context) *sync.WaitGroup {
 	lctx, cancel := context.WithTimeout(ctx, r.o.Duration)
 	defer cancel()
 	r.start = time.Now()
+	r.loadBefore = loadAverage()
 	logf("load and faults for %s: a kill every %s, Temporal down for %s once", r.o.Duration, killEvery, temporalOutage)
 	var wg sync.WaitGroup
 	goRun := func(f func()) {
@@ -135,7 +139,8 @@ func (r *runner) drive(ctx context.Context) *sync.WaitGroup {
 	goRun(func() { r.killLoop(lctx, ctx, measures) })
 	goRun(func() { r.temporalOutage(lctx, ctx, measures) })
 	wg.Wait()
-	logf("load ended after %s", time.Since(r.start).Round(time.Second))
+	r.loadAfter = loadAverage()
+	logf("load ended after %s (load average %s)", time.Since(r.start).Round(time.Second), r.loadAfter)
 	return measures
 }
 
@@ -177,16 +182,16 @@ func (r *runner) killLoop(lctx, ctx context.Context, measures *sync.WaitGroup) {
 	}
 }
 
-// outageAt is when the Temporal dev server is stopped: about a third into
+// outageAt is when Temporal is stopped: about a third into
 // the load, so it comes back with time left for the load to run on it, and
 // between two kills, so kills fall inside the outage and not on its edge.
 func (r *runner) outageAt() time.Duration {
 	return (r.o.Duration/3/killEvery)*killEvery + killEvery/2
 }
 
-// temporalOutage stops the Temporal dev server once for temporalOutage and
-// starts it again on its sqlite file, then measures how long the outbox
-// takes to drain.
+// temporalOutage stops Temporal once for temporalOutage (the dev server, or
+// the topology's frontend and history) and starts it again on the histories
+// it kept, then measures how long the outbox takes to drain.
 func (r *runner) temporalOutage(lctx, ctx context.Context, measures *sync.WaitGroup) {
 	select {
 	case <-lctx.Done():
@@ -199,7 +204,7 @@ func (r *runner) temporalOutage(lctx, ctx context.Context, measures *sync.WaitGr
 	r.outage.StoppedAt, r.outage.down, r.outage.downSince = stopped.Sub(r.start), true, stopped
 	r.mu.Unlock()
 	t.stop()
-	logf("Temporal dev server stopped for %s", temporalOutage)
+	logf("%s stopped for %s", t.what(), temporalOutage)
 	select {
 	case <-ctx.Done():
 		return
@@ -219,7 +224,7 @@ func (r *runner) temporalOutage(lctx, ctx context.Context, measures *sync.WaitGr
 		logf("Temporal did not come back: %v", err)
 		return
 	}
-	logf("Temporal dev server back after %s (healthy %s after its restart)", down.Round(time.Millisecond), healthy.Round(time.Millisecond))
+	logf("%s back after %s (healthy %s after the restart)", t.what(), down.Round(time.Millisecond), healthy.Round(time.Millisecond))
 	measures.Add(1)
 	go func() {
 		defer measures.Done()
@@ -250,4 +255,13 @@ func (r *runner) measureOutboxDrain(ctx context.Context) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "unknown".
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(raw)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "unknown"
 }

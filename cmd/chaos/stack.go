@@ -43,8 +43,13 @@ type stack struct {
 	sim       *stripesim.Server
 	simURL    string
 	simSrv    *http.Server
-	temporal  *temporalServer
+	temporal  temporalControl
 	adminKey  string
+	// The topology mode (topology.go): the topology's officex slots the run
+	// takes, its proxy, and the run's Temporal namespace.
+	topoProcs []topologyProc
+	proxyURL  string
+	namespace string
 	// encryptionKey and codecKey are the run's OFFICEX_ENCRYPTION_KEY and
 	// OFFICEX_TEMPORAL_CODEC_KEY, the same for every process.
 	encryptionKey, codecKey string
@@ -80,6 +85,12 @@ func startStack(ctx context.Context, o options) (s *stack, err error) {
 	if s.dir, err = os.MkdirTemp("", "officex-chaos-"); err != nil {
 		return s, err
 	}
+	if o.Topology != "" {
+		// Before the build: the topology's processes run the binary it replaces.
+		if err := s.joinTopology(ctx); err != nil {
+			return s, err
+		}
+	}
 	if o.Build {
 		logf("building %s", o.Officex)
 		build := exec.CommandContext(ctx, "go", "build", "-o", o.Officex, "./cmd/officex")
@@ -88,15 +99,19 @@ func startStack(ctx context.Context, o options) (s *stack, err error) {
 			return s, fmt.Errorf("go build ./cmd/officex: %w", err)
 		}
 	}
-	if s.temporal, err = newTemporal(o.Temporal, s.dir); err != nil {
-		return s, err
+	if o.Topology == "" {
+		dev, err := newTemporal(o.Temporal, s.dir)
+		if err != nil {
+			return s, err
+		}
+		s.temporal = dev
+		s.closers = append(s.closers, dev.remove)
+		logf("starting the Temporal dev server on %s (histories in %s)", dev.address(), dev.dbFile)
+		if err := dev.start(ctx); err != nil {
+			return s, err
+		}
+		s.closers = append(s.closers, dev.stop)
 	}
-	s.closers = append(s.closers, s.temporal.remove)
-	logf("starting the Temporal dev server on %s (histories in %s)", s.temporal.address(), s.temporal.dbFile)
-	if err := s.temporal.start(ctx); err != nil {
-		return s, err
-	}
-	s.closers = append(s.closers, s.temporal.stop)
 	if err := s.createDatabase(ctx); err != nil {
 		return s, err
 	}
@@ -128,6 +143,10 @@ func (s *stack) createDatabase(ctx context.Context) error {
 	}
 	defer admin.Close(ctx)
 	s.dbName = "officex_chaos_" + randomHex(6)
+	poolConns := fmt.Sprint(poolMaxConns)
+	if s.o.Topology != "" { // the topology's names and pools
+		s.dbName, poolConns = "officex_topo_chaos_"+randomHex(6), topologyPoolSize()
+	}
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+s.dbName); err != nil {
 		return fmt.Errorf("create database %s: %w", s.dbName, err)
 	}
@@ -137,7 +156,7 @@ func (s *stack) createDatabase(ctx context.Context) error {
 	// Only for pools: officex migrate also connects without one, and
 	// PostgreSQL refuses pool_max_conns as a connection parameter.
 	q := u.Query()
-	q.Set("pool_max_conns", fmt.Sprint(poolMaxConns))
+	q.Set("pool_max_conns", poolConns)
 	u.RawQuery = q.Encode()
 	s.dbPoolURL = u.String()
 	logf("database %s created", s.dbName)
@@ -191,6 +210,9 @@ func (s *stack) baseEnv(encryptionKey, codecKey string) []string {
 }
 
 func (s *stack) env(extra ...string) []string {
+	if s.o.Topology != "" {
+		return append(s.topologyEnv(), extra...)
+	}
 	return append(s.baseEnv(s.encryptionKey, s.codecKey), extra...)
 }
 
@@ -212,8 +234,9 @@ func (s *stack) officexOutput(ctx context.Context, extra []string, args ...strin
 	return string(out), err
 }
 
-// startProcs starts serve-1, worker-1, serve-2 and worker-2 under their
-// supervisors and waits until all four are ready.
+// startProcs starts the officex processes (serve-1, worker-1, serve-2 and
+// worker-2, or the topology's slots) under their supervisors and waits until
+// all are ready.
 func (s *stack) startProcs(ctx context.Context) error {
 	var err error
 	if s.pool, err = pgxpool.New(ctx, s.dbPoolURL); err != nil {
@@ -221,22 +244,13 @@ func (s *stack) startProcs(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	for i := 1; i <= 2; i++ {
-		ports := make([]int, 4)
-		for j := range ports {
-			if ports[j], err = freePort(); err != nil {
-				return err
-			}
-		}
-		api := fmt.Sprintf("127.0.0.1:%d", ports[0])
-		serveEnv := s.env("OFFICEX_HTTP_ADDR="+api, fmt.Sprintf("OFFICEX_CHAT_ADDR=127.0.0.1:%d", ports[1]),
-			fmt.Sprintf("OFFICEX_METRICS_ADDR=127.0.0.1:%d", ports[2]))
-		workerEnv := s.env(fmt.Sprintf("OFFICEX_METRICS_ADDR=127.0.0.1:%d", ports[3]))
-		serve := newProc(fmt.Sprintf("serve-%d", i), s.o.Officex, "serve", filepath.Join(s.dir, fmt.Sprintf("serve-%d.log", i)),
-			"http://"+api+"/healthz", serveEnv)
-		worker := newProc(fmt.Sprintf("worker-%d", i), s.o.Officex, "worker", filepath.Join(s.dir, fmt.Sprintf("worker-%d.log", i)), "", workerEnv)
-		s.procs = append(s.procs, serve, worker)
-		s.serveURLs = append(s.serveURLs, "http://"+api+"/v1")
+	if s.o.Topology != "" {
+		err = s.topologyProcs(ctx)
+	} else {
+		err = s.devProcs()
+	}
+	if err != nil {
+		return err
 	}
 	for _, p := range s.procs {
 		s.wg.Add(1)
@@ -245,12 +259,43 @@ func (s *stack) startProcs(ctx context.Context) error {
 			p.supervise(pctx)
 		}()
 	}
+	var names []string
 	for _, p := range s.procs {
 		if _, err := p.waitReadyAfter(ctx, 0); err != nil {
 			return fmt.Errorf("%w; last lines of %s:\n%s", err, p.logPath, tail(p.logPath, 20))
 		}
+		names = append(names, p.name)
 	}
-	logf("serve-1, worker-1, serve-2 and worker-2 are up (logs in %s)", s.dir)
+	if s.proxyURL != "" {
+		if err := s.waitProxyReady(ctx); err != nil {
+			return err
+		}
+	}
+	logf("%s are up (logs in %s)", strings.Join(names, ", "), s.dir)
+	return nil
+}
+
+// devProcs makes serve-1, worker-1, serve-2 and worker-2 on free ports.
+func (s *stack) devProcs() error {
+	for i := 1; i <= 2; i++ {
+		ports := make([]int, 4)
+		for j := range ports {
+			var err error
+			if ports[j], err = freePort(); err != nil {
+				return err
+			}
+		}
+		api := fmt.Sprintf("127.0.0.1:%d", ports[0])
+		serveEnv := s.env("OFFICEX_HTTP_ADDR="+api, fmt.Sprintf("OFFICEX_CHAT_ADDR=127.0.0.1:%d", ports[1]),
+			fmt.Sprintf("OFFICEX_METRICS_ADDR=127.0.0.1:%d", ports[2]))
+		workerEnv := s.env(fmt.Sprintf("OFFICEX_METRICS_ADDR=127.0.0.1:%d", ports[3]))
+		serve := newProc(fmt.Sprintf("serve-%d", i), "serve", []string{s.o.Officex, "serve"},
+			filepath.Join(s.dir, fmt.Sprintf("serve-%d.log", i)), "http://"+api+"/healthz", serveEnv)
+		worker := newProc(fmt.Sprintf("worker-%d", i), "worker", []string{s.o.Officex, "worker"},
+			filepath.Join(s.dir, fmt.Sprintf("worker-%d.log", i)), "", workerEnv)
+		s.procs = append(s.procs, serve, worker)
+		s.serveURLs = append(s.serveURLs, "http://"+api+"/v1")
+	}
 	return nil
 }
 

@@ -24,6 +24,16 @@ const (
 	minShmBytes = 512 << 20
 )
 
+// temporalControl is the Temporal the run's processes use, and how the
+// outage stops and starts it: the run's own dev server, or the topology's
+// cluster (topologyTemporal).
+type temporalControl interface {
+	address() string
+	what() string // for the log and the report
+	stop()
+	start(ctx context.Context) error // and wait until it answers
+}
+
 // temporalServer is the run's own Temporal dev server: headless, on free
 // ports, its histories in a sqlite file so they survive a restart. The file
 // lives in memory (/dev/shm when there is one) and sqlite does not fsync:
@@ -64,6 +74,8 @@ func (t *temporalServer) remove() {
 }
 
 func (t *temporalServer) address() string { return fmt.Sprintf("127.0.0.1:%d", t.port) }
+
+func (t *temporalServer) what() string { return "the Temporal dev server" }
 
 // start runs the dev server and waits until it answers. The first start
 // registers the search attributes `officex worker` checks for (as
@@ -116,31 +128,44 @@ func (t *temporalServer) start(ctx context.Context) error {
 	return nil
 }
 
-// waitHealthy polls the frontend until it answers, the process dies or the
-// limit passes.
+// waitHealthy polls the dev server until it answers, it dies or the limit passes.
 func (t *temporalServer) waitHealthy(ctx context.Context) error {
+	return waitTemporal(ctx, t.address(), t.exited, t.logPath)
+}
+
+// waitTemporal polls the frontend at addr until it answers, exited closes
+// (the process died; nil: not ours to watch) or temporalStartLimit passes;
+// logPath, when known, is quoted on failure.
+func waitTemporal(ctx context.Context, addr string, exited <-chan struct{}, logPath string) error {
 	deadline := time.Now().Add(temporalStartLimit)
+	logTail := func() string {
+		if logPath == "" {
+			return ""
+		}
+		return fmt.Sprintf("; last lines of %s:\n%s", logPath, tail(logPath, 20))
+	}
 	for {
-		if t.healthy(ctx) {
+		if temporalHealthy(ctx, addr) {
 			return nil
 		}
 		select {
-		case <-t.exited:
-			return fmt.Errorf("the Temporal dev server exited before it answered; last lines of %s:\n%s", t.logPath, tail(t.logPath, 20))
+		case <-exited:
+			return fmt.Errorf("Temporal exited before it answered%s", logTail())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the Temporal dev server did not answer within %s; last lines of %s:\n%s", temporalStartLimit, t.logPath, tail(t.logPath, 20))
+			return fmt.Errorf("Temporal at %s did not answer within %s%s", addr, temporalStartLimit, logTail())
 		}
 	}
 }
 
-func (t *temporalServer) healthy(ctx context.Context) bool {
+// temporalHealthy reports whether the frontend at addr answers a health check.
+func temporalHealthy(ctx context.Context, addr string) bool {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	c, err := client.DialContext(ctx, client.Options{HostPort: t.address(), Logger: quietLogger{}})
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Logger: quietLogger{}})
 	if err != nil {
 		return false
 	}

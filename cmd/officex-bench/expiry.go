@@ -25,6 +25,9 @@ type expiryStats struct {
 	Expired, Pending int
 	Err              string     // why the measurement stopped, if it did
 	Profile          *dbProfile // PostgreSQL from the timeout until every one was refunded (-dbprofile)
+	// CPU is the topology's CPU time from the first reserve until every one
+	// was refunded and every workflow started (nil in process).
+	CPU *cpuUsage
 }
 
 // measureExpiry opens n reservations that all time out together, about
@@ -38,7 +41,7 @@ func (s *stack) measureExpiry(ctx context.Context, n int, timeout time.Duration,
 	}
 	st := expiryStats{Opened: n, Timeout: timeout}
 	run := uuid.NewString()[:8]
-	start := time.Now()
+	before, start := s.cpuSample(ctx), time.Now()
 	if err := openReservations(ctx, s.baseURL, fx, n, run, start.Add(timeout)); err != nil {
 		return st, err
 	}
@@ -67,6 +70,10 @@ func (s *stack) measureExpiry(ctx context.Context, n int, timeout time.Duration,
 	}
 	if err := <-drained; err != nil {
 		return st, err
+	}
+	if s.cpu != nil {
+		u := s.cpuSample(ctx).since(before, n, time.Since(start))
+		st.CPU = &u
 	}
 	rows, err := s.pool.Query(ctx, `SELECT closed_at - expires_at FROM reservations WHERE job_id LIKE $1 AND status = 'expired'`, "exp-"+run+"-%")
 	if err != nil {

@@ -61,6 +61,7 @@ type scenarioResult struct {
 	API, Baseline []runStats
 	// APIProfile and BaseProfile: PostgreSQL during the last run of each (-dbprofile).
 	APIProfile, BaseProfile *dbProfile
+	CPU                     []cpuUsage // per API run, against a topology
 }
 
 // drive runs cycle on `workers` goroutines for d and gathers the latencies.

@@ -34,6 +34,8 @@ func main() {
 		"DATABASE_URL, TEMPORAL_ADDRESS and the keys come from the environment as for officex serve")
 	flag.BoolVar(&o.DBProfile, "dbprofile", false, "profile PostgreSQL during the last API and baseline run of each shape: "+
 		"wait events sampled from pg_stat_activity, and pg_stat_statements where it is loaded")
+	flag.StringVar(&o.TopologyPids, "topology-pids", ".data/topology/pids", "with -topology-api: the pid files of scripts/topology.sh, "+
+		"whose processes' CPU time the report gives per 1,000 cycles and expiries")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -56,7 +58,7 @@ type options struct {
 	Concurrency, Users, Apps, Runs int
 	Duration, ExpiryTimeout        time.Duration
 	Out, Shapes, Expiring          string
-	TopologyAPI                    string
+	TopologyAPI, TopologyPids      string
 	DBProfile                      bool
 }
 
@@ -64,7 +66,7 @@ func run(ctx context.Context, o options, log *slog.Logger) error {
 	start := startStack
 	if o.TopologyAPI != "" {
 		start = func(ctx context.Context, log *slog.Logger) (*stack, error) {
-			return startTopology(ctx, o.TopologyAPI, log)
+			return startTopology(ctx, o.TopologyAPI, o.TopologyPids, log)
 		}
 	}
 	st, err := start(ctx, log)
@@ -116,11 +118,15 @@ func runShapes(ctx context.Context, st *stack, o options) ([]scenarioResult, err
 			// costs a little, and the ratio of that run says so.
 			profile := o.DBProfile && i == o.Runs-1
 			fmt.Fprintf(os.Stderr, "%s, run %d/%d: API ...\n", sh.Key, i+1, o.Runs)
+			before, start := st.cpuSample(ctx), time.Now()
 			err := st.measure(ctx, profile, &r.APIProfile, func() {
 				r.API = append(r.API, runHTTP(ctx, st.baseURL, fx, sh.Sip, o.Concurrency, o.Duration))
 			})
 			if err != nil {
 				return nil, err
+			}
+			if st.cpu != nil {
+				r.CPU = append(r.CPU, st.cpuSample(ctx).since(before, r.API[len(r.API)-1].Cycles, time.Since(start)))
 			}
 			fmt.Fprintf(os.Stderr, "%s, run %d/%d: bare SQL baseline ...\n", sh.Key, i+1, o.Runs)
 			err = st.measure(ctx, profile, &r.BaseProfile, func() {

@@ -50,12 +50,14 @@ func render(o options, m machine, results []scenarioResult, exps []expiryStats) 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# make bench: %s\n\n", time.Now().UTC().Format(time.RFC3339))
 	where := "API, worker, relay and load generator run in one process"
+	temporal := "Temporal CLI dev server (SQLite)"
 	if o.TopologyAPI != "" {
 		where = "Requests go through " + o.TopologyAPI + " (scripts/topology.sh: proxy, 2 serve, 2 worker, Temporal's four services on PostgreSQL), all on this machine"
+		temporal = "Temporal's four services on that PostgreSQL"
 	}
-	fmt.Fprintf(&b, "Machine: %d CPUs (%s), %s (%s); Temporal CLI dev server (SQLite) on the same machine. "+
+	fmt.Fprintf(&b, "Machine: %d CPUs (%s), %s (%s); %s on the same machine. "+
 		"The machine is shared with other work: load average %s before the run, %s after.\n\n",
-		m.CPUs, m.CPUModel, m.Postgres, m.Settings, m.LoadBefore, m.LoadAfter)
+		m.CPUs, m.CPUModel, m.Postgres, m.Settings, temporal, m.LoadBefore, m.LoadAfter)
 	fmt.Fprintf(&b, "%d concurrent clients, %s per measurement, each shape measured %d times (API then baseline, back to back); "+
 		"figures are the range over the runs (lowest-highest), the ratio is taken per run. %s.\n", o.Concurrency, o.Duration, o.Runs, where)
 	fmt.Fprintf(&b, "Baseline: the same ledger movements as bare SQL through pgx at the same concurrency (per step one transaction: "+
@@ -85,6 +87,7 @@ func renderShape(b *strings.Builder, r scenarioResult) {
 	}
 	errs := func(s runStats) float64 { return float64(s.Errors) }
 	fmt.Fprintf(b, "| errors | %s | %s | |\n\n", span(each(r.API, errs), "%.0f"), span(each(r.Baseline, errs), "%.0f"))
+	renderCPU(b, "cycles", r.CPU)
 	for _, s := range r.API {
 		if s.FirstErr != "" {
 			fmt.Fprintf(b, "First API error: `%s`\n\n", s.FirstErr)
@@ -127,5 +130,8 @@ func renderExpiry(b *strings.Builder, exp expiryStats) {
 		ms(exp.P50), ms(exp.P99), ms(exp.Max), exp.Expired, exp.Pending)
 	if exp.Profile != nil {
 		exp.Profile.render(b, "PostgreSQL from the timeout until the last refund (-dbprofile)", 0)
+	}
+	if exp.CPU != nil {
+		renderCPU(b, "reservations opened and expired", []cpuUsage{*exp.CPU})
 	}
 }

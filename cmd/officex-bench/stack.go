@@ -26,6 +26,15 @@ type stack struct {
 	pool     *pgxpool.Pool
 	srv      *http.Server // nil against a running topology (startTopology)
 	baseURL  string
+	cpu      *cpuSampler // against a running topology: its processes' CPU time
+}
+
+// cpuSample is a sample of the topology's processes, or nothing in process.
+func (s *stack) cpuSample(ctx context.Context) cpuSample {
+	if s.cpu == nil {
+		return cpuSample{}
+	}
+	return s.cpu.take(ctx)
 }
 
 func startStack(ctx context.Context, log *slog.Logger) (*stack, error) {

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -63,6 +64,16 @@ type Config struct {
 	TemporalCodecOldKeys [][]byte // OFFICEX_TEMPORAL_CODEC_KEYS: decode payloads of earlier keys
 	CodecAddr            string   // officex codec-server listens here
 	CodecCORSOrigins     []string // origins of the Temporal UI allowed to call the codec server
+
+	// TemporalTLS is TLS to Temporal (Temporal Cloud, or a cluster behind
+	// TLS): TEMPORAL_TLS, on by default when any of the settings below is set.
+	// The names are the Temporal CLI's, so one environment serves both.
+	TemporalTLS           bool
+	TemporalTLSCert       string // TEMPORAL_TLS_CERT: client certificate file (PEM), for mTLS
+	TemporalTLSKey        string // TEMPORAL_TLS_KEY: its private key file (PEM)
+	TemporalTLSCA         string // TEMPORAL_TLS_CA: CA file (PEM) the server's certificate must chain to; "": the system's roots
+	TemporalTLSServerName string // TEMPORAL_TLS_SERVER_NAME: the name the server's certificate must carry; "": TEMPORAL_ADDRESS's host
+	TemporalAPIKey        string // TEMPORAL_API_KEY: sent as a bearer token on every call (Temporal Cloud API keys)
 }
 
 // DefaultUploadMaxBytes is the default of OFFICEX_UPLOAD_MAX_BYTES (25 MiB).
@@ -134,6 +145,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.ChatDailyTokens = n
 	}
+	errs = append(errs, c.loadTemporalTLS(get, boolean)...)
 	if h := c.TrustedProxyHeader; h != "" && !headerName.MatchString(h) {
 		errs = append(errs, fmt.Errorf("OFFICEX_TRUSTED_PROXY_HEADER=%q: want a header name such as X-Forwarded-For", h))
 	}
@@ -196,6 +208,33 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("S3_ENDPOINT is set but S3_BUCKET is not: uploads would silently stay on local disk"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// loadTemporalTLS decides TEMPORAL_TLS and checks the TLS settings hang
+// together; the files themselves are read when the client is built
+// (internal/temporalclient), at the start of every command that dials.
+func (c *Config) loadTemporalTLS(get func(name, def string) string, boolean func(name string, def bool) bool) []error {
+	var errs []error
+	c.TemporalTLSCert, c.TemporalTLSKey = get("TEMPORAL_TLS_CERT", ""), get("TEMPORAL_TLS_KEY", "")
+	c.TemporalTLSCA, c.TemporalTLSServerName = get("TEMPORAL_TLS_CA", ""), get("TEMPORAL_TLS_SERVER_NAME", "")
+	c.TemporalAPIKey = get("TEMPORAL_API_KEY", "")
+	var set []string
+	for name, v := range map[string]string{"TEMPORAL_TLS_CERT": c.TemporalTLSCert, "TEMPORAL_TLS_KEY": c.TemporalTLSKey,
+		"TEMPORAL_TLS_CA": c.TemporalTLSCA, "TEMPORAL_TLS_SERVER_NAME": c.TemporalTLSServerName, "TEMPORAL_API_KEY": c.TemporalAPIKey} {
+		if v != "" {
+			set = append(set, name)
+		}
+	}
+	slices.Sort(set)
+	c.TemporalTLS = boolean("TEMPORAL_TLS", len(set) > 0)
+	if !c.TemporalTLS && len(set) > 0 {
+		errs = append(errs, fmt.Errorf("TEMPORAL_TLS=false with %s set: a client certificate or an API key must not "+
+			"travel in plain text; unset them or TEMPORAL_TLS", strings.Join(set, ", ")))
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		errs = append(errs, errors.New("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both (the client certificate and its key, PEM files) or neither"))
+	}
+	return errs
 }
 
 // LoadCodec reads only the codec variables: officex codec-server runs on an

@@ -170,3 +170,45 @@ func TestLoadCodec_NeedsOnlyTheCodecVariables(t *testing.T) {
 		t.Fatal("a short codec key was accepted")
 	}
 }
+
+func TestLoad_TemporalTLSFollowsItsSettings(t *testing.T) {
+	base := map[string]string{"OFFICEX_ENCRYPTION_KEY": validKey, "OFFICEX_TESTING_MODE": "true"}
+	with := func(kv map[string]string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range kv {
+			out[k] = v
+		}
+		return out
+	}
+	c, err := Load(env(base))
+	if err != nil || c.TemporalTLS {
+		t.Fatalf("no TLS settings: TLS %v, err %v; want plain (the dev server)", c.TemporalTLS, err)
+	}
+	for _, kv := range []map[string]string{
+		{"TEMPORAL_API_KEY": "k"},
+		{"TEMPORAL_TLS_CERT": "/c.pem", "TEMPORAL_TLS_KEY": "/k.pem"},
+		{"TEMPORAL_TLS": "true"},
+	} {
+		if c, err := Load(env(with(kv))); err != nil || !c.TemporalTLS {
+			t.Errorf("%v: TLS %v, err %v; want TLS on", kv, c.TemporalTLS, err)
+		}
+	}
+	for _, bad := range []struct {
+		env   map[string]string
+		names []string
+	}{
+		{map[string]string{"TEMPORAL_TLS_CERT": "/c.pem"}, []string{"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY"}},
+		{map[string]string{"TEMPORAL_TLS": "false", "TEMPORAL_API_KEY": "k"}, []string{"TEMPORAL_TLS=false", "TEMPORAL_API_KEY"}},
+		{map[string]string{"TEMPORAL_TLS": "maybe", "TEMPORAL_TLS_CA": "/ca.pem"}, []string{"TEMPORAL_TLS"}},
+	} {
+		_, err := Load(env(with(bad.env)))
+		for _, name := range bad.names {
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%v: err %v, want one naming %s", bad.env, err, name)
+			}
+		}
+	}
+}
