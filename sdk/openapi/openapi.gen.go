@@ -3229,7 +3229,9 @@ type ClientInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// Readyz Readiness (PostgreSQL and Temporal answer)
+	// Readyz Readiness (PostgreSQL answers; Temporal is reported)
+	//
+	// The API is ready while PostgreSQL answers: no request that moves money waits on Temporal, so a Temporal outage does not take the API out of its load balancer. `checks.temporal` says whether Temporal answers.
 	//
 	// Corresponds with GET /readyz (the `Readyz` operationId).
 	Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -4349,7 +4351,9 @@ func (c *Client) Healthz(ctx context.Context, reqEditors ...RequestEditorFn) (*h
 	return c.Client.Do(req)
 }
 
-// Readyz Readiness (PostgreSQL and Temporal answer)
+// Readyz Readiness (PostgreSQL answers; Temporal is reported)
+//
+// The API is ready while PostgreSQL answers: no request that moves money waits on Temporal, so a Temporal outage does not take the API out of its load balancer. `checks.temporal` says whether Temporal answers.
 //
 // Corresponds with GET /readyz (the `Readyz` operationId).
 func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -12610,7 +12614,9 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /healthz (the `Healthz` operationId).
 	HealthzWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*HealthzResponse, error)
 
-	// ReadyzWithResponse Readiness (PostgreSQL and Temporal answer)
+	// ReadyzWithResponse Readiness (PostgreSQL answers; Temporal is reported)
+	//
+	// The API is ready while PostgreSQL answers: no request that moves money waits on Temporal, so a Temporal outage does not take the API out of its load balancer. `checks.temporal` says whether Temporal answers.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -24116,7 +24122,9 @@ func (c *ClientWithResponses) HealthzWithResponse(ctx context.Context, reqEditor
 	return ParseHealthzResponse(rsp)
 }
 
-// ReadyzWithResponse Readiness (PostgreSQL and Temporal answer)
+// ReadyzWithResponse Readiness (PostgreSQL answers; Temporal is reported)
+//
+// The API is ready while PostgreSQL answers: no request that moves money waits on Temporal, so a Temporal outage does not take the API out of its load balancer. `checks.temporal` says whether Temporal answers.
 //
 // Returns a wrapper object for the known response body format(s).
 //
