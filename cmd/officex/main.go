@@ -45,7 +45,11 @@ func runProcesses(ctx context.Context, cfg config.Config, log *slog.Logger, dev,
 			return err
 		}
 	}
-	a, err := app.New(ctx, cfg, log)
+	var opts []app.Option
+	if serve && !work { // an API process starts while Temporal is down
+		opts = append(opts, app.WithLazyTemporal())
+	}
+	a, err := app.New(ctx, cfg, log, opts...)
 	if err != nil {
 		return err
 	}

@@ -328,3 +328,58 @@ func TestCodecKey_CodecServerAndProductionProcessesRefuseWithoutIt(t *testing.T)
 		}
 	}
 }
+
+// TestServe_StartsAndServesWhileTemporalIsDown: an API process started while
+// Temporal is unreachable comes up, is ready (its readiness needs PostgreSQL
+// only) and serves, instead of exiting until Temporal is back (make chaos
+// TOPOLOGY=1 saw restarted API processes crash-loop through an outage).
+func TestServe_StartsAndServesWhileTemporalIsDown(t *testing.T) {
+	bin := buildBinary(t)
+	environ, _ := testEnviron(t)
+	migrate := exec.Command(bin, "migrate")
+	migrate.Env = environ
+	if out, err := migrate.CombinedOutput(); err != nil {
+		t.Fatalf("officex migrate: %v\n%s", err, out)
+	}
+	addr := freePort(t)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(environ, "OFFICEX_HTTP_ADDR="+addr, "TEMPORAL_ADDRESS=127.0.0.1:1") // nothing listens there
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() //nolint:errcheck
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	base := "http://" + addr
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("officex serve exited (%v) with Temporal down:\n%s", err, logs.String())
+		default:
+		}
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			var body struct{ Checks map[string]string }
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				if body.Checks["temporal"] != "unreachable" {
+					t.Fatalf("readyz checks %v, want temporal unreachable", body.Checks)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("officex serve never became ready with Temporal down:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	email := fmt.Sprintf("serve-%d@example.com", time.Now().UnixNano())
+	post(t, base+"/v1/auth/register", map[string]any{"email": email}, nil)
+	if creds := post(t, base+"/v1/auth/verify-otp", map[string]any{"email": email, "code": "0000"}, nil); creds["api_key"] == nil {
+		t.Fatalf("verify-otp with Temporal down: %v", creds)
+	}
+}

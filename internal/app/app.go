@@ -66,9 +66,11 @@ type options struct {
 	schedMinInterval time.Duration
 	schedRunRetry    time.Duration
 	payoutPoll       time.Duration
+	lazyTemporal     bool
 }
 
-// Option changes one thing tests need different from production.
+// Option changes one thing tests or one process kind need different from
+// the default.
 type Option func(*options)
 
 // WithMailSender delivers the worker's mail through s (a test SMTP server)
@@ -98,6 +100,11 @@ func WithScheduleBounds(minInterval, runRetry time.Duration) Option {
 // payout or a Solana transaction (production: workflows.DefaultPayoutPoll).
 func WithPayoutPoll(d time.Duration) Option { return func(o *options) { o.payoutPoll = d } }
 
+// WithLazyTemporal connects to Temporal on first use instead of at New
+// (temporalclient.Lazy): for officex serve, which must start and bill while
+// Temporal is down. The worker needs Temporal to do anything and dials.
+func WithLazyTemporal() Option { return func(o *options) { o.lazyTemporal = true } }
+
 // New opens the application's connections from cfg. The database must be
 // migrated (officex migrate, or dev). Close releases everything.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
@@ -123,7 +130,12 @@ func (a *App) open(ctx context.Context) error {
 	a.Metrics.WatchDatabase(pool)
 	temporalMetrics, stopTemporalMetrics := a.Metrics.TemporalHandler(a.Log)
 	a.closers = append(a.closers, stopTemporalMetrics)
-	if a.Temporal, err = temporalclient.Dial(ctx, a.Config, a.Log, temporalMetrics); err != nil {
+	if a.opt.lazyTemporal {
+		a.Temporal, err = temporalclient.Lazy(a.Config, a.Log, temporalMetrics)
+	} else {
+		a.Temporal, err = temporalclient.Dial(ctx, a.Config, a.Log, temporalMetrics)
+	}
+	if err != nil {
 		return err
 	}
 	if a.Box, err = secretbox.New(a.Config.EncryptionKey, a.Config.EncryptionOldKeys...); err != nil {

@@ -87,6 +87,23 @@ func Dial(ctx context.Context, cfg config.Config, log *slog.Logger, metrics clie
 	return tc, nil
 }
 
+// Lazy is Dial without connecting: the connection is made on the first
+// call. officex serve uses it, so an API process started while Temporal is
+// down comes up and bills (nothing that moves money waits on Temporal; its
+// /readyz needs PostgreSQL only) instead of exiting until Temporal is back.
+func Lazy(cfg config.Config, log *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
+	opts, err := Options(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	opts.MetricsHandler = metrics
+	tc, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("Temporal client for %s: %w", cfg.TemporalAddress, err)
+	}
+	return tc, nil
+}
+
 // namespaceHeader adds the temporal-namespace header to every call.
 func namespaceHeader(namespace string) grpc.UnaryClientInterceptor {
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
