@@ -26,10 +26,10 @@ const (
 	// workflow's activity and the sweeper make it.
 	expireSQL = `SELECT billing_expire($1, $2, $3)`
 	// expireOverdueSQL (migration 00025): a batch of the sweeper's.
+	expireOverdueSQL = `SELECT billing_expire_overdue($1, $2, $3)`
 	// promoteSQL (migration 00026): starts of reservations that came due,
 	// into the outbox.
-	promoteSQL       = `SELECT reservation_starts_promote($1)`
-	expireOverdueSQL = `SELECT billing_expire_overdue($1, $2, $3)`
+	promoteSQL = `SELECT reservation_starts_promote($1)`
 )
 
 // oneReservation reads the reservation a billing function returns.
