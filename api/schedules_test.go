@@ -387,6 +387,11 @@ func TestSchedules_ModelDownFailsTheRunAndTheScheduleKeepsGoing(t *testing.T) {
 		t.Fatal("a failed run paused the schedule")
 	}
 	s.model.Always(openaiserver.Say("Back again.", 4))
+	// The run record says failed a moment before its workflow closes; a
+	// trigger meanwhile is skipped by the overlap policy (CI saw it).
+	testenv.Eventually(t, 30*time.Second, "the failed run's workflow has closed", func() bool {
+		return len(mustDescribe(t, id).Info.RunningWorkflows) == 0
+	})
 	again := s.waitRun(id, s.trigger(id)["run_id"].(string), 30*time.Second)
 	if again["status"] != "completed" || again["run_id"] == run["run_id"] {
 		t.Fatalf("next run %v", again)
