@@ -154,20 +154,7 @@ func TestDev_QuickStartThenGracefulStop(t *testing.T) {
 	}
 	defer cmd.Process.Kill() //nolint:errcheck
 	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("officex dev never became ready:\n%s", logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitReady(t, "officex dev", base, &logs, nil)
 	email := fmt.Sprintf("dev-%d@example.com", time.Now().UnixNano())
 	post(t, base+"/v1/auth/register", map[string]any{"email": email}, nil)
 	creds := post(t, base+"/v1/auth/verify-otp", map[string]any{"email": email, "code": "0000"}, nil)
@@ -353,33 +340,39 @@ func TestServe_StartsAndServesWhileTemporalIsDown(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("officex serve exited (%v) with Temporal down:\n%s", err, logs.String())
-		default:
-		}
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			var body struct{ Checks map[string]string }
-			_ = json.NewDecoder(resp.Body).Decode(&body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				if body.Checks["temporal"] != "unreachable" {
-					t.Fatalf("readyz checks %v, want temporal unreachable", body.Checks)
-				}
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("officex serve never became ready with Temporal down:\n%s", logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
+	if checks := waitReady(t, "officex serve", base, &logs, exited); checks["temporal"] != "unreachable" {
+		t.Fatalf("readyz checks %v, want temporal unreachable", checks)
 	}
 	email := fmt.Sprintf("serve-%d@example.com", time.Now().UnixNano())
 	post(t, base+"/v1/auth/register", map[string]any{"email": email}, nil)
 	if creds := post(t, base+"/v1/auth/verify-otp", map[string]any{"email": email, "code": "0000"}, nil); creds["api_key"] == nil {
 		t.Fatalf("verify-otp with Temporal down: %v", creds)
+	}
+}
+
+// waitReady polls base/readyz until it answers 200 and returns its checks;
+// it fails the test after 60 s, or as soon as the process exits (exited may
+// be nil when the caller does not watch for that).
+func waitReady(t *testing.T, what, base string, logs *bytes.Buffer, exited <-chan error) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			t.Fatalf("%s exited (%v) before it was ready:\n%s", what, err, logs.String())
+		default:
+		}
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			var body struct{ Checks map[string]string }
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return body.Checks
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became ready:\n%s", what, logs.String())
+		}
+		time.Sleep(200 * time.Millisecond) // a bounded poll: readiness has no event to wait on
 	}
 }
